@@ -1,0 +1,70 @@
+"""gradlite: define-by-run autograd with PyTorch's programming model on NumPy (CPU) and CuPy (GPU).
+
+``import gradlite as torch`` runs the autograd and training code of PyTorch's tutorials.
+"""
+
+from gradlite import autograd, cuda, dtypes, ops  # noqa: F401  (ops registers the Tensor methods)
+from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradlite.creation import (
+    Generator,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from gradlite.device import device
+from gradlite.dtypes import (
+    bool_ as bool,  # noqa: A001 -- PyTorch's name
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from gradlite.ops.arithmetic import add, div, dot, matmul, mm, mul, neg, pow, sub
+from gradlite.ops.comparison import eq, ge, gt, le, lt, ne
+from gradlite.ops.inplace import clone
+from gradlite.ops.pointwise import abs, exp, log, relu, sigmoid, sign, sqrt, tanh, where
+from gradlite.ops.random import randperm
+from gradlite.ops.reduction import mean, norm, sum
+from gradlite.ops.shape import (
+    expand,
+    flatten,
+    permute,
+    reshape,
+    squeeze,
+    t,
+    transpose,
+    unsqueeze,
+)
+from gradlite.tensor import Size, Tensor, is_tensor
+
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+from gradlite import nn  # noqa: E402  (nn builds on everything above)
+
+__version__ = "0.1.0"

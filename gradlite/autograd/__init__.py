@@ -1,0 +1,31 @@
+"""Automatic differentiation: the graph, the engine, grad modes and the functional entry points."""
+
+from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
+from gradlite.autograd.anomaly_mode import check_anomaly as _check_anomaly
+from gradlite.autograd.engine import backward, grad
+from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradlite.autograd.graph import Node
+
+__all__ = [
+    "Node",
+    "Variable",
+    "anomaly_enabled",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+]
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False):
+    """Legacy ``autograd.Variable(t, requires_grad=True)``: since PyTorch 0.4 it is just a Tensor."""
+    from gradlite.creation import as_tensor
+
+    t = as_tensor(data)
+    if requires_grad:
+        t = t.detach().requires_grad_(True)
+    return t

@@ -1,0 +1,397 @@
+"""The backward engine: an iterative reverse-topological traversal of the recorded graph.
+
+1. Count, for every node reachable from the roots, how many edges lead into it (its consumers).
+2. Start from the roots; a node runs once all its consumers have sent their gradient (count reaches 0),
+   so each node runs exactly once with its total output gradient. No recursion: depth is unbounded.
+3. Each backward function runs on its node's device; gradients are summed back to the input's shape
+   here, once, for every op (un-broadcasting), then cast to the input's dtype.
+4. Leaf gradients are summed per leaf and accumulated into ``.grad`` at the end (hooks see the total).
+"""
+
+from __future__ import annotations
+
+from gradlite.autograd.grad_mode import state
+from gradlite.autograd.graph import FREED, LEAF
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """``gradlite.autograd.backward``: accumulate into ``.grad`` of the leaves (or only of ``inputs``)."""
+    tensors = _as_tuple(tensors)
+    grads = _root_grads(tensors, grad_tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    only = None
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        only = inputs
+    run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """``gradlite.autograd.grad``: the gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {i})")
+    grads = _root_grads(outputs, grad_outputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run(outputs, grads, retain_graph, create_graph, inputs=inputs, accumulate=False)
+    for i, g in enumerate(result):
+        if g is None:
+            if materialize_grads:
+                from gradlite.creation import zeros_like
+
+                result[i] = zeros_like(inputs[i])
+            elif not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+    return tuple(result)
+
+
+def _as_tuple(x) -> tuple:
+    from gradlite.tensor import Tensor
+
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _root_grads(tensors, grad_tensors) -> list:
+    """Check the roots and build their initial gradients (ones for scalars)."""
+    from gradlite.tensor import Tensor, _make
+
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    else:
+        grad_tensors = (grad_tensors,) if isinstance(grad_tensors, Tensor) else tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(tensors)} gradients")
+    grads = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point:
+                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+            xp = t._device.backend.xp
+            g = _make(xp.ones_like(t._data), t._device)
+        else:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
+            if g._data.shape != t._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a "
+                    f"shape of {t.shape}."
+                )
+            if g._device is not t._device:
+                raise RuntimeError(
+                    f"invalid gradient at index {i} - expected device {t.device} but got {g.device}"
+                )
+            if g.dtype is not t.dtype:
+                if g.dtype.is_floating_point != t.dtype.is_floating_point:
+                    raise RuntimeError(
+                        f"invalid gradient at index {i} - expected dtype {t.dtype} but got {g.dtype}"
+                    )
+                g = g.to(t.dtype)
+        grads.append(g)
+    return grads
+
+
+def run(roots, root_grads, retain_graph, create_graph, inputs=None, accumulate=True):
+    """Run backward from ``roots``. Returns the gradients of ``inputs`` when not accumulating."""
+    prev = state.grad_enabled
+    state.grad_enabled = bool(create_graph)
+    try:
+        return _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate)
+    finally:
+        state.grad_enabled = prev
+
+
+def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
+    from gradlite import autograd as _ag  # anomaly flag lives there
+
+    # Where gradients are wanted: leaves (by id) and interior tensors (by (node, output_nr)).
+    wanted_leaf = wanted_node = None
+    results = None
+    if inputs is not None:
+        results = [None] * len(inputs)
+        wanted_leaf, wanted_node = {}, {}
+        for i, t in enumerate(inputs):
+            if t._grad_fn is None:
+                wanted_leaf[id(t)] = i
+            else:
+                wanted_node[(t._grad_fn, t._output_nr)] = i
+
+    # 1. dependency counts over the reachable graph
+    deps: dict = {}
+    buffers: dict = {}
+    leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
+    stack = []
+    for t, g in zip(roots, root_grads):
+        fn = t._grad_fn
+        if fn is None:
+            _to_leaf(leaf_grads, t, g, False)
+            continue
+        if fn not in deps:
+            deps[fn] = 0
+            stack.append(fn)
+        _to_buffer(buffers, fn, t._output_nr, g)
+    ready = list(stack)
+    while stack:
+        node = stack.pop()
+        for e in node._edges:
+            if e is not None and e[1] != LEAF:
+                n = e[0]
+                if n in deps:
+                    deps[n] += 1
+                else:
+                    deps[n] = 1
+                    stack.append(n)
+    ready = [n for n in ready if deps[n] == 0]
+    anomaly = _ag.anomaly_enabled()
+
+    # 2. traverse
+    while ready:
+        node = ready.pop()
+        g = buffers.pop(node, None)
+        if node._pre_hooks:
+            g = _run_pre_hooks(node, g)
+        if wanted_node:
+            _capture(node, g, wanted_node, results)
+        fns = node._fns
+        if fns is None:
+            raise RuntimeError(FREED)
+        if node._saved:
+            _check_versions(node)
+        edges = node._edges
+        if type(fns) is tuple:
+            y = None if node._out is None else _rebuild_output(node)
+            gxs = []
+            for fn, e in zip(fns, edges):
+                if e is None or g is None or (e[1] == LEAF and wanted_leaf is not None and id(e[0]) not in wanted_leaf):
+                    gxs.append(None)
+                else:
+                    gxs.append(fn(g) if y is None else fn(g, y))
+        else:  # one function for all inputs (custom Function, several outputs)
+            gxs = fns(g) if g is not None else (None,) * len(edges)
+        if anomaly:
+            _ag._check_anomaly(node, gxs)
+        if node._hooks:
+            gxs = _run_post_hooks(node, gxs, g)
+        if not retain_graph:
+            node._release()
+        gdata = None if g is None or type(g) is list else g._data
+        for i, e in enumerate(edges):
+            if e is None:
+                continue
+            target, nr, shape, dt = e
+            gx = gxs[i]
+            if gx is not None:
+                gx = _fit(node, gx, shape, dt, i)
+                fresh = gx._data is not gdata and getattr(gx._data, "base", None) is None
+            if nr == LEAF:
+                if gx is not None:
+                    _to_leaf(leaf_grads, target, gx, fresh)
+                continue
+            if gx is not None:
+                _to_buffer(buffers, target, nr, gx)
+            d = deps[target] - 1
+            deps[target] = d
+            if d == 0:
+                ready.append(target)
+
+    # 3. leaves
+    for leaf, g, fresh in leaf_grads.values():
+        hooks = leaf._meta and leaf._meta.get("hooks")
+        if hooks:
+            for h in list(hooks):
+                r = h(g)
+                if r is not None:
+                    g, fresh = r, False
+        if wanted_leaf is not None:
+            i = wanted_leaf.get(id(leaf))
+            if i is None:
+                continue
+            if not accumulate:
+                results[i] = g
+                continue
+        _accumulate(leaf, g, fresh, create_graph)
+    return results
+
+
+def _to_buffer(buffers, node, nr, g) -> None:
+    if node._n_out == 1:
+        old = buffers.get(node)
+        buffers[node] = g if old is None else old + g
+    else:
+        slot = buffers.get(node)
+        if slot is None:
+            slot = buffers[node] = [None] * node._n_out
+        slot[nr] = g if slot[nr] is None else slot[nr] + g
+
+
+def _to_leaf(leaf_grads, leaf, g, fresh) -> None:
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g, fresh]
+    else:
+        entry[1] = entry[1] + g
+        entry[2] = True
+
+
+def _accumulate(leaf, g, fresh, create_graph) -> None:
+    """Add ``g`` into ``leaf.grad`` (in place, as PyTorch, unless building a graph of the gradient)."""
+    from gradlite.tensor import _make
+
+    old = leaf._grad
+    if create_graph:
+        leaf._grad = g if old is None else old + g
+    elif old is None:
+        # The stored gradient must not alias anything the caller or another leaf can see.
+        data = g._data if fresh else leaf._device.backend.xp.asarray(g._data, copy=True)
+        leaf._grad = _make(data, leaf._device)
+    else:
+        if old._requires_grad:
+            leaf._grad = (old + g).detach()
+        else:
+            old._data += g._data
+            old._version[0] += 1
+    hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
+    if hooks:
+        for h in list(hooks):
+            h(leaf)
+
+
+def _fit(node, gx, shape, dt, index):
+    """Sum a gradient back to its input's shape (un-broadcast) and cast it to the input's dtype."""
+    data = gx._data
+    if data.shape != shape:
+        gx = sum_to(gx, shape, node, index)
+    if gx._data.dtype != dt:
+        from gradlite.tensor import _dtype_of
+
+        if not _dtype_of(gx._data).is_floating_point:
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {index} - "
+                f"expected a floating point type, got {gx.dtype}"
+            )
+        gx = gx.to(_DTYPE_NAME(dt))
+    return gx
+
+
+def _DTYPE_NAME(dt):
+    from gradlite.dtypes import BY_NAME
+
+    return BY_NAME[getattr(dt, "name", None) or str(dt)]
+
+
+def sum_to(g, shape, node=None, index=0):
+    """Sum ``g`` over the dimensions that broadcasting added to reach it from ``shape``."""
+    gshape = g._data.shape
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:]))
+    if not ok:
+        from gradlite.tensor import Size
+
+        who = f"Function {node.name()}" if node is not None else "a backward function"
+        raise RuntimeError(
+            f"{who} returned an invalid gradient at index {index} - got {Size(gshape)} but expected shape "
+            f"compatible with {Size(shape)}"
+        )
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if axes:
+        g = g.sum(axes, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _check_versions(node) -> None:
+    for t, vc, v in node._saved:
+        if vc[0] != v:
+            if t is None:
+                data = node._out[0] if node._out else None
+                desc, owner = data, f", which is output 0 of {node.name()},"
+            else:
+                desc = t._data
+                owner = f", which is output {t._output_nr} of {t._grad_fn.name()}," if t._grad_fn else ""
+            from gradlite.tensor import Size, _TYPE_NAMES, _dtype_of
+
+            kind = "gradlite." + _TYPE_NAMES[_dtype_of(desc).name] if desc is not None else "tensor"
+            shape = list(Size(desc.shape)) if desc is not None else "?"
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [{kind} {shape}]{owner} is at version {vc[0]}; expected version {v} instead "
+                f"(saved by {node.name()}). Hint: the backtrace further above can show the operation that "
+                "failed to compute its gradient; avoid modifying it in place, or clone() it first."
+            )
+
+
+def _rebuild_output(node):
+    """The output a backward function needs, rebuilt from its array and linked to ``node``."""
+    from gradlite.tensor import _make
+
+    if node._out is None:
+        raise RuntimeError(FREED)
+    data, vc, dev = node._out
+    y = _make(data, dev, True, node)
+    y._version = vc
+    return y
+
+
+def _capture(node, g, wanted_node, results) -> None:
+    if node._n_out == 1:
+        i = wanted_node.get((node, 0))
+        if i is not None:
+            results[i] = g
+    else:
+        for nr in range(node._n_out):
+            i = wanted_node.get((node, nr))
+            if i is not None and g is not None:
+                results[i] = g[nr]
+
+
+def _run_pre_hooks(node, g):
+    hooks = node._pre_hooks
+    if node._n_out == 1:
+        for h in list(hooks.get(0, ())):
+            if g is not None:
+                r = h(g)
+                if r is not None:
+                    g = r
+    else:
+        g = list(g) if g is not None else [None] * node._n_out
+        for nr, hs in hooks.items():
+            if nr is None:
+                continue
+            for h in list(hs):
+                if g[nr] is not None:
+                    r = h(g[nr])
+                    if r is not None:
+                        g[nr] = r
+    for h in list(hooks.get(None, ())):
+        outs = (g,) if node._n_out == 1 else tuple(g)
+        r = h(outs)
+        if r is not None:
+            g = r[0] if node._n_out == 1 else list(r)
+    return g
+
+
+def _run_post_hooks(node, gxs, g):
+    outs = (g,) if node._n_out == 1 else tuple(g)
+    for h in list(node._hooks):
+        r = h(tuple(gxs), outs)
+        if r is not None:
+            gxs = list(r)
+    return gxs

@@ -1,0 +1,82 @@
+"""Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (context managers and decorators)."""
+
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    # One module-level object, read on every op: a plain attribute is the cheapest global flag.
+    __slots__ = ("grad_enabled", "inference")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.inference = False
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    return state.grad_enabled
+
+
+class _Mode:
+    """Base of the grad-mode context managers; an instance also decorates functions."""
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__(*self._args):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    _args: tuple = ()
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        return False
+
+
+class no_grad(_Mode):
+    """Disable graph recording: ops inside produce tensors without ``grad_fn``."""
+
+    def __init__(self, orig_func=None):
+        # `@no_grad` without parentheses passes the function here
+        self._orig = orig_func
+
+    def __new__(cls, orig_func=None):
+        self = super().__new__(cls)
+        if callable(orig_func):
+            self.__init__()
+            return self(orig_func)
+        return self
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = False
+
+
+class enable_grad(no_grad):
+    """Re-enable graph recording inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        state.grad_enabled = True
+
+
+class set_grad_enabled(_Mode):
+    """``set_grad_enabled(False)`` as a context manager, a decorator, or a plain call."""
+
+    def __init__(self, mode: bool):
+        self._args = (mode,)
+        self._prev = state.grad_enabled
+        state.grad_enabled = bool(mode)
+
+    def __enter__(self):
+        return None
+
+    def __call__(self, fn):
+        state.grad_enabled = self._prev  # used as a decorator: the constructor must not have switched
+        return super().__call__(fn)

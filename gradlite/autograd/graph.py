@@ -1,0 +1,147 @@
+"""Graph nodes: what an op records so that backward can send gradients to its inputs.
+
+A node holds, per input, an *edge* (where that input's gradient goes) and a backward function; it holds
+the tensors its backward functions need (captured by those closures), never its own outputs strongly:
+an op that needs its output keeps the output's array and rebuilds the tensor on demand. So no reference
+cycle exists between tensors and nodes, and a graph is freed as soon as nothing refers to its outputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+# Edge to a leaf tensor: (tensor, LEAF, shape, dtype). Edge to an interior node: (node, output_nr, ...).
+LEAF = -1
+
+_seq = itertools.count()
+_classes: dict[str, type] = {}
+
+FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+    "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+    "or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """A recorded op. ``type(node).__name__`` is PyTorch's name for it: ``MulBackward0``, ``MeanBackward0``."""
+
+    __slots__ = (
+        "_fns",  # tuple of per-input backward functions, or one function returning a tuple (custom ops)
+        "_edges",  # per input: None (needs no gradient) or (target, output_nr, shape, dtype)
+        "_saved",  # ((tensor, version_counter, version), ...) checked before backward runs
+        "_out",  # None, or (array, version_counter, device) of an output the backward needs
+        "_n_out",
+        "_seq",
+        "_pre_hooks",  # {output_nr: [hook(grad) -> grad | None]} (tensor hooks, retain_grad)
+        "_hooks",  # [hook(grad_inputs, grad_outputs)] run after the node
+        "metadata",
+        "__weakref__",
+    )
+
+    def __init__(self, fns, edges, saved=(), out=None, n_out=1):
+        self._fns = fns
+        self._edges = edges
+        self._saved = saved
+        self._out = out
+        self._n_out = n_out
+        self._seq = next(_seq)
+        self._pre_hooks = None
+        self._hooks = None
+        self.metadata = None
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per input: (node, output_nr), (AccumulateGrad, 0) for a leaf, or (None, 0)."""
+        out = []
+        for e in self._edges:
+            if e is None:
+                out.append((None, 0))
+            elif e[1] == LEAF:
+                out.append((AccumulateGrad(e[0]), 0))
+            else:
+                out.append((e[0], e[1]))
+        return tuple(out)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new grad_inputs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return RemovableHandle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
+        return self._add_pre_hook(None, fn)
+
+    def _add_pre_hook(self, output_nr, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(output_nr, [])
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def _release(self) -> None:
+        """Free what the backward needed (called after backward unless retain_graph)."""
+        self._fns = None
+        self._saved = ()
+        self._out = None
+
+
+class AccumulateGrad:
+    """The node PyTorch shows for a leaf in ``next_functions``; ``.variable`` is the leaf."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_fn")
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def node_class(name: str) -> type:
+    """The Node subclass named ``name`` (``MulBackward0``), made once and cached."""
+    cls = _classes.get(name)
+    if cls is None:
+        cls = _classes[name] = type(name, (Node,), {"__slots__": ()})
+    return cls

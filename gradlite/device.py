@@ -1,0 +1,92 @@
+"""Devices: ``cpu`` (the NumPy backend) and ``cuda`` / ``cuda:N`` (the CuPy backend)."""
+
+from __future__ import annotations
+
+from gradlite import backends
+
+
+class device:
+    """A device, as ``gradlite.device("cuda:0")``; compares equal to its string form."""
+
+    __slots__ = ("type", "index", "_str", "_backend")
+
+    def __new__(cls, spec, index: int | None = None):
+        if isinstance(spec, device):
+            return spec
+        return _parse(spec, index)
+
+    def __repr__(self) -> str:
+        idx = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{idx})"
+
+    def __str__(self) -> str:
+        return self._str
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except (ValueError, RuntimeError):
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    @property
+    def backend(self):
+        """The backend object for this device (imports CuPy on first use of a CUDA device)."""
+        b = self._backend
+        if b is None:
+            b = backends.cpu_backend() if self.type == "cpu" else backends.cuda_backend()
+            self._backend = b
+        return b
+
+
+_interned: dict = {}
+
+
+def _parse(spec, index=None) -> device:
+    key = (spec, index)
+    d = _interned.get(key)
+    if d is not None:
+        return d
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        typ, idx = "cuda", spec
+    elif isinstance(spec, str):
+        typ, _, rest = spec.partition(":")
+        idx = index
+        if rest:
+            if index is not None or not rest.isdigit():
+                raise RuntimeError(f"Invalid device string: '{spec}'")
+            idx = int(rest)
+    else:
+        raise TypeError(f"device must be a string, an int or a gradlite.device, got {type(spec).__name__}")
+    if typ not in ("cpu", "cuda"):
+        raise RuntimeError(
+            f"Expected one of cpu, cuda device type at start of device string: {spec}"
+        )
+    if typ == "cpu" and idx not in (None, 0):
+        raise RuntimeError(f"CPU device index must be -1 or zero, got {idx}")
+    d = object.__new__(device)
+    d.type, d.index, d._backend = typ, idx, None
+    d._str = typ if idx is None else f"{typ}:{idx}"
+    _interned[key] = d
+    return d
+
+
+CPU = device("cpu")
+
+
+def resolve(spec) -> device:
+    """The concrete device a tensor lives on: ``cuda`` means ``cuda:0``; ``None`` means cpu."""
+    if spec is None:
+        return CPU
+    d = device(spec)
+    if d.type == "cuda":
+        if d.index is None:
+            d = device("cuda", 0)
+        d.backend  # noqa: B018 -- raises the 'install the cuda extra' error early, at the call site
+    return d

@@ -1,0 +1,13 @@
+"""Ops by family. Importing this package registers every op as a Tensor method."""
+
+from gradlite.ops import (  # noqa: F401
+    arithmetic,
+    comparison,
+    convert,
+    indexing,
+    inplace,
+    pointwise,
+    random,
+    reduction,
+    shape,
+)

@@ -1,0 +1,140 @@
+"""What every op uses: ``apply`` (the only code that records graph nodes), operand preparation with
+PyTorch's promotion, and ``tensor_method`` (which makes an op a Tensor method too).
+
+An op is a few lines: compute the forward on the arrays with the backend namespace of its inputs, then
+``apply`` it with one backward function per input. Backward functions take the output gradient ``gy``
+(and the output ``y`` when ``save_output=True``) and are written with gradlite ops, so they are
+differentiable themselves (``create_graph=True``). The engine un-broadcasts their results centrally.
+"""
+
+from __future__ import annotations
+
+from gradlite import dtypes
+from gradlite.autograd import anomaly_mode
+from gradlite.autograd.grad_mode import state
+from gradlite.autograd.graph import LEAF, node_class
+from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
+from gradlite.tensor import Tensor, _dtype_of, _make
+
+_SCALARS = (int, float, bool)
+
+
+def tensor_method(*names):
+    """Register the decorated op as Tensor method(s): ``@tensor_method("__mul__", "mul")``."""
+
+    def register(fn):
+        for name in names or (fn.__name__,):
+            setattr(Tensor, name, fn)
+        return fn
+
+    return register
+
+
+def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_output: bool = False,
+          dev=None) -> Tensor:
+    """Wrap ``data`` as the op's output and, when grad mode is on and an input requires grad, record a node.
+
+    ``inputs`` may hold python scalars (they get no edge). ``fns[i]`` computes input i's gradient and is
+    called only if input i requires grad. ``saved[i]`` is the tensor (or tuple of tensors) that ``fns[i]``
+    reads: it is version-checked at backward, so an in-place change after the op raises there.
+    The output lives on the first tensor input's device unless ``dev`` says otherwise (``to``).
+    """
+    if dev is None:
+        for x in inputs:
+            if isinstance(x, Tensor):
+                dev = x._device
+                break
+    b = dev._backend or dev.backend
+    if data.__class__ is not b.array_type:
+        data = b.xp.asarray(data)
+    out = _make(data, dev)
+    if not state.grad_enabled:
+        return out
+    edges = None
+    for i, x in enumerate(inputs):
+        if getattr(x, "_requires_grad", False):
+            if edges is None:
+                edges = [None] * len(inputs)
+            fn = x._grad_fn
+            xd = x._data
+            edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+    if edges is None:
+        return out
+    checks = ()
+    if saved:
+        checks = tuple(
+            (t, t._version, t._version[0])
+            for i, s in enumerate(saved)
+            if s is not None and edges[i] is not None
+            for t in (s if isinstance(s, tuple) else (s,))
+            if isinstance(t, Tensor)
+        )
+    node = node_class(name)(fns, tuple(edges), checks)
+    if save_output:
+        node._out = (data, out._version, dev)
+        node._saved = checks + ((None, out._version, 0),)
+    if anomaly_mode._enabled:
+        anomaly_mode.record_trace(node)
+    out._grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+def _tier(a) -> int:
+    return DIM if a.shape else ZERO_DIM
+
+
+def operands(x, y, op: str):
+    """``(xd, yd)``: the arrays (or python scalars) of a binary op's operands, cast to PyTorch's result type.
+
+    Raises RuntimeError when the tensors live on different devices, TypeError for unsupported operands.
+    """
+    xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+    if xt and yt:
+        if x._device is not y._device:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two devices, "
+                f"{x._device} and {y._device}! (when checking arguments for {op})"
+            )
+        xd, yd = x._data, y._data
+        if xd.dtype != yd.dtype:
+            xt_, yt_ = _dtype_of(xd), _dtype_of(yd)
+            r = promote(xt_, _tier(xd), yt_, _tier(yd))
+            xp = x._device.backend.xp
+            if r is not xt_:
+                xd = xp.astype(xd, _bdtype(x, r))
+            if r is not yt_:
+                yd = xp.astype(yd, _bdtype(y, r))
+        return xd, yd
+    if xt:
+        if type(y) not in _SCALARS:
+            _bad(x, y, op)
+        return _with_scalar(x, y), y
+    if yt:
+        if type(x) not in _SCALARS:
+            _bad(y, x, op)
+        return x, _with_scalar(y, x)
+    raise TypeError(f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}")
+
+
+def _with_scalar(t: Tensor, s):
+    """The tensor's array, cast when a python scalar of a higher category decides the result type.
+
+    Python scalars never upcast within their category (float32 * 2.5 stays float32), as in PyTorch;
+    NumPy's weak scalars (NEP 50) then give the same dtype for the op itself.
+    """
+    td = _dtype_of(t._data)
+    if scalar_dtype(s).category <= td.category:
+        return t._data
+    r = promote(td, DIM, scalar_dtype(s), SCALAR)
+    return t._device.backend.xp.astype(t._data, _bdtype(t, r))
+
+
+def _bad(t, other, op):
+    raise TypeError(
+        f"unsupported operand type(s) for {op}: 'Tensor' and '{type(other).__name__}'"
+    )
+
+
+def _bdtype(t: Tensor, d: dtypes.dtype):
+    return t._device.backend.dtype(d.name)

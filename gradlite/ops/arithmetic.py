@@ -1,0 +1,227 @@
+"""Arithmetic: add, sub, mul, div, pow, neg, matmul (and their operator and reversed forms)."""
+
+from __future__ import annotations
+
+from gradlite import dtypes
+from gradlite.ops._base import apply, operands, tensor_method
+from gradlite.tensor import Size, Tensor, _dtype_of
+
+
+def _identity(gy):
+    return gy
+
+
+def _neg_grad(gy):
+    return -gy
+
+
+@tensor_method("__add__", "add")
+def add(x, y, *, alpha=1) -> Tensor:
+    """``x + alpha * y`` with broadcasting."""
+    if alpha != 1:
+        y = y * alpha
+    xd, yd = operands(x, y, "add")
+    return apply("AddBackward0", xd + yd, (x, y), (_identity, _identity))
+
+
+@tensor_method("__sub__", "sub")
+def sub(x, y, *, alpha=1) -> Tensor:
+    """``x - alpha * y`` with broadcasting."""
+    if alpha != 1:
+        y = y * alpha
+    xd, yd = operands(x, y, "sub")
+    return apply("SubBackward0", xd - yd, (x, y), (_identity, _neg_grad))
+
+
+@tensor_method("__mul__", "mul")
+def mul(x, y) -> Tensor:
+    """Elementwise product with broadcasting."""
+    xd, yd = operands(x, y, "mul")
+    return apply("MulBackward0", xd * yd, (x, y), (lambda gy: gy * y, lambda gy: gy * x), saved=(y, x))
+
+
+@tensor_method("__truediv__", "div", "divide", "true_divide")
+def div(x, y, *, rounding_mode=None) -> Tensor:
+    """``x / y``; integer inputs give the default float dtype, as PyTorch. ``rounding_mode='floor'|'trunc'``."""
+    xd, yd = operands(x, y, "div")
+    if rounding_mode is not None:
+        from gradlite.ops import rounding
+
+        return rounding.rounded_div(x, y, xd, yd, rounding_mode)
+    xd, yd = _to_float(x, y, xd, yd)
+    # d(x/y)/dx = 1/y ; d(x/y)/dy = -x/y**2
+    return apply(
+        "DivBackward0", xd / yd, (x, y), (lambda gy: gy / y, lambda gy: -gy * x / (y * y)), saved=(y, (x, y))
+    )
+
+
+def _to_float(x, y, xd, yd):
+    """Cast integer/bool operands of true division to the default float dtype."""
+    t = x if isinstance(x, Tensor) else y
+    d = xd if isinstance(x, Tensor) else yd
+    if _dtype_of(d).is_floating_point:
+        return xd, yd
+    b = t._device.backend
+    f = b.dtype(dtypes.get_default_dtype().name)
+    return (b.xp.astype(xd, f) if isinstance(x, Tensor) else xd), (b.xp.astype(yd, f) if isinstance(y, Tensor) else yd)
+
+
+@tensor_method("__neg__", "neg", "negative")
+def neg(x: Tensor) -> Tensor:
+    if _dtype_of(x._data) is dtypes.bool_:
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a "
+            "mask, use the `~` or `logical_not()` operator instead."
+        )
+    return apply("NegBackward0", -x._data, (x,), (_neg_grad,))
+
+
+@tensor_method("__pos__", "positive")
+def positive(x: Tensor) -> Tensor:
+    return x
+
+
+@tensor_method("__pow__", "pow")
+def pow(x, p) -> Tensor:
+    """``x ** p`` for tensor or scalar exponent (and scalar base via ``2 ** x``)."""
+    if not isinstance(x, Tensor):
+        return _rpow(p, x)
+    xd, pd = operands(x, p, "pow")
+    if not isinstance(p, Tensor):
+        if p == 0:
+            return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * 0,))
+        # d/dx x**p = p * x**(p-1)
+        return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * p * x ** (p - 1),), saved=(x,))
+    return apply("PowBackward1", xd**pd, (x, p), (_pow_base_grad(x, p), _pow_exp_grad(x, p)),
+                 saved=(p, x), save_output=True)
+
+
+def _pow_base_grad(x, p):
+    def g(gy, y):
+        return gy * p * x ** (p - 1)
+
+    return g
+
+
+def _pow_exp_grad(x, p):
+    # d/dp x**p = x**p * log(x), defined as 0 where x == 0 and p >= 0 (PyTorch's choice: 0**p is flat there)
+    def g(gy, y):
+        from gradlite.ops.pointwise import log, where
+
+        return where((x == 0) & (p >= 0), 0.0, gy * y * log(x))
+
+    return g
+
+
+@tensor_method("__rpow__")
+def _rpow(x: Tensor, base) -> Tensor:
+    """``base ** x`` for a python scalar base: d/dx base**x = base**x * log(base)."""
+    bd, xd = operands(base, x, "pow")
+    import math
+
+    lb = math.log(base) if base > 0 else float("nan")
+    return apply("PowBackward2", bd**xd, (base, x), (None, lambda gy, y: gy * y * lb), save_output=True)
+
+
+@tensor_method("__radd__")
+def _radd(x, y):
+    return add(y, x)
+
+
+@tensor_method("__rsub__", "rsub")
+def _rsub(x, y):
+    return sub(y, x)
+
+
+@tensor_method("__rmul__")
+def _rmul(x, y):
+    return mul(y, x)
+
+
+@tensor_method("__rtruediv__")
+def _rdiv(x, y):
+    return div(y, x)
+
+
+@tensor_method("__matmul__", "matmul")
+def matmul(x: Tensor, y: Tensor) -> Tensor:
+    """Matrix product with NumPy/PyTorch semantics: 1-D operands, batching and batch broadcasting."""
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"matmul(): argument must be Tensor, not {type(y if isinstance(x, Tensor) else x).__name__}")
+    xd, yd = x._data, y._data
+    _check_matmul(x, y, "matmul")
+    xs, ys = xd.shape, yd.shape
+    data = x._device.backend.xp.matmul(xd, yd)
+
+    def gx(gy):
+        if len(ys) == 1:
+            gy = gy.unsqueeze(-1)
+        g = gy @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)
+        return g.squeeze(-2) if len(xs) == 1 else g
+
+    def gyf(gy):
+        if len(xs) == 1:
+            gy = gy.unsqueeze(-2)
+        g = (x.unsqueeze(-1) if len(xs) == 1 else x.mT) @ gy
+        return g.squeeze(-1) if len(ys) == 1 else g
+
+    return apply(_MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0"), data, (x, y), (gx, gyf), saved=(y, x))
+
+
+# grad_fn names PyTorch shows for matmul by operand ranks
+_MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "MmBackward0", (2, 2): "MmBackward0"}
+
+
+@tensor_method("__rmatmul__")
+def _rmatmul(x, y):
+    return matmul(y, x)
+
+
+def _check_matmul(x: Tensor, y: Tensor, op: str) -> None:
+    if x._device is not y._device:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, {x.device} and "
+            f"{y.device}! (when checking argument for argument mat2 in method wrapper_{op})"
+        )
+    xdt, ydt = _dtype_of(x._data), _dtype_of(y._data)
+    if xdt is not ydt:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {xdt} != {ydt}")
+    xs, ys = x._data.shape, y._data.shape
+    if not xs or not ys:
+        raise RuntimeError(
+            f"both arguments to {op} need to be at least 1D, but they are {len(xs)}D and {len(ys)}D"
+        )
+    k1 = xs[-1]
+    k2 = ys[0] if len(ys) == 1 else ys[-2]
+    if k1 != k2:
+        if len(xs) <= 2 and len(ys) <= 2:
+            a = f"{xs[0]}x{xs[1]}" if len(xs) == 2 else f"1x{xs[0]}"
+            b = f"{ys[0]}x{ys[1]}" if len(ys) == 2 else f"{ys[0]}x1"
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a} and {b})")
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{Size(xs)}] but got: [{Size(ys)}]."
+            f" (matmul: inner dimensions {k1} and {k2} differ)"
+        )
+
+
+@tensor_method()
+def mm(x: Tensor, y: Tensor) -> Tensor:
+    """2-D matrix product; both operands must be matrices."""
+    if x.dim() != 2 or y.dim() != 2:
+        raise RuntimeError("self must be a matrix" if x.dim() != 2 else "mat2 must be a matrix")
+    return matmul(x, y)
+
+
+@tensor_method()
+def dot(x: Tensor, y: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if x.dim() != 1 or y.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {x.dim()}D and {y.dim()}D tensors")
+    if x.shape[0] != y.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src [{y.shape[0]}] to have the same "
+            f"number of elements, but got {x.shape[0]} and {y.shape[0]} elements respectively"
+        )
+    if x.dtype is not y.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}")
+    return matmul(x, y)
