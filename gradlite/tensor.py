@@ -449,7 +449,7 @@ def grad_enabled() -> bool:
 # -- hooks and retention (methods kept here: they are about the tensor's autograd state) --------------
 def register_hook(self: Tensor, hook):
     """``hook(grad) -> grad | None`` runs when this tensor's gradient is computed; may replace it."""
-    from gradlite.autograd.graph import RemovableHandle
+    from gradlite.autograd.node import RemovableHandle
 
     if not self._requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
@@ -488,7 +488,7 @@ def retain_grad(self: Tensor) -> None:
 
 def register_post_accumulate_grad_hook(self: Tensor, hook):
     """``hook(tensor)`` runs on a leaf after its ``.grad`` has been accumulated."""
-    from gradlite.autograd.graph import RemovableHandle
+    from gradlite.autograd.node import RemovableHandle
 
     if self._grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from gradlite.autograd.grad_mode import state
-from gradlite.autograd.graph import FREED, LEAF
+from gradlite.autograd.node import FREED, LEAF
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from gradlite import dtypes
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
-from gradlite.autograd.graph import LEAF, node_class
+from gradlite.autograd.node import LEAF, node_class
 from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
 from gradlite.tensor import Tensor, _dtype_of, _make
 

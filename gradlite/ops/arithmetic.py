@@ -153,16 +153,19 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     xs, ys = xd.shape, yd.shape
     data = x._device.backend.xp.matmul(xd, yd)
 
+    # Treat 1-D operands as matrices (x: 1 x k, y: k x 1), restore those dims on gy, and drop them again:
+    # d/dX (X @ Y) = gy @ Y^T ; d/dY = X^T @ gy. Batch dims are summed back by the engine.
+    def restore(gy):
+        if len(xs) == 1:
+            gy = gy.unsqueeze(-2)
+        return gy.unsqueeze(-1) if len(ys) == 1 else gy
+
     def gx(gy):
-        if len(ys) == 1:
-            gy = gy.unsqueeze(-1)
-        g = gy @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)
+        g = restore(gy) @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)
         return g.squeeze(-2) if len(xs) == 1 else g
 
     def gyf(gy):
-        if len(xs) == 1:
-            gy = gy.unsqueeze(-2)
-        g = (x.unsqueeze(-1) if len(xs) == 1 else x.mT) @ gy
+        g = (x.unsqueeze(-1) if len(xs) == 1 else x.mT) @ restore(gy)
         return g.squeeze(-1) if len(ys) == 1 else g
 
     return apply(_MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0"), data, (x, y), (gx, gyf), saved=(y, x))
