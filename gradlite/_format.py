@@ -8,16 +8,25 @@ _DEFAULT_SHOWN = ("float32", "int64", "bool")
 
 
 def _float_formatter(a: np.ndarray):
-    """PyTorch's choice: integers print as ``1.``, else 4 decimals, or scientific for wide ranges."""
-    finite = a[np.isfinite(a)] if a.size else a
-    nonzero = np.abs(finite[finite != 0]) if finite.size else finite
-    if finite.size == 0 or np.all(finite == np.round(finite)):
-        if nonzero.size and (nonzero.max() > 1e8):
-            return lambda v: f"{v:.4e}"
-        return lambda v: _special(v) or f"{v:.0f}."
-    if nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or nonzero.min() < 1e-4):
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+    """PyTorch's choice (torch/_tensor_str.py ``_Formatter``): ``(format, width)`` for a float array.
+
+    Only the finite nonzero values decide: integers print as ``1.``, else 4 decimals; scientific when
+    their magnitudes span more than 1000x, exceed 1e8 or go below 1e-4. The width is theirs too.
+    """
+    finite = a[np.isfinite(a)]
+    nonzero = finite[finite != 0]
+    if nonzero.size == 0:
+        return (lambda v: _special(v) or f"{v:.0f}."), 1
+    mag = np.abs(nonzero)
+    int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
+    sci = mag.max() / mag.min() > 1000.0 or mag.max() > 1e8 or mag.min() < 1e-4
+    if sci:
+        fmt = lambda v: _special(v) or f"{v:.4e}"  # noqa: E731
+    elif int_mode:
+        fmt = lambda v: _special(v) or f"{v:.0f}."  # noqa: E731
+    else:
+        fmt = lambda v: _special(v) or f"{v:.4f}"  # noqa: E731
+    return fmt, max(len(fmt(v)) for v in nonzero)
 
 
 def _special(v) -> str | None:
@@ -26,6 +35,30 @@ def _special(v) -> str | None:
     if np.isinf(v):
         return "inf" if v > 0 else "-inf"
     return None
+
+
+def _summarized(a: np.ndarray, edge: int = 3) -> np.ndarray:
+    """The elements a summarised print shows: the first and last ``edge`` along every long dimension."""
+    for d, n in enumerate(a.shape):
+        if n > 2 * edge:
+            a = np.concatenate([a.take(range(edge), axis=d), a.take(range(n - edge, n), axis=d)], axis=d)
+    return a
+
+
+def _nested(a: np.ndarray, indent: int, summarize: bool, fmt, width: int) -> str:
+    """PyTorch's layout (``_tensor_str_with_formatter``): 80 columns, 3 edge items, blank lines between blocks."""
+    if a.ndim == 0:
+        return fmt(a.item())
+    long = summarize and a.shape[0] > 6
+    if a.ndim == 1:
+        per_line = max(1, (80 - indent) // (width + 2))
+        vals = a.tolist()
+        data = [fmt(v) for v in vals[:3]] + [" ..."] + [fmt(v) for v in vals[-3:]] if long else [fmt(v) for v in vals]
+        lines = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = (*range(3), None, *range(a.shape[0] - 3, a.shape[0])) if long else range(a.shape[0])
+    parts = ["..." if i is None else _nested(a[i], indent + 1, summarize, fmt, width) for i in rows]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 def format_tensor(t) -> str:
@@ -37,19 +70,15 @@ def format_tensor(t) -> str:
     if a.size == 0:
         body = "[]"
     else:
+        # Like PyTorch, a summarised tensor (over 1000 elements) picks its format from the shown values only
+        summarize = a.size > 1000
+        shown = _summarized(a) if summarize else a
         if dt.is_floating_point:
-            fmt = _float_formatter(a.astype(np.float64))
-            formatter = {"float_kind": fmt}
-            width = max(len(fmt(v)) for v in a.reshape(-1)[:1000])
-            formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
-        elif dt.name == "bool":
-            formatter = {"bool": lambda v: "True" if v else "False"}
+            fmt, width = _float_formatter(shown.astype(np.float64).reshape(-1))
         else:
-            width = max(len(str(v)) for v in a.reshape(-1)[:1000])
-            formatter = {"int": lambda v: str(v).rjust(width)}
-        body = np.array2string(
-            a, separator=", ", prefix=prefix, formatter=formatter, threshold=1000, edgeitems=3, max_line_width=80
-        )
+            fmt = str
+            width = max(len(str(v)) for v in shown.reshape(-1).tolist())
+        body = _nested(a, len(prefix), summarize, lambda v: fmt(v).rjust(width), width)
     parts = [body]
     if a.size == 0 and a.shape != (0,):
         parts.append(f"size={tuple(a.shape)}")

@@ -162,19 +162,21 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
             if value._device is not self._device:
                 raise RuntimeError(
                     f"assigned grad has data located on {value._device} but the tensor is on {self._device}"
                 )
             if value._data.shape != self._data.shape:
+                # PyTorch 2.13's wording (the sizes as lists)
                 raise RuntimeError(
-                    f"assigned grad has data of a different size: expected {Size(self._data.shape)}, "
-                    f"got {Size(value._data.shape)}"
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor of size "
+                    f"'{list(self._data.shape)}'. Please ensure that the gradient and the tensor are the same size"
                 )
             if _dtype_of(value._data) is not _dtype_of(self._data):
                 raise RuntimeError(
-                    f"assigned grad has data of a different type: expected {self.dtype}, got {value.dtype}"
+                    f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                    f"'{self.dtype}'. The gradient must match the tensor's dtype"
                 )
         self._grad = value
 
