@@ -11,6 +11,12 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 
 
 def load_state_dict(module, state_dict, strict: bool = True, assign: bool = False):
+    """Check every key and shape first, then copy (or, with ``assign``, swap in) all values at once.
+
+    Nothing is written when an error is raised, so a failed load leaves the module as it was.
+    """
+    if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+        raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
     own = module.state_dict(keep_vars=True)
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
@@ -39,6 +45,23 @@ def load_state_dict(module, state_dict, strict: bool = True, assign: bool = Fals
         )
     with no_grad():
         for k, target in own.items():
-            if k in state_dict:
+            if k not in state_dict:
+                continue
+            if assign:
+                _assign(module, k, state_dict[k])
+            else:
                 target.copy_(state_dict[k])
     return IncompatibleKeys(missing, unexpected)
+
+
+def _assign(module, key: str, value: Tensor) -> None:
+    """Make ``value`` itself the parameter (wrapped, keeping requires_grad) or buffer at ``key``."""
+    from gradlite.nn.parameter import Parameter
+
+    path, _, name = key.rpartition(".")
+    owner = module.get_submodule(path)
+    if name in owner._parameters:
+        old = owner._parameters[name]
+        owner._parameters[name] = Parameter(value.detach(), requires_grad=old.requires_grad)
+    else:
+        owner._buffers[name] = value.detach()

@@ -161,8 +161,10 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            object.__setattr__(m, "training", mode)
+        # recurse through train() itself, so a subclass that overrides train() is honoured (as PyTorch)
+        object.__setattr__(self, "training", mode)
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -269,24 +271,69 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
-            r = hook(self, args)
-            if r is not None:
-                args = r if isinstance(r, tuple) else (r,)
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got "
+                            f"{r}."
+                        )
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            r = hook(self, args, out)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if r is not None:
                 out = r
         return out
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args) -> None | new args`` runs before ``forward``."""
-        return _Handle(self._forward_pre_hooks, hook)
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """``hook(module, args) -> None | new args`` runs before ``forward``.
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output) -> None | new output`` runs after ``forward``."""
-        return _Handle(self._forward_hooks, hook)
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs) -> None | (new_args, new_kwargs)``.
+        """
+        return _Handle(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """``hook(module, args, output) -> None | new output`` runs after ``forward``.
+
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs, output)``.
+        """
+        return _Handle(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    # -- lookup by dotted name -------------------------------------------------------------------
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``""`` is self); AttributeError naming the missing part."""
+        mod = self
+        if target == "":
+            return mod
+        for item in target.split("."):
+            if not isinstance(mod, Module) or item not in mod._modules:
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = mod._modules[item]
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
+        return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
+        return mod._buffers[name]
+
+    def _get_name(self) -> str:
+        return type(self).__name__
 
     # -- printing --------------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -298,9 +345,8 @@ class Module:
         if extra:
             lines = extra.split("\n")
         for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
-        main = type(self).__name__ + "("
+            lines.append(f"({name}): {_addindent(repr(m), 2)}")
+        main = self._get_name() + "("
         if lines:
             if len(lines) == 1 and not self._modules:
                 main += lines[0]
@@ -312,16 +358,26 @@ class Module:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
 
 
+def _addindent(s: str, n: int) -> str:
+    """Indent every line but the first by ``n`` spaces (blank lines stay empty), as PyTorch's repr."""
+    first, *rest = s.split("\n")
+    if not rest:
+        return s
+    return "\n".join([first] + [(" " * n + line) if line.strip() else "" for line in rest])
+
+
 class _Handle:
     """Removable handle for module hooks."""
 
     _next = 0
 
-    def __init__(self, store: OrderedDict, hook):
+    def __init__(self, store: OrderedDict, hook, prepend: bool = False):
         _Handle._next += 1
         self.id = _Handle._next
         self._store = store
         store[self.id] = hook
+        if prepend:
+            store.move_to_end(self.id, last=False)
 
     def remove(self) -> None:
         self._store.pop(self.id, None)

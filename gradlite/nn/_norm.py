@@ -1,0 +1,95 @@
+"""Normalisation functions: layer_norm, batch_norm (with running statistics), group_norm.
+
+All are compositions of mean, subtraction and rsqrt, so their gradients (including the coupling
+through the batch statistics) come from those ops. Variances are the biased ones PyTorch normalises
+with; batch_norm's running variance uses the unbiased estimate, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+from gradlite.autograd.grad_mode import no_grad
+from gradlite.tensor import Tensor
+
+
+def _normalise(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (kept), with the mean and biased variance."""
+    mu = x.mean(dims, keepdim=True)
+    xc = x - mu
+    var = (xc * xc).mean(dims, keepdim=True)
+    return xc / (var + eps).sqrt(), mu, var
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` dims, then scale and shift elementwise."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size{list(input.shape)}"
+        )
+    y, _, _ = _normalise(input, tuple(range(input.dim() - k, input.dim())), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise (N, C, *) per channel C: batch statistics when training (updating the running ones in
+    place with ``momentum``), else the running statistics."""
+    if input.dim() < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    dims = (0,) + tuple(range(2, input.dim()))
+    view = (1, c) + (1,) * (input.dim() - 2)
+    if training or running_mean is None or running_var is None:
+        n = input.numel() // c
+        if training and n <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size {input.shape}"
+            )
+        y, mu, var = _normalise(input, dims, eps)
+        if training and running_mean is not None and running_var is not None:
+            with no_grad():
+                # PyTorch keeps the unbiased variance in running_var but normalises with the biased one
+                unbiased = var.detach().reshape(c) * (n / (n - 1))
+                running_mean.mul_(1 - momentum).add_(mu.detach().reshape(c) * momentum)
+                running_var.mul_(1 - momentum).add_(unbiased * momentum)
+    else:
+        y = (input - running_mean.reshape(view)) / (running_var.reshape(view) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(view)
+    if bias is not None:
+        y = y + bias.reshape(view)
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise (N, C, *) over each group of C / num_groups channels (and all spatial positions)."""
+    if input.dim() < 2:
+        raise RuntimeError(f"group_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}")
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            f"{list(input.shape)} and num_groups={num_groups}"
+        )
+    y, _, _ = _normalise(input.reshape(n, num_groups, -1), (2,), eps)
+    y = y.reshape(input.shape)
+    view = (1, c) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(view)
+    if bias is not None:
+        y = y + bias.reshape(view)
+    return y
+

@@ -1,0 +1,176 @@
+"""Pooling: max_pool2d, avg_pool2d (on the im2col ``windows`` of ``_conv``), adaptive_avg_pool2d (two matmuls).
+
+Max pooling keeps the index of each window's first maximum (PyTorch's tie rule: the scan order is
+row-major over the kernel) and routes the gradient there with a one-hot mask and ``fold``, so its
+backward is made of differentiable ops too.
+"""
+
+from __future__ import annotations
+
+from gradlite.nn._conv import pair, windows
+from gradlite.tensor import Tensor, _make
+
+
+def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    # with ceil_mode, the last window must start inside the input or its left padding (PyTorch's rule)
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_args(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool, op: str):
+    if x.dim() not in (3, 4):
+        raise RuntimeError(
+            f"{op}: Expected 3D or 4D (batch mode) tensor for input with non-zero batch size, but got input of size: "
+            f"{list(x.shape)}"
+        )
+    k = pair(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else pair(stride, "stride")
+    p, d = pair(padding, "padding"), pair(dilation, "dilation")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise RuntimeError(
+            f"pad should be at most half of effective kernel size, but got pad={p[0] if p[0] > k[0] // 2 else p[1]}, "
+            f"kernel_size={k[0] if p[0] > k[0] // 2 else k[1]} and dilation={d[0]}"
+        )
+    h, w = x.shape[-2:]
+    oh, ow = (_pool_out(h, k[0], s[0], p[0], d[0], ceil_mode), _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode))
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(
+            f"Given input size: ({x.shape[-3]}x{h}x{w}). Calculated output size: ({x.shape[-3]}x{oh}x{ow}). "
+            "Output size is too small"
+        )
+    # padding on the right/bottom so that ceil_mode's last partial window exists
+    extra_h = max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]))
+    extra_w = max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]))
+    pads = (p[0], p[0] + extra_h, p[1], p[1] + extra_w)
+    return k, s, p, d, pads, (oh, ow)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Max over each window: (N, C, H, W) or (C, H, W) -> (N, C, oh, ow); padding counts as -inf."""
+    k, s, p, d, pads, (oh, ow) = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    xp = x._device.backend.xp
+    cols = windows(x.detach(), k, s, pads, d, pad_value=-float("inf"))._data.reshape(n, c, k[0] * k[1], oh, ow)
+    idx = xp.argmax(cols, axis=2)
+    y = _take_max(x, idx, k, s, pads, d)
+    if unbatched:
+        y = y.squeeze(0)
+    if not return_indices:
+        return y
+    # flat position in the (H, W) plane of each chosen element, as PyTorch's indices
+    with x._device.backend.context(x._device.index):
+        ki, kj = idx // k[1], idx % k[1]
+        rows = xp.reshape(xp.arange(oh), (oh, 1)) * s[0] - p[0] + ki * d[0]
+        cols_ = xp.reshape(xp.arange(ow), (1, ow)) * s[1] - p[1] + kj * d[1]
+        flat = xp.astype(rows * w + cols_, xp.int64)
+    ind = _make(flat, x._device)
+    return y, ind.squeeze(0) if unbatched else ind
+
+
+def _take_max(x: Tensor, idx, k, s, pads, d) -> Tensor:
+    """The window maxima chosen by ``idx`` (N, C, oh, ow), recorded as mask * windows summed over the kernel.
+
+    The one-hot mask makes the gradient go to exactly one element per window (the first maximum),
+    through ``windows``' own backward (``fold``), which repeats overlaps' contributions as PyTorch does.
+    """
+    xp = x._device.backend.xp
+    n, c = x.shape[:2]
+    kk = k[0] * k[1]
+    with x._device.backend.context(x._device.index):
+        ar = xp.reshape(xp.arange(kk), (1, 1, kk, 1, 1))
+        mask = xp.astype(ar == xp.expand_dims(idx, axis=2), x._data.dtype)
+    oh, ow = idx.shape[-2:]
+    cols = windows(x, k, s, pads, d, pad_value=0.0).reshape(n, c, kk, oh, ow)
+    # -inf never wins a window that holds a real element, so zero padding here gives the same values
+    return (cols * _make(mask, x._device)).sum(2)
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Mean over each window: (N, C, H, W) or (C, H, W) -> (N, C, oh, ow), PyTorch's divisor rules."""
+    k, s, p, d, pads, (oh, ow) = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    total = windows(x, k, s, pads, d).sum((2, 3))
+    if divisor_override:
+        y = total / divisor_override
+    else:
+        y = total / _make(_divisor(x, h, w, k, s, p, (oh, ow), count_include_pad), x._device)
+    return y.squeeze(0) if unbatched else y
+
+
+def _divisor(x: Tensor, h, w, k, s, p, out, count_include_pad: bool):
+    """(oh, ow) element counts of each window: within input + padding (include) or within the input only."""
+    xp = x._device.backend.xp
+
+    def counts(size, kk, ss, pp, o):
+        start = xp.arange(o) * ss - pp
+        end = xp.minimum(start + kk, size + pp)
+        if not count_include_pad:
+            start, end = xp.maximum(start, 0), xp.minimum(end, size)
+        return end - start
+
+    with x._device.backend.context(x._device.index):
+        ch, cw = counts(h, k[0], s[0], p[0], out[0]), counts(w, k[1], s[1], p[1], out[1])
+        return xp.astype(xp.reshape(ch, (-1, 1)) * xp.reshape(cw, (1, -1)), x._data.dtype)
+
+
+def _adaptive_matrix(x: Tensor, size: int, out: int):
+    """(out, size) averaging matrix: row i averages PyTorch's bin [floor(i*size/out), ceil((i+1)*size/out))."""
+    xp = x._device.backend.xp
+    with x._device.backend.context(x._device.index):
+        i = xp.reshape(xp.arange(out), (out, 1))
+        j = xp.reshape(xp.arange(size), (1, size))
+        start = (i * size) // out
+        end = ((i + 1) * size + out - 1) // out
+        inside = xp.astype((j >= start) & (j < end), x._data.dtype)
+        return _make(inside / xp.astype(end - start, x._data.dtype), x._device)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average over PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) -> (N, C, *output_size)."""
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(f"adaptive_avg_pool2d: expected a floating point input, got {input.dtype}")
+    h, w = input.shape[-2:]
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    oh, ow = h if oh is None else oh, w if ow is None else ow
+    # y = P_h @ x @ P_w^T: a weighted sum per bin, differentiable through matmul
+    return _adaptive_matrix(input, h, oh) @ input @ _adaptive_matrix(input, w, ow).mT
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """(N, C, L) or (C, L) -> (..., output_size) averaged over PyTorch's adaptive bins."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got {list(input.shape)}")
+    o = output_size if isinstance(output_size, int) else output_size[0]
+    return input @ _adaptive_matrix(input, input.shape[-1], o).mT
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """(N, C, L) or (C, L) max pooling, as max_pool2d over a height of 1."""
+    one = lambda v: v if isinstance(v, int) else v[0]
+    out = max_pool2d(input.unsqueeze(-2), (1, one(kernel_size)), None if stride is None else (1, one(stride)),
+                     (0, one(padding)), (1, one(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """(N, C, L) or (C, L) average pooling, as avg_pool2d over a height of 1."""
+    one = lambda v: v if isinstance(v, int) else v[0]
+    return avg_pool2d(input.unsqueeze(-2), (1, one(kernel_size)), None if stride is None else (1, one(stride)),
+                      (0, one(padding)), ceil_mode, count_include_pad).squeeze(-2)
