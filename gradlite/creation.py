@@ -62,8 +62,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
     """
     if isinstance(data, Tensor):
         warnings.warn(
-            "To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() or "
-            "sourceTensor.clone().detach().requires_grad_(True), rather than gradlite.tensor(sourceTensor).",
+            "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+            "sourceTensor.detach().clone().requires_grad_(True), rather than gradlite.tensor(sourceTensor).",
             UserWarning,
             stacklevel=2,
         )
@@ -118,7 +118,9 @@ def _size(size) -> tuple:
         if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
             raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}")
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {s}: {list(size)}. Dimension size must be non-negative."
+            )
         out.append(int(s))
     return tuple(out)
 
@@ -199,7 +201,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
         raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign (start={start}, end={end}, step={step})"
+            f"upper bound and lower bound inconsistent with step sign (start={start}, end={end}, step={step})"
         )
     if dtype is None:
         dtype = dtypes.int64 if all(isinstance(v, int) for v in vals) else dtypes.get_default_dtype()
