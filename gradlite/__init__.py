@@ -66,5 +66,7 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 from gradlite import nn  # noqa: E402  (nn builds on everything above)
+from gradlite import optim, utils  # noqa: E402,F401  (optimizers, data loading)
+from gradlite.serialization import load, save  # noqa: E402,F401
 
 __version__ = "0.1.0"

@@ -1,0 +1,237 @@
+"""Checkpoints: ``gradlite.save(obj, f)`` / ``gradlite.load(f, map_location=...)`` without pickle.
+
+The file is a NumPy ``.npz`` archive: one array per tensor (``t0``, ``t1``, ...) and ``__index__``, the
+UTF-8 bytes of a JSON document that describes the saved structure (dicts, lists, tuples, numbers,
+strings, None) and, for every tensor, its dtype, shape, device and ``requires_grad``. Loading uses
+``numpy.load(allow_pickle=False)`` and builds only those types, so a file cannot execute code, and every
+array is checked against the index: a corrupt, truncated or tampered file raises a ``RuntimeError``
+that names it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from collections import OrderedDict
+
+import numpy as np
+
+from gradlite.device import device as _device
+from gradlite.tensor import Tensor, _make
+
+FORMAT = "gradlite-checkpoint"
+VERSION = 1
+_INDEX = "__index__"
+_DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"}
+
+
+# -- saving -------------------------------------------------------------------------------------------
+class _Writer:
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+        self.seen: dict[int, str] = {}  # id(tensor) -> key: a tensor saved twice is stored once
+        self.keep: list = []  # keeps saved objects alive so ids are not reused while writing
+
+    def encode(self, obj, path: str = "obj"):
+        from gradlite import dtypes
+        from gradlite.nn.parameter import Parameter
+
+        if obj is None:
+            return {"type": "none"}
+        if isinstance(obj, bool):
+            return {"type": "bool", "v": obj}
+        if isinstance(obj, int):
+            return {"type": "int", "v": obj}
+        if isinstance(obj, float):
+            return {"type": "float", "v": repr(obj)}
+        if isinstance(obj, str):
+            return {"type": "str", "v": obj}
+        if isinstance(obj, Tensor):
+            key = self.seen.get(id(obj))
+            if key is None:
+                key = self.seen[id(obj)] = f"t{len(self.seen)}"
+                self.keep.append(obj)
+                self.arrays[key] = np.ascontiguousarray(obj.detach()._host())
+            return {"type": "tensor", "key": key, "dtype": obj.dtype.name, "shape": list(obj.shape),
+                    "device": str(obj.device), "requires_grad": bool(obj.requires_grad),
+                    "parameter": isinstance(obj, Parameter)}
+        if isinstance(obj, np.ndarray) or isinstance(obj, np.generic):
+            a = np.asarray(obj)
+            if a.dtype.name not in _DTYPES:
+                raise TypeError(f"gradlite.save: cannot store a NumPy array of dtype {a.dtype} (at {path})")
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = np.ascontiguousarray(a)
+            return {"type": "ndarray" if isinstance(obj, np.ndarray) else "npscalar", "key": key,
+                    "dtype": a.dtype.name, "shape": list(a.shape)}
+        if isinstance(obj, _device):
+            return {"type": "device", "v": str(obj)}
+        if isinstance(obj, dtypes.dtype):
+            return {"type": "dtype", "v": obj.name}
+        if isinstance(obj, dict):
+            kind = "ordereddict" if isinstance(obj, OrderedDict) else "dict"
+            items = []
+            for k, v in obj.items():
+                if not isinstance(k, (str, int, float, bool, tuple)) and k is not None:
+                    raise TypeError(f"gradlite.save: dict keys must be strings, numbers, None or tuples, got "
+                                    f"{type(k).__name__} (at {path})")
+                items.append([self.encode(k, f"{path} key"), self.encode(v, f"{path}[{k!r}]")])
+            return {"type": kind, "items": items}
+        if isinstance(obj, (list, tuple)):
+            kind = "list" if isinstance(obj, list) else "tuple"
+            return {"type": kind, "items": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
+        raise TypeError(
+            f"gradlite.save cannot store an object of type {type(obj).__name__} (at {path}): only tensors, "
+            "NumPy arrays, numbers, strings, None, devices, dtypes and dicts / lists / tuples of them"
+        )
+
+
+def save(obj, f) -> None:
+    """Write ``obj`` (tensors, state dicts, nested dicts / lists / tuples, numbers, strings) to ``f``.
+
+    ``f`` is a path (written atomically: a temporary file renamed into place) or a binary file object.
+    Tensors on a GPU are copied to the host; their device is recorded for ``load``.
+    """
+    w = _Writer()
+    root = w.encode(obj)
+    index = {"format": FORMAT, "version": VERSION, "root": root}
+    arrays = dict(w.arrays)
+    arrays[_INDEX] = np.frombuffer(json.dumps(index).encode("utf-8"), dtype=np.uint8)
+    if isinstance(f, (str, os.PathLike)):
+        path = os.fspath(f)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    else:
+        np.savez(f, **arrays)
+
+
+# -- loading ------------------------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, archive, name: str, map_location) -> None:
+        self.archive, self.name, self.map_location = archive, name, map_location
+        self.tensors: dict[str, Tensor] = {}
+
+    def array(self, node: dict) -> np.ndarray:
+        key, dtype, shape = node["key"], node["dtype"], node["shape"]
+        if not isinstance(key, str) or key == _INDEX or key not in self.archive.files:
+            raise ValueError(f"the index refers to an array {key!r} that is not in the archive")
+        if dtype not in _DTYPES:
+            raise ValueError(f"unsupported dtype {dtype!r} in the index")
+        a = self.archive[key]
+        if a.dtype.name != dtype or list(a.shape) != list(shape):
+            raise ValueError(f"array {key!r} is {a.dtype.name}{list(a.shape)} but the index says {dtype}{list(shape)}")
+        return a
+
+    def target(self, saved: str):
+        from gradlite import cuda
+
+        ml = self.map_location
+        if isinstance(ml, dict):
+            ml = ml.get(saved, saved)
+        dev = _device(saved if ml is None else ml)
+        if dev.type == "cuda":
+            if not cuda.is_available():
+                raise RuntimeError(
+                    f"Attempting to deserialize object on a CUDA device but gradlite.cuda.is_available() is False "
+                    f"(loading {self.name}). If you are running on a CPU-only machine, please use gradlite.load "
+                    "with map_location='cpu' to map your storages to the CPU."
+                )
+            if dev.index is None:
+                dev = _device("cuda", 0)
+        return dev
+
+    def decode(self, node):
+        from gradlite import dtypes
+        from gradlite.nn.parameter import Parameter
+
+        if not isinstance(node, dict) or "type" not in node:
+            raise ValueError(f"malformed index entry {str(node)[:80]!r}")
+        kind = node["type"]
+        if kind == "none":
+            return None
+        if kind in ("bool", "int", "str"):
+            v = node["v"]
+            if type(v) is not {"bool": bool, "int": int, "str": str}[kind]:
+                raise ValueError(f"index entry of type {kind} holds {v!r}")
+            return v
+        if kind == "float":
+            if not isinstance(node["v"], str):
+                raise ValueError(f"index entry of type float holds {node['v']!r}")
+            return float(node["v"])
+        if kind == "tensor":
+            key = node["key"]
+            t = self.tensors.get(key)
+            if t is None:
+                a = self.array(node)
+                dev = self.target(node["device"])
+                data = dev.backend.from_host(np.array(a, copy=True), dev.index)
+                t = _make(data, dev)
+                if node.get("parameter"):
+                    t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
+                elif node.get("requires_grad"):
+                    t.requires_grad_(True)
+                self.tensors[key] = t
+            return t
+        if kind in ("ndarray", "npscalar"):
+            a = np.array(self.array(node), copy=True)
+            return a if kind == "ndarray" else a[()]
+        if kind == "device":
+            return _device(node["v"])
+        if kind == "dtype":
+            name = node["v"]
+            if name not in dtypes.BY_NAME:
+                raise ValueError(f"unknown dtype {name!r}")
+            return dtypes.BY_NAME[name]
+        if kind in ("dict", "ordereddict"):
+            out = OrderedDict() if kind == "ordereddict" else {}
+            for pair in node["items"]:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ValueError("malformed dict item in the index")
+                k = self.decode(pair[0])
+                if isinstance(k, (Tensor, dict, list, np.ndarray)):
+                    raise ValueError(f"dict key of type {type(k).__name__} in the index")
+                out[k] = self.decode(pair[1])
+            return out
+        if kind in ("list", "tuple"):
+            items = [self.decode(v) for v in node["items"]]
+            return items if kind == "list" else tuple(items)
+        raise ValueError(f"unknown entry type {kind!r} in the index")
+
+
+def load(f, map_location=None, weights_only: bool = True, **kwargs):
+    """Read an object written by ``gradlite.save``.
+
+    ``map_location``: None (each tensor back on the device it was saved from), ``'cpu'``, ``'cuda'``,
+    ``'cuda:N'``, a ``gradlite.device``, or a dict mapping saved device strings to new ones. A CUDA
+    checkpoint loads on a machine without CuPy with ``map_location='cpu'``. ``weights_only`` is accepted
+    for PyTorch compatibility: loading never runs code, whatever its value.
+    """
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
+    if map_location is not None and not isinstance(map_location, (str, dict, _device)):
+        raise TypeError(f"gradlite.load: map_location must be None, a string, a device or a dict, got "
+                        f"{type(map_location).__name__}")
+    if isinstance(f, (str, os.PathLike)) and not os.path.exists(name):
+        raise FileNotFoundError(f"No such file or directory: '{name}'")
+    try:
+        with np.load(f, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile) or _INDEX not in archive.files:
+                raise ValueError("no __index__ entry (not written by gradlite.save)")
+            index = json.loads(archive[_INDEX].tobytes().decode("utf-8"))
+            if not isinstance(index, dict) or index.get("format") != FORMAT:
+                raise ValueError("the index is not a gradlite checkpoint index")
+            if index.get("version") != VERSION:
+                raise ValueError(f"unsupported checkpoint version {index.get('version')!r} (this gradlite reads "
+                                 f"version {VERSION})")
+            return _Reader(archive, name, map_location).decode(index["root"])
+    except RuntimeError:
+        raise
+    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, RecursionError,
+            UnicodeDecodeError, AttributeError) as err:
+        raise RuntimeError(
+            f"gradlite.load: {name} is not a valid gradlite checkpoint or is corrupt: {type(err).__name__}: {err}"
+        ) from err
+
+
+__all__ = ["load", "save"]
