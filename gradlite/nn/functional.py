@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
+from gradlite.ops.join import pad  # noqa: F401
 from gradlite.ops.pointwise import relu, sigmoid, tanh  # noqa: F401  (re-exported under F.)
-from gradlite.tensor import Tensor
+from gradlite.tensor import Tensor, _dtype_of
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -15,3 +28,75 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     y = x @ weight.t()
     return y if bias is None else y + bias
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (identity when not training)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    from gradlite.creation import rand_like
+
+    # the mask is a constant: the gradient is gy * mask / (1 - p), zero where dropped
+    keep = rand_like(input) >= p
+    scale = keep * (1.0 / (1.0 - p)) if p < 1.0 else keep * 0.0
+    return input.mul_(scale) if inplace else input * scale
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding: (*) class indices -> (*, num_classes); ``num_classes=-1`` takes max + 1."""
+    if not isinstance(tensor, Tensor) or _dtype_of(tensor._data).name != "int64":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    b = tensor._device.backend
+    xp = b.xp
+    t = tensor._data
+    if num_classes == -1:
+        if t.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(b.to_host(xp.max(t))) + 1
+    if t.size:
+        try:
+            b.check_bounds(xp.where(t < 0, t - num_classes, t), 0, num_classes)
+        except IndexError:
+            raise RuntimeError(
+                "Class values must be non-negative." if bool(b.to_host(xp.any(t < 0)))
+                else "Class values must be smaller than num_classes."
+            ) from None
+    with b.context(tensor._device.index):
+        classes = xp.arange(num_classes, dtype=t.dtype)
+    from gradlite.tensor import _make
+
+    return _make(xp.astype(t[..., None] == classes, t.dtype), tensor._device)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num, dim) at indices ``input`` (*) -> (*, dim); rows used twice accumulate gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    if not isinstance(input, Tensor) or _dtype_of(input._data).name not in ("int64", "int32"):
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(
+            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            f"but got {got} instead (while checking arguments for embedding)"
+        )
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= n
+    b = weight._device.backend
+    try:
+        b.check_bounds(b.xp.where(input._data < 0, input._data - n, input._data), 0, n)
+    except IndexError:
+        raise IndexError("index out of range in self") from None
+    out = weight[input]
+    if padding_idx is None:
+        return out
+    # the padding row gets no gradient: those outputs come from a detached copy
+    from gradlite.ops.pointwise import where
+
+    return where((input == padding_idx).unsqueeze(-1), out.detach(), out)

@@ -6,6 +6,7 @@ from gradlite.ops import (  # noqa: F401
     convert,
     indexing,
     inplace,
+    join,
     pointwise,
     random,
     reduction,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlite.autograd.views import note_view
 from gradlite.ops._base import apply, tensor_method
 from gradlite.tensor import Size, Tensor, _wrap_dim
 
@@ -40,6 +41,7 @@ def infer_shape(shape: tuple, numel: int) -> tuple:
 def as_view(out: Tensor, base: Tensor) -> Tensor:
     """Mark ``out`` as a view of ``base``: they share storage, so they share the version counter."""
     out._version = base._version
+    note_view(out, base)  # in-place ops through the view must update the base's graph
     return out
 
 
@@ -228,3 +230,176 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
     """The tensor itself: gradlite's ops accept any layout, so no copy is needed."""
     return x
+
+
+@tensor_method()
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (one may be -1): (a, b*c) -> (a, b, c)."""
+    shape = x._data.shape
+    d = _wrap_dim(dim, len(shape))
+    sizes = _shape_arg((sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        sizes = infer_shape(sizes, shape[d])
+    except RuntimeError:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({shape[d]}) in "
+            f"the input tensor"
+        ) from None
+    return reshape(x, shape[:d] + sizes + shape[d + 1 :])
+
+
+@tensor_method()
+def broadcast_to(x: Tensor, size) -> Tensor:
+    """``x`` broadcast to ``size`` as a view (same as ``expand``)."""
+    return expand(x, _shape_arg((size,)))
+
+
+@tensor_method()
+def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
+    """A view of ``length`` elements from ``start`` along ``dim``."""
+    if x.dim() == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    d = _wrap_dim(dim, x.dim())
+    size = x._data.shape[d]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return _basic(x, key, "SliceBackward0")
+
+
+@tensor_method()
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The view at ``index`` along ``dim``, with ``dim`` removed."""
+    if x.dim() == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, x.dim())
+    size = x._data.shape[d]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(x._data.shape)} at dimension {d}"
+        )
+    return _basic(x, (slice(None),) * d + (index,), "SelectBackward0")
+
+
+def _basic(x: Tensor, key: tuple, name: str) -> Tensor:
+    """A view by basic indexing with ``key``; the gradient writes ``gy`` into zeros at ``key``."""
+    from gradlite.ops.indexing import index_grad
+
+    shape = x._data.shape
+    return as_view(apply(name, x._data[key], (x,), (lambda gy: index_grad(gy, key, shape, True),)), x)
+
+
+@tensor_method()
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile ``x`` ``sizes[i]`` times along each dim (leading new dims allowed): (a, b).repeat(2, 3) -> (2a, 3b)."""
+    sizes = _shape_arg(sizes)
+    shape = x._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
+    full = (1,) * (len(sizes) - len(shape)) + shape
+    xp = x._device.backend.xp
+    data = xp.tile(xp.reshape(x._data, full), sizes)
+
+    # gy viewed as (r0, s0, r1, s1, ...) sums over the repeat axes r_i back to full, then to x's shape
+    def gx(gy):
+        split = tuple(v for r, s in zip(sizes, full) for v in (r, s))
+        return gy.reshape(split).sum(tuple(range(0, len(split), 2))).reshape(shape)
+
+    return apply("RepeatBackward0", data, (x,), (gx,))
+
+
+@tensor_method()
+def tile(x: Tensor, *dims) -> Tensor:
+    """``repeat`` that also accepts fewer ``dims`` than x has dimensions (leading ones are implied)."""
+    dims = _shape_arg(dims)
+    return repeat(x, (1,) * (x.dim() - len(dims)) + dims)
+
+
+def _dims(dims, ndim: int) -> tuple:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    axes = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
+    return axes
+
+
+@tensor_method()
+def flip(x: Tensor, *dims) -> Tensor:
+    """A copy with the order of elements reversed along ``dims``; the gradient flips back."""
+    dims = dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
+    axes = _dims(dims, x.dim())
+    data = x._device.backend.xp.flip(x._data, axis=axes) if axes and x.dim() else x._data
+    if data is x._data:
+        data = x._device.backend.xp.asarray(data, copy=True)
+    return apply("FlipBackward0", data, (x,), (lambda gy: gy.flip(axes),))
+
+
+@tensor_method()
+def fliplr(x: Tensor) -> Tensor:
+    if x.dim() < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(x, (1,))
+
+
+@tensor_method()
+def flipud(x: Tensor) -> Tensor:
+    if x.dim() < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(x, (0,))
+
+
+@tensor_method()
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """Rotate elements along ``dims`` by ``shifts`` (over the flattened tensor when ``dims`` is None)."""
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    xp = x._device.backend.xp
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        shape = x._data.shape
+        data = xp.reshape(xp.roll(xp.reshape(x._data, (-1,)), shifts[0]), shape)
+        return apply("RollBackward0", data, (x,), (lambda gy: gy.roll(-shifts[0]),))
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    axes = tuple(_wrap_dim(d, x.dim()) for d in dims)
+    data = xp.roll(x._data, shift=shifts, axis=axes)
+    back = tuple(-s for s in shifts)
+    return apply("RollBackward0", data, (x,), (lambda gy: gy.roll(back, axes),))
+
+
+@tensor_method()
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """A view with dims ``source`` moved to positions ``destination``."""
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same "
+            f"number of dims as destination ({list(dst)} dims)"
+        )
+    n = x.dim()
+    src, dst = _dims(src, n), _dims(dst, n)
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(n) if i not in src)
+    return permute(x, tuple(o if o is not None else next(rest) for o in order))
+
+
+Tensor.moveaxis = movedim
+moveaxis = movedim

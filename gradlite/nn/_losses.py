@@ -1,0 +1,350 @@
+"""Loss functions of ``nn.functional``, composed from gradlite ops (so their gradients need no code of their
+own), except where stability needs a dedicated node: binary cross-entropy (on probabilities and on logits).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from gradlite.nn._softmax import log_softmax
+from gradlite.ops._base import apply
+from gradlite.ops.pointwise import where
+from gradlite.tensor import Size, Tensor, _dtype_of
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _reduction(reduction: str, size_average=None, reduce=None) -> str:
+    """Resolve the legacy ``size_average``/``reduce`` flags and validate ``reduction``."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = ("mean" if size_average else "sum") if reduce else "none"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _pair(x: Tensor, target: Tensor, op: str) -> None:
+    """Type checks and PyTorch's warning for a target that only broadcasts to the input."""
+    if not isinstance(x, Tensor) or not isinstance(target, Tensor):
+        bad = x if not isinstance(x, Tensor) else target
+        raise TypeError(f"{op}(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}")
+    if x._data.shape != target._data.shape:
+        warnings.warn(
+            f"Using a target size ({Size(target._data.shape)}) that is different to the input size "
+            f"({Size(x._data.shape)}). This will likely lead to incorrect results due to broadcasting. Please "
+            "ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None) -> Tensor:
+    """Mean squared error ``(input - target)**2``, reduced; input and target broadcast (with a warning)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _pair(input, target, "mse_loss")
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None) -> Tensor:
+    """Mean absolute error ``|input - target|``, reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _pair(input, target, "l1_loss")
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``), reduced."""
+    reduction = _reduction(reduction, size_average, reduce)
+    _pair(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    return _reduce(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)`` (``d = input - target``), reduced."""
+    reduction = _reduction(reduction)
+    _pair(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = (input - target).abs()
+    loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# -- classification -------------------------------------------------------------------------------------
+def _class_input(input: Tensor, target: Tensor, op: str):
+    """Move the class dim of (C,) inputs to a batch of one: returns (input (N, C, ...), target (N, ...), squeeze)."""
+    if input.dim() == 0:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})" if op == "nll_loss" else
+                         "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise RuntimeError(
+                f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, target "
+                f"{list(target.shape)})"
+            )
+        return input.unsqueeze(0), target.unsqueeze(0), True
+    if input.shape[0] != (target.shape[0] if target.dim() else -1):
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0] if target.dim() else 0})."
+        )
+    if input.shape[2:] != target.shape[1:]:
+        raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)})")
+    return input, target, False
+
+
+def _check_targets(target: Tensor, n_classes: int, ignore_index: int) -> None:
+    """IndexError for a class index outside [0, C) that is not ``ignore_index`` (one host sync)."""
+    b = target._device.backend
+    t = target._data
+    xp = b.xp
+    # ignored entries become 0; negative ones are shifted out of [-C, C) so check_bounds catches them
+    t = xp.where(t == ignore_index, 0, t)
+    t = xp.where(t < 0, t - n_classes, t)
+    try:
+        b.check_bounds(t, 1, n_classes)
+    except IndexError as err:
+        bad = int(re.search(r"index (-?\d+)", str(err)).group(1))
+        raise IndexError(f"Target {bad + n_classes if bad < -n_classes else bad} is out of bounds.") from None
+
+
+def _weights(weight: Tensor | None, n_classes: int, input: Tensor) -> Tensor | None:
+    if weight is None:
+        return None
+    if not isinstance(weight, Tensor) or weight.dim() != 1 or weight.shape[0] != n_classes:
+        shape = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no classes but got weight "
+            f"tensor of shape: {shape}"
+        )
+    if weight._device is not input._device:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} and "
+            f"{weight.device}! (when checking argument for argument weight)"
+        )
+    # PyTorch does not differentiate class weights of nll_loss / cross_entropy
+    return weight.detach()
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities ``input`` (N, C, d1...) at class indices ``target`` (N, d1...)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
+        got = target.dtype if isinstance(target, Tensor) else type(target).__name__
+        raise RuntimeError(f"expected scalar type Long but found {got}")
+    x, t, squeeze = _class_input(input, target, "nll_loss")
+    n_classes = x.shape[1]
+    w = _weights(weight, n_classes, input)
+    _check_targets(t, n_classes, ignore_index)
+    keep = t != ignore_index
+    safe = where(keep, t, 0)
+    picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)
+    wt = keep.to(x.dtype) if w is None else w[safe] * keep
+    loss = -picked * wt
+    if reduction == "none":
+        return loss.squeeze(0) if squeeze else loss
+    if reduction == "sum":
+        return loss.sum()
+    # mean over the weights of the targets that count (0/0 = nan when all are ignored, as PyTorch)
+    return loss.sum() / wt.sum()
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits ``input`` (N, C, d1...) or (C,) against class indices (N, d1...) or
+    probabilities (same shape as input), with class ``weight``, ``ignore_index`` and ``label_smoothing``."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        bad = input if not isinstance(input, Tensor) else target
+        raise TypeError(f"cross_entropy(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}")
+    if input.dim() == 0:
+        raise RuntimeError("cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor")
+    cdim = 1 if input.dim() >= 2 else 0
+    n_classes = input.shape[cdim]
+    logp = log_softmax(input, cdim)
+    if target.is_floating_point():
+        return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim, n_classes)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return nll
+    # the smoothed part: the uniform distribution's cross-entropy, -sum_c w_c logp_c / C per sample
+    w = _weights(weight, n_classes, input)
+    wshape = (n_classes,) + (1,) * (input.dim() - cdim - 1)
+    smooth = -(logp if w is None else logp * w.reshape(wshape)).sum(cdim)
+    keep = target != ignore_index
+    smooth = where(keep, smooth, 0.0)
+    if reduction == "mean":
+        if w is None:
+            smooth = smooth.sum() / keep.sum()
+        else:
+            smooth = smooth.sum() / (w[where(keep, target, 0)] * keep).sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim, n_classes):
+    if target._data.shape != logp._data.shape:
+        raise RuntimeError(
+            f"Expected target size {list(logp.shape)}, got {list(target.shape)} (class-probability targets must "
+            "have the shape of the input)"
+        )
+    if _dtype_of(target._data) is not _dtype_of(logp._data):
+        raise RuntimeError(f"expected scalar type {logp.dtype} but found {target.dtype}")
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    loss = logp * target
+    w = _weights(weight, n_classes, logp)
+    if w is not None:
+        loss = loss * w.reshape((n_classes,) + (1,) * (logp.dim() - cdim - 1))
+    if reduction == "none":
+        return -loss.sum(cdim)
+    if reduction == "sum":
+        return -loss.sum()
+    return -loss.sum() / (logp.numel() // n_classes if n_classes else 0)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``-(t log x + (1 - t) log(1 - x))`` on probabilities ``input``; logs are clamped at -100 as PyTorch."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("binary_cross_entropy(): argument 'input' and 'target' must be Tensor")
+    if input._data.shape != target._data.shape:
+        raise ValueError(
+            f"Using a target size ({Size(target._data.shape)}) that is different to the input size "
+            f"({Size(input._data.shape)}) is deprecated. Please ensure they have the same size."
+        )
+    if input._device is not target._device:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} and "
+            f"{target.device}! (when checking argument for binary_cross_entropy)"
+        )
+    xp = input._device.backend.xp
+    x, t = input._data, target._data
+    if t.dtype != x.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype} but expected {input.dtype}")
+    loss = -(t * xp.maximum(xp.log(x), -100.0) + (1 - t) * xp.maximum(xp.log(1 - x), -100.0))
+
+    # d/dx = (x - t) / (x (1 - x)), the denominator clamped at 1e-12 as PyTorch (finite at x = 0 or 1)
+    def gx(gy):
+        d = input * (1 - input)
+        return gy * (input - target) / where(d < 1e-12, 1e-12, d)
+
+    # d/dt = log(1 - x) - log(x), with the same -100 clamp as the forward
+    def gt(gy):
+        lx, l1x = input.log(), (1 - input).log()
+        return gy * (where(l1x < -100.0, -100.0, l1x) - where(lx < -100.0, -100.0, lx))
+
+    loss = apply("BinaryCrossEntropyBackward0", loss, (input, target), (gx, gt), saved=((input, target), input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """``-(pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))`` on logits, stable for any |x|."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("binary_cross_entropy_with_logits(): argument 'input' and 'target' must be Tensor")
+    if input._data.shape != target._data.shape:
+        raise ValueError(
+            f"Target size ({Size(target._data.shape)}) must be the same as input size ({Size(input._data.shape)})"
+        )
+    xp = input._device.backend.xp
+    x, t = input._data, target._data
+    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): no overflow at any logit
+    sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+    if pos_weight is None:
+        loss = (1 - t) * x + sp
+        # d/dx = sigmoid(x) - t ; d/dt = -x
+        return _reduce_w(apply("BinaryCrossEntropyWithLogitsBackward0", loss, (input, target),
+                               (lambda gy: gy * (input.sigmoid() - target), lambda gy: -gy * input),
+                               saved=((input, target), input)), weight, reduction)
+    from gradlite.autograd.grad_mode import state
+
+    if pos_weight._requires_grad and state.grad_enabled:
+        raise RuntimeError(
+            "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument "
+            "'pos_weight'. This input cannot have requires_grad True."
+        )
+    pw = pos_weight._data
+    lw = (pw - 1) * t + 1
+    loss = (1 - t) * x + lw * sp
+    lwt = (pos_weight - 1) * target + 1
+
+    # loss = (1 - t) x + lw softplus(-x), lw = (pw - 1) t + 1:
+    # d/dx = (1 - t) - lw sigmoid(-x) ; d/dt = -x + (pw - 1) softplus(-x)
+    def gt(gy):
+        softplus_neg = (-input).relu() + (1 + (-input.abs()).exp()).log()
+        return gy * (-input + (pos_weight - 1) * softplus_neg)
+
+    return _reduce_w(apply(
+        "BinaryCrossEntropyWithLogitsBackward0", loss, (input, target),
+        (lambda gy: gy * ((1 - target) - lwt * (-input).sigmoid()), gt),
+        saved=((input, target, pos_weight), (input, pos_weight)),
+    ), weight, reduction)
+
+
+def _reduce_w(loss: Tensor, weight, reduction: str) -> Tensor:
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """KL divergence ``target * (log target - input)`` for log-probabilities ``input``; 'batchmean' divides
+    by the batch size (the mathematically correct mean)."""
+    if reduction == "batchmean":
+        red = "batchmean"
+    else:
+        red = _reduction(reduction, size_average, reduce)
+        if red == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support size."
+                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                UserWarning,
+                stacklevel=2,
+            )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # xlogy: 0 log 0 = 0; the inner where keeps log away from 0 so no nan reaches the gradient
+        pos = target > 0
+        loss = where(pos, target * where(pos, target, 1.0).log(), 0.0) - target * input
+    if red == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() else loss.sum()
+    return _reduce(loss, red)
