@@ -156,9 +156,10 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     # Treat 1-D operands as matrices (x: 1 x k, y: k x 1), restore those dims on gy, and drop them again:
     # d/dX (X @ Y) = gy @ Y^T ; d/dY = X^T @ gy. Batch dims are summed back by the engine.
     def restore(gy):
-        if len(xs) == 1:
-            gy = gy.unsqueeze(-2)
-        return gy.unsqueeze(-1) if len(ys) == 1 else gy
+        # y's dim first: for 1-D @ 1-D, gy is 0-d and becomes (1,) then (1, 1)
+        if len(ys) == 1:
+            gy = gy.unsqueeze(-1)
+        return gy.unsqueeze(-2) if len(xs) == 1 else gy
 
     def gx(gy):
         g = restore(gy) @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)

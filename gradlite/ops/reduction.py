@@ -88,7 +88,8 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
         def gx(gy, y):
             from gradlite.ops.pointwise import where
 
-            scale = where(y == 0, 0.0, gy / y)
+            zero = y == 0  # divide by 1 there, not 0: no RuntimeWarning, and no inf * 0 in double backward
+            scale = where(zero, 0.0, gy / where(zero, 1.0, y))
             return x * expand_back(scale, shape, axes, keepdim)
 
         return apply("LinalgVectorNormBackward0", data, (x,), (gx,), saved=(x,), save_output=True)
