@@ -1,28 +1,188 @@
-"""Activation modules."""
+"""Activation modules: each wraps its ``nn.functional`` function and prints like PyTorch's.
+
+``inplace=True`` writes the result into the input (``x.copy_(y)``): the input then carries the
+activation's graph position, and an in-place write to a leaf that requires grad raises, as in PyTorch.
+"""
 
 from __future__ import annotations
 
+import warnings
+
 from gradlite.nn import functional as F
 from gradlite.nn.module import Module
+from gradlite.tensor import Tensor
 
 
-class ReLU(Module):
+def _inplace_str(inplace: bool, first: bool) -> str:
+    if not inplace:
+        return ""
+    return "inplace=True" if first else ", inplace=True"
+
+
+class _Activation(Module):
+    """Base: ``forward`` is ``_fn(x)``; subclasses set their arguments in ``__init__``."""
+
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, x):
-        return F.relu(x)
+    def _fn(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self._fn(x)
+        return x.copy_(y) if self.inplace else y
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        return _inplace_str(self.inplace, True)
+
+
+class ReLU(_Activation):
+    def _fn(self, x):
+        return F.relu(x)
+
+
+class Hardtanh(_Activation):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
+        if max_val <= min_val:
+            raise ValueError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val = min_val, max_val
+
+    def _fn(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_str(self.inplace, False)}"
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_str(self.inplace, True)
+
+
+class LeakyReLU(_Activation):
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False):
+        super().__init__(inplace)
+        self.negative_slope = negative_slope
+
+    def _fn(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}{_inplace_str(self.inplace, False)}"
+
+
+class ELU(_Activation):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__(inplace)
+        self.alpha = alpha
+
+    def _fn(self, x):
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}{_inplace_str(self.inplace, False)}"
+
+
+class CELU(ELU):
+    def _fn(self, x):
+        return F.celu(x, self.alpha)
+
+
+class SELU(_Activation):
+    def _fn(self, x):
+        return F.selu(x)
+
+
+class SiLU(_Activation):
+    def _fn(self, x):
+        return F.silu(x)
+
+
+class Mish(_Activation):
+    def _fn(self, x):
+        return F.mish(x)
+
+
+class Hardsigmoid(_Activation):
+    def _fn(self, x):
+        return F.hardsigmoid(x)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Hardswish(Hardsigmoid):
+    def _fn(self, x):
+        return F.hardswish(x)
+
+
+class GELU(Module):
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate argument must be either none or tanh, got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.tanh(x)
+
+
+class LogSigmoid(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return F.logsigmoid(x)
+
+
+class Softplus(Module):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+def _softmax_dim(ndim: int, name: str) -> int:
+    """PyTorch's legacy implicit dim (with its warning) when a Softmax module was built without ``dim``."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim if self.dim is not None else _softmax_dim(x.dim(), "softmax")
+        return F.softmax(x, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim if self.dim is not None else _softmax_dim(x.dim(), "log_softmax")
+        return F.log_softmax(x, dim)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlite.nn._conv import conv1d, conv2d  # noqa: F401  (layers' functional forms, from nn's own modules)
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -12,6 +13,15 @@ from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     mse_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from gradlite.nn._norm import batch_norm, group_norm, layer_norm  # noqa: F401
+from gradlite.nn._pool import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
 )
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
 from gradlite.ops.join import pad  # noqa: F401

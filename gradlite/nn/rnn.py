@@ -1,0 +1,338 @@
+"""Recurrent layers: RNN (tanh / relu), LSTM, GRU and their single-step cells, with PyTorch's parameter
+names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and gate order, so state dicts are interchangeable.
+
+Each layer projects the whole input sequence at once (one matmul), then steps through time with the
+hidden-to-hidden product; the time loop is Python, the graph is ordinary ops.
+
+Gate order (rows of ``weight_ih``): LSTM ``i, f, g, o``; GRU ``r, z, n``, where GRU's candidate uses
+``r * (W_hn h + b_hn)`` (the reset gate multiplies the hidden projection *with* its bias, as PyTorch).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradlite.creation import empty, zeros
+from gradlite.nn import init
+from gradlite.nn.module import Module
+from gradlite.nn.parameter import Parameter
+from gradlite.ops.pointwise import relu, sigmoid, tanh
+from gradlite.tensor import Tensor
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One LSTM step from the precomputed input projection ``xw`` = x W_ih^T + b_ih: (h, c) -> (h', c')."""
+    g = xw + h @ w_hh.t()
+    if b_hh is not None:
+        g = g + b_hh
+    n = h.shape[-1]
+    i, f, gg, o = sigmoid(g[..., :n]), sigmoid(g[..., n : 2 * n]), tanh(g[..., 2 * n : 3 * n]), sigmoid(g[..., 3 * n :])
+    c = f * c + i * gg
+    return o * tanh(c), c
+
+
+def _gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+    """One GRU step: h' = (1 - z) * n + z * h with n = tanh(x_n + r * (W_hn h + b_hn))."""
+    hw = h @ w_hh.t()
+    if b_hh is not None:
+        hw = hw + b_hh
+    n = h.shape[-1]
+    r = sigmoid(xw[..., :n] + hw[..., :n])
+    z = sigmoid(xw[..., n : 2 * n] + hw[..., n : 2 * n])
+    cand = tanh(xw[..., 2 * n :] + r * hw[..., 2 * n :])
+    return (1 - z) * cand + z * h
+
+
+def _rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, nonlinearity: str) -> Tensor:
+    g = xw + h @ w_hh.t()
+    if b_hh is not None:
+        g = g + b_hh
+    return tanh(g) if nonlinearity == "tanh" else relu(g)
+
+
+class RNNBase(Module):
+    """Shared machinery of RNN, LSTM and GRU: parameters per layer and direction, the time loop."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        super().__init__()
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"num_layers must be a positive integer, got {num_layers}")
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
+                             "being zeroed")
+        if proj_size:
+            raise ValueError("gradlite's LSTM does not support proj_size > 0")
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, proj_size
+        gate = _GATES[mode] * hidden_size
+        dirs = 2 if bidirectional else 1
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            for d in range(dirs):
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                in_size = input_size if layer == 0 else hidden_size * dirs
+                names = [("weight_ih" + sfx, (gate, in_size)), ("weight_hh" + sfx, (gate, hidden_size))]
+                if bias:
+                    names += [("bias_ih" + sfx, (gate,)), ("bias_hh" + sfx, (gate,))]
+                for name, shape in names:
+                    setattr(self, name, Parameter(empty(*shape, device=device, dtype=dtype)))
+                    self._flat_weights_names.append(name)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # PyTorch: every weight and bias U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def flatten_parameters(self) -> None:
+        """PyTorch packs weights for cuDNN here; gradlite keeps them separate, so there is nothing to do."""
+
+    @property
+    def all_weights(self) -> list:
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
+
+    def _check_input(self, x: Tensor, hx) -> tuple[Tensor, bool]:
+        if x.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {x.dim()}D instead "
+                             f"(input of size {list(x.shape)})")
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {x.shape[-1]}"
+            )
+        return x, x.dim() == 2
+
+    def _check_hidden(self, h: Tensor, batch: int, what: str = "hidden") -> None:
+        want = (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
+        if tuple(h.shape) != want:
+            raise RuntimeError(f"Expected {what} size {want}, got {list(h.shape)}")
+
+    def forward(self, input: Tensor, hx=None):
+        from gradlite.nn import functional as F
+        from gradlite.ops.join import cat, stack
+
+        x, unbatched = self._check_input(input, hx)
+        if unbatched:
+            x = x.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        seq_len, batch = x.shape[0], x.shape[1]
+        dirs = 2 if self.bidirectional else 1
+        lstm = self.mode == "LSTM"
+        if hx is None:
+            h0 = zeros(self.num_layers * dirs, batch, self.hidden_size, dtype=x.dtype, device=x.device)
+            c0 = h0 if lstm else None
+        else:
+            if lstm:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise RuntimeError("LSTM expects hx to be a tuple (h_0, c_0)")
+                h0, c0 = hx
+            else:
+                h0, c0 = hx, None
+            if unbatched:
+                if h0.dim() != 2:
+                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {h0.dim()}-D tensor")
+                h0 = h0.unsqueeze(1)
+                c0 = c0.unsqueeze(1) if lstm else None
+            elif h0.dim() != 3:
+                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {h0.dim()}-D tensor")
+            self._check_hidden(h0, batch)
+            if lstm:
+                self._check_hidden(c0, batch, "cell")
+        h_n, c_n = [], []
+        layer_in = x
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
+                b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
+                b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
+                xw = layer_in @ w_ih.t()  # (L, N, gates): all time steps' input projections at once
+                if b_ih is not None:
+                    xw = xw + b_ih
+                h, c = h0[k], (c0[k] if lstm else None)
+                steps = range(seq_len - 1, -1, -1) if d else range(seq_len)
+                ys = [None] * seq_len
+                for t in steps:
+                    if lstm:
+                        h, c = _lstm_step(xw[t], h, c, w_hh, b_hh)
+                    elif self.mode == "GRU":
+                        h = _gru_step(xw[t], h, w_hh, b_hh)
+                    else:
+                        h = _rnn_step(xw[t], h, w_hh, b_hh, "tanh" if self.mode == "RNN_TANH" else "relu")
+                    ys[t] = h
+                outs.append(stack(ys, 0))
+                h_n.append(h)
+                if lstm:
+                    c_n.append(c)
+            layer_in = outs[0] if dirs == 1 else cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        out = layer_in
+        h_n = stack(h_n, 0)
+        c_n = stack(c_n, 0) if lstm else None
+        if unbatched:
+            out, h_n = out.squeeze(1), h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if lstm else None
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu); returns (output, h_n)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; returns (output, (h_n, c_n)); gates i, f, g, o."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device=device, dtype=dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; returns (output, h_n); gates r, z, n."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+
+
+class _CellBase(Module):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, device=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.weight_ih = Parameter(empty(gates * hidden_size, input_size, device=device, dtype=dtype))
+        self.weight_hh = Parameter(empty(gates * hidden_size, hidden_size, device=device, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(empty(gates * hidden_size, device=device, dtype=dtype))
+            self.bias_hh = Parameter(empty(gates * hidden_size, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def _prepare(self, x: Tensor, hx, n_states: int):
+        if x.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {x.dim()}D instead")
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {x.shape[-1]} expected {self.input_size}"
+            )
+        unbatched = x.dim() == 1
+        if unbatched:
+            x = x.unsqueeze(0)
+        if hx is None:
+            z = zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
+            hx = (z,) * n_states
+        else:
+            hx = tuple(hx) if n_states > 1 else (hx,)
+            hx = tuple(h.unsqueeze(0) if unbatched else h for h in hx)
+            for h in hx:
+                if tuple(h.shape) != (x.shape[0], self.hidden_size):
+                    raise RuntimeError(
+                        f"hidden has inconsistent hidden_size or batch: got {list(h.shape)}, expected "
+                        f"{[x.shape[0], self.hidden_size]}"
+                    )
+        xw = x @ self.weight_ih.t()
+        if self.bias_ih is not None:
+            xw = xw + self.bias_ih
+        return xw, hx, unbatched
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+class RNNCell(_CellBase):
+    """One Elman step: (N, in), (N, hidden) -> (N, hidden)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", device=None,
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        xw, (h,), unbatched = self._prepare(x, hx, 1)
+        h = _rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity)
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(_CellBase):
+    """One LSTM step: x (N, in), (h, c) -> (h', c')."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, x: Tensor, hx=None) -> tuple[Tensor, Tensor]:
+        xw, (h, c), unbatched = self._prepare(x, hx, 2)
+        h, c = _lstm_step(xw, h, c, self.weight_hh, self.bias_hh)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(_CellBase):
+    """One GRU step: (N, in), (N, hidden) -> (N, hidden)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        xw, (h,), unbatched = self._prepare(x, hx, 1)
+        h = _gru_step(xw, h, self.weight_hh, self.bias_hh)
+        return h.squeeze(0) if unbatched else h
