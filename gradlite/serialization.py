@@ -52,7 +52,7 @@ class _Writer:
             if key is None:
                 key = self.seen[id(obj)] = f"t{len(self.seen)}"
                 self.keep.append(obj)
-                self.arrays[key] = np.ascontiguousarray(obj.detach()._host())
+                self.arrays[key] = np.array(obj.detach()._host(), order="C", copy=True)
             return {"type": "tensor", "key": key, "dtype": obj.dtype.name, "shape": list(obj.shape),
                     "device": str(obj.device), "requires_grad": bool(obj.requires_grad),
                     "parameter": isinstance(obj, Parameter)}
@@ -61,7 +61,7 @@ class _Writer:
             if a.dtype.name not in _DTYPES:
                 raise TypeError(f"gradlite.save: cannot store a NumPy array of dtype {a.dtype} (at {path})")
             key = f"a{len(self.arrays)}"
-            self.arrays[key] = np.ascontiguousarray(a)
+            self.arrays[key] = np.array(a, order="C", copy=True)
             return {"type": "ndarray" if isinstance(obj, np.ndarray) else "npscalar", "key": key,
                     "dtype": a.dtype.name, "shape": list(a.shape)}
         if isinstance(obj, _device):
