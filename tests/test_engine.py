@@ -1,0 +1,390 @@
+"""The autograd engine of issue 2: accumulation, backward(gradient), retain_graph, create_graph, grad modes,
+every error path, deep graphs without recursion, and memory release without the garbage collector."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import gradlite
+from tests.conftest import assert_close, to_numpy
+
+
+# -- accumulation, gradient=v, retain_graph --------------------------------------------------------------
+def test_grad_accumulates_over_backward_calls(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        for _ in range(3):
+            (x * x).sum().backward()
+        assert x.grad.tolist() == [6.0, 12.0]
+
+
+def test_accumulation_keeps_the_grad_object(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (x * 3).sum().backward()
+    g = x.grad
+    (x * 3).sum().backward()
+    assert x.grad is g and g.tolist() == [6.0, 6.0]
+
+
+def test_grad_does_not_alias_upstream(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    v = gradlite.tensor([1.0, 1.0], device=device)
+    x.backward(v)  # the gradient of a leaf w.r.t. itself is v: it must be copied, not stored
+    v.add_(5)
+    assert x.grad.tolist() == [1.0, 1.0]
+    y = x * 1
+    y.backward(v)
+    x.grad.zero_()
+    assert v.tolist() == [6.0, 6.0]
+
+
+def test_backward_with_gradient_vector(device, torch):
+    a = np.array([0.3, -0.2, 0.1], dtype=np.float32)
+    v = np.array([0.1, 1.0, 0.0001], dtype=np.float32)
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor(a, requires_grad=True, device=dev)
+        y = x * 2
+        while y.data.norm() < 1000:
+            y = y * 2
+        y.backward(lib.tensor(v, device=dev))
+        res.append(x.grad)
+    assert_close(res[0], res[1])
+
+
+def test_backward_gradient_keyword_and_function_form(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (x * x).backward(gradient=gradlite.tensor([1.0, 0.5], device=device))
+    assert x.grad.tolist() == [2.0, 2.0]
+    gradlite.autograd.backward([(x * 3).sum()])
+    assert x.grad.tolist() == [5.0, 5.0]
+
+
+def test_retain_graph_allows_second_backward(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        y = (x * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        assert x.grad.tolist() == [4.0, 8.0]
+
+
+def test_shared_subgraph_and_diamond(device, torch):
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([0.5, -1.5], requires_grad=True, device=dev)
+        a = x.exp()
+        b = a * x
+        c = a + b * b
+        (c * a).sum().backward()
+        res.append(x.grad)
+    assert_close(res[0], res[1])
+
+
+def test_leaf_used_twice_and_gradient_to_broadcast_leaf(device, torch):
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        w = lib.tensor([[1.0], [2.0]], requires_grad=True, device=dev)
+        b = lib.tensor(0.5, requires_grad=True, device=dev)
+        x = lib.ones(2, 3, device=dev)
+        (x * w + w * w + b).sum().backward()
+        res.append((w.grad, b.grad))
+    assert_close(res[0][0], res[1][0])
+    assert_close(res[0][1], res[1][1])
+
+
+def test_create_graph_second_derivative(device, torch):
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([1.0, -2.0, 0.5], requires_grad=True, device=dev)
+        y = (x**3).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        assert g.requires_grad
+        g.sum().backward()
+        res.append((g, x.grad))
+    assert_close(res[0][0], 3 * np.array([1.0, 4.0, 0.25], dtype=np.float32))
+    assert_close(res[0][1], 6 * np.array([1.0, -2.0, 0.5], dtype=np.float32))
+
+
+def test_create_graph_through_backward_populates_differentiable_grad(device):
+    x = gradlite.tensor([2.0], requires_grad=True, device=device)
+    (x**4).sum().backward(create_graph=True)
+    g = x.grad
+    assert g.requires_grad and g.tolist() == [32.0]  # 4 x^3
+    x.grad = None
+    g.sum().backward()
+    assert x.grad.tolist() == [48.0]  # 12 x^2
+
+
+def test_grad_zero_and_data_zero(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    (x * 5).sum().backward()
+    x.grad.zero_()
+    assert x.grad.tolist() == [0.0, 0.0]
+    (x * 2).sum().backward()
+    x.grad.data.zero_()
+    assert x.grad.tolist() == [0.0, 0.0]
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_grad_of_non_leaf_with_retain_grad(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    assert y.grad.tolist() == [6.0, 12.0] and x.grad.tolist() == [18.0, 36.0]
+
+
+# -- grad modes --------------------------------------------------------------------------------------------
+def test_no_grad_context_and_nesting(device):
+    x = gradlite.ones(2, requires_grad=True, device=device)
+    with gradlite.no_grad():
+        y = x * 2
+        assert not gradlite.is_grad_enabled()
+        with gradlite.enable_grad():
+            z = x * 2
+            assert gradlite.is_grad_enabled()
+        assert not gradlite.is_grad_enabled()
+    assert gradlite.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+
+
+def test_grad_modes_as_decorators(device):
+    x = gradlite.ones(2, requires_grad=True, device=device)
+
+    @gradlite.no_grad()
+    def f(t):
+        return t * 2
+
+    @gradlite.no_grad
+    def f2(t):
+        return t * 2
+
+    @gradlite.enable_grad()
+    def g(t):
+        return t * 2
+
+    @gradlite.set_grad_enabled(False)
+    def h(t):
+        return t * 2
+
+    assert not f(x).requires_grad and not f2(x).requires_grad and not h(x).requires_grad
+    assert gradlite.is_grad_enabled()  # the decorators did not switch the mode at definition
+    with gradlite.no_grad():
+        assert g(x).requires_grad
+    assert f.__name__ == "f"
+
+
+def test_set_grad_enabled_forms(device):
+    x = gradlite.ones(2, requires_grad=True, device=device)
+    with gradlite.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert gradlite.is_grad_enabled()
+    gradlite.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        gradlite.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+
+def test_no_grad_restores_mode_after_exception(device):
+    with pytest.raises(ValueError), gradlite.no_grad():
+        raise ValueError
+    assert gradlite.is_grad_enabled()
+
+
+def test_inplace_update_of_leaf_under_no_grad(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        w = lib.tensor([1.0, 2.0], requires_grad=True, device=dev)
+        (w * w).sum().backward()
+        with lib.no_grad():
+            w -= 0.1 * w.grad
+        assert w.is_leaf and w.requires_grad
+        np.testing.assert_allclose(w.tolist(), [0.8, 1.6], rtol=1e-6)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            w -= 1
+
+
+# -- error paths ---------------------------------------------------------------------------------------------
+def test_nonscalar_backward_without_gradient(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        y = lib.ones(2, requires_grad=True, device=dev) * 2
+        with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+            y.backward()
+
+
+def test_backward_of_tensor_without_grad(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+            lib.ones(1, device=dev).sum().backward()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda x: (x * x).sum(), lambda x: (x + 1).sum(), lambda x: (x * 2).mean(), lambda x: x.exp().sum()],
+    ids=["saves-tensors", "saves-nothing", "saves-scalar-only", "saves-output"],
+)
+def test_second_backward_through_freed_graph(device, make):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = make(x)
+    y.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        y.backward()
+
+
+def test_freed_graph_error_matches_torch(torch_cpu):
+    x = torch_cpu.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+        y.backward()
+
+
+def test_gradient_of_wrong_shape_names_both(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        y = lib.ones(2, 3, requires_grad=True, device=dev) * 2
+        with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of .*\[3, 2\].*"
+                                                r"output\[0\] has a shape of .*\[2, 3\]"):
+            y.backward(lib.ones(3, 2, device=dev))
+
+
+def test_gradient_not_a_tensor(device):
+    y = gradlite.ones(2, requires_grad=True, device=device) * 2
+    with pytest.raises(TypeError, match="gradient must be a Tensor"):
+        y.backward([1.0, 1.0])
+
+
+def test_non_leaf_grad_warning_mentions_retain_grad(device, torch):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        y = lib.ones(2, requires_grad=True, device=dev) * 2
+        y.sum().backward()
+        with pytest.warns(UserWarning, match=r"retain_grad\(\)"):
+            assert y.grad is None
+
+
+def test_mixing_devices_message_names_both():
+    """Without CUDA, a tensor is moved onto a stand-in ``cuda:1`` device: the checks only read its name."""
+    from gradlite.ops._base import operands
+
+    cpu = gradlite.ones(2)
+    other = gradlite.ones(2)
+    other._device = _fake_device()
+    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device, .*cpu and cuda:1"):
+        operands(cpu, other, "add")
+    with pytest.raises(RuntimeError, match=r"cpu and cuda:1"):
+        cpu + other
+    with pytest.raises(RuntimeError, match=r"cuda:1 and cpu"):
+        other * cpu
+    with pytest.raises(RuntimeError, match=r"cpu and cuda:1"):
+        cpu @ other
+
+
+def _fake_device():
+    """A device object for ``cuda:1`` built without touching CuPy (only its name is used by the checks)."""
+    from gradlite.device import device
+
+    d = object.__new__(device)
+    d.type, d.index, d._backend, d._str = "cuda", 1, None, "cuda:1"
+    return d
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gradlite.cuda.is_available(), reason="needs a CUDA device and CuPy")
+def test_mixing_real_devices_raises():
+    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device.*cpu.*cuda:0|cuda:0.*cpu"):
+        gradlite.ones(2) + gradlite.ones(2, device="cuda")
+    with pytest.raises(RuntimeError, match="cuda:0"):
+        gradlite.ones(2, 2) @ gradlite.ones(2, 2, device="cuda")
+
+
+# -- deep graphs and memory -------------------------------------------------------------------------------
+def test_100k_op_chain_backward_without_recursion(device):
+    x = gradlite.tensor([1.0], requires_grad=True, device=device)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def _intermediates(device):
+    w = gradlite.randn(4, 3, requires_grad=True, device=device)
+    b = gradlite.zeros(3, requires_grad=True, device=device)
+    x = gradlite.randn(5, 4, device=device)
+    h = x @ w
+    a = (h + b).relu()
+    s = a.sigmoid()
+    loss = (s * s).mean()
+    return w, b, [h, a, s], loss
+
+
+def test_dropping_loss_frees_every_intermediate_without_gc(device):
+    gc.collect()
+    gc.disable()
+    try:
+        w, b, inter, loss = _intermediates(device)
+        refs = [weakref.ref(t) for t in inter]
+        node_refs = [weakref.ref(t.grad_fn) for t in inter] + [weakref.ref(loss.grad_fn)]
+        arrays = [t._data for t in inter]
+        array_refs = [weakref.ref(a) for a in arrays if hasattr(type(a), "__weakref__")]
+        del arrays
+        loss.backward()
+        assert w.grad is not None and b.grad is not None
+        del inter, loss
+        assert all(r() is None for r in refs), "an intermediate tensor is still alive"
+        assert all(r() is None for r in node_refs), "a graph node is still alive"
+        assert all(r() is None for r in array_refs), "an intermediate array is still alive"
+    finally:
+        gc.enable()
+
+
+def test_dropping_unused_graph_frees_it_without_gc(device):
+    gc.collect()
+    gc.disable()
+    try:
+        w, b, inter, loss = _intermediates(device)
+        refs = [weakref.ref(t) for t in inter] + [weakref.ref(loss)]
+        del inter, loss  # no backward at all: the graph must still go away by reference counting
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_training_loop_memory_stays_flat_without_gc(device):
+    gc.collect()
+    gc.disable()
+    try:
+        w = gradlite.randn(8, 4, requires_grad=True, device=device)
+        x = gradlite.randn(16, 8, device=device)
+        counts = []
+        for step in range(30):
+            loss = ((x @ w).tanh() ** 2).mean()
+            loss.backward()
+            with gradlite.no_grad():
+                w -= 0.1 * w.grad
+            w.grad = None
+            del loss
+            if step in (9, 29):
+                counts.append(len(gc.get_objects()))
+        assert counts[1] - counts[0] < 50, counts
+    finally:
+        gc.enable()
+
+
+def test_backward_releases_saved_values(device):
+    x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
+    h = x * 3
+    ref = weakref.ref(h)
+    y = (h * h).sum()  # MulBackward0 saves h
+    del h
+    assert ref() is not None
+    y.backward()
+    assert ref() is None
+    assert to_numpy(x.grad).tolist() == [18.0, 36.0]
