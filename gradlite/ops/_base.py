@@ -97,6 +97,8 @@ def operands(x, y, op: str):
                 f"{x._device} and {y._device}! (when checking arguments for {op})"
             )
         xd, yd = x._data, y._data
+        if xd.shape != yd.shape:
+            check_broadcast(xd.shape, yd.shape)
         if xd.dtype != yd.dtype:
             xt_, yt_ = _dtype_of(xd), _dtype_of(yd)
             r = promote(xt_, _tier(xd), yt_, _tier(yd))
@@ -115,6 +117,18 @@ def operands(x, y, op: str):
             _bad(y, x, op)
         return x, _with_scalar(y, x)
     raise TypeError(f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}")
+
+
+def check_broadcast(xs: tuple, ys: tuple) -> None:
+    """Raise PyTorch's RuntimeError when shapes ``xs`` and ``ys`` cannot broadcast together."""
+    n = max(len(xs), len(ys))
+    for i in range(1, n + 1):
+        a = xs[-i] if i <= len(xs) else 1
+        b = ys[-i] if i <= len(ys) else 1
+        if a != b and a != 1 and b != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {n - i}"
+            )
 
 
 def _with_scalar(t: Tensor, s):

@@ -15,21 +15,49 @@ def _neg_grad(gy):
     return -gy
 
 
+def _is_bool(d) -> bool:
+    return type(d) is bool or (hasattr(d, "dtype") and _dtype_of(d) is dtypes.bool_)
+
+
+def _scaled(xd, yd, alpha):
+    """``alpha * yd`` in ``yd``'s dtype (alpha never changes the result dtype, as in PyTorch)."""
+    d = _dtype_of(xd if hasattr(xd, "dtype") else yd)
+    if not d.is_floating_point and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if isinstance(alpha, bool) and d is not dtypes.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if _is_bool(yd):
+        return yd if alpha else yd & False
+    return yd * alpha
+
+
 @tensor_method("__add__", "add")
 def add(x, y, *, alpha=1) -> Tensor:
     """``x + alpha * y`` with broadcasting."""
-    if alpha != 1:
-        y = y * alpha
     xd, yd = operands(x, y, "add")
-    return apply("AddBackward0", xd + yd, (x, y), (_identity, _identity))
-
-
-@tensor_method("__sub__", "sub")
-def sub(x, y, *, alpha=1) -> Tensor:
-    """``x - alpha * y`` with broadcasting."""
+    gy_fn = _identity
     if alpha != 1:
-        y = y * alpha
+        yd = _scaled(xd, yd, alpha)
+        gy_fn = lambda gy: gy * alpha  # noqa: E731
+    data = xd | yd if _is_bool(xd) and _is_bool(yd) else xd + yd  # bool + bool is logical or
+    return apply("AddBackward0", data, (x, y), (_identity, gy_fn))
+
+
+@tensor_method("__sub__", "sub", "subtract")
+def sub(x, y, *, alpha=1) -> Tensor:
+    """``x - alpha * y`` with broadcasting; bool tensors raise, as in PyTorch."""
+    if any(isinstance(t, Tensor) and _dtype_of(t._data) is dtypes.bool_ for t in (x, y)):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            "`logical_xor()` operator instead."
+            if isinstance(x, Tensor) and isinstance(y, Tensor)
+            else "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead."
+        )
     xd, yd = operands(x, y, "sub")
+    if alpha != 1:
+        yd = _scaled(xd, yd, alpha)
+        return apply("SubBackward0", xd - yd, (x, y), (_identity, lambda gy: gy * -alpha))
     return apply("SubBackward0", xd - yd, (x, y), (_identity, _neg_grad))
 
 

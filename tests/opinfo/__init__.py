@@ -25,6 +25,7 @@ class Sample:
     kwargs: dict = field(default_factory=dict)
     name: str = ""
     grad: tuple | None = None
+    keep_dtype: bool = False  # True: arrays keep their NumPy dtype instead of taking the test's dtype
 
 
 @dataclass
@@ -51,6 +52,8 @@ class OpInfo:
     - ``dtypes``: names of supported dtypes; ``differentiable``/``supports_gradgrad`` the capabilities
       (an unclaimed capability that silently works fails the test, as a wrong claim does).
     - ``torch_op``: how to call the op in torch when it differs from ``op`` with ``gl=torch``.
+    - ``skips``: {check name: reason} for a generic check that does not apply (``forward``, ``torch``,
+      ``gradcheck``, ``gradgradcheck``, ``method``, ``inplace``, ``errors``); the reason is shown.
     """
 
     name: str
@@ -68,6 +71,9 @@ class OpInfo:
     atol: float = 1e-6
     skips: dict = field(default_factory=dict)  # test name -> reason (documented, never silent)
     extra: dict[str, Any] = field(default_factory=dict)
+    slow: bool = False  # mark every generic test of this op ``slow`` (heavy samples)
+    gradcheck_atol: float = 1e-5
+    gradcheck_rtol: float = 1e-3
 
 
 REGISTRY: list[OpInfo] = []
@@ -78,3 +84,14 @@ def register(info: OpInfo) -> OpInfo:
         raise ValueError(f"op {info.name!r} registered twice")
     REGISTRY.append(info)
     return info
+
+
+def load_all() -> list[OpInfo]:
+    """Import every module of this package (each registers its entries) and return ``REGISTRY``."""
+    import importlib
+    import pkgutil
+
+    for m in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not m.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{m.name}")
+    return REGISTRY
