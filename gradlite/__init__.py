@@ -46,18 +46,44 @@ from gradlite.dtypes import (
 )
 from gradlite.ops.arithmetic import add, div, dot, matmul, mm, mul, neg, pow, sub
 from gradlite.ops.comparison import eq, ge, gt, le, lt, ne
+from gradlite.ops.indexing import (
+    gather,
+    index_add,
+    index_select,
+    masked_fill,
+    masked_select,
+    scatter,
+    scatter_add,
+    take,
+    take_along_dim,
+)
 from gradlite.ops.inplace import clone
+from gradlite.ops.join import cat, chunk, concat, concatenate, hstack, row_stack, split, stack, unbind, vstack
+from gradlite.ops.linalg import bmm, diag, diagonal, einsum, ger, mv, outer, tensordot, trace, tril, triu
 from gradlite.ops.pointwise import abs, exp, log, relu, sigmoid, sign, sqrt, tanh, where
 from gradlite.ops.random import randperm
 from gradlite.ops.reduction import mean, norm, sum
 from gradlite.ops.shape import (
+    broadcast_to,
     expand,
     flatten,
+    flip,
+    fliplr,
+    flipud,
+    movedim,
+    moveaxis,
+    narrow,
     permute,
     reshape,
+    roll,
+    select,
     squeeze,
+    swapaxes,
+    swapdims,
     t,
+    tile,
     transpose,
+    unflatten,
     unsqueeze,
 )
 from gradlite.tensor import Size, Tensor, is_tensor
@@ -66,6 +92,8 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 from gradlite import nn  # noqa: E402  (nn builds on everything above)
+from gradlite import linalg  # noqa: E402,F401  (linalg.norm, vector_norm, matrix_norm)
+from gradlite.nn._softmax import log_softmax, softmax  # noqa: E402
 from gradlite import optim, utils  # noqa: E402,F401  (optimizers, data loading)
 from gradlite.serialization import load, save  # noqa: E402,F401
 

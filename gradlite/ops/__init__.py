@@ -7,6 +7,7 @@ from gradlite.ops import (  # noqa: F401
     indexing,
     inplace,
     join,
+    linalg,
     pointwise,
     random,
     reduction,

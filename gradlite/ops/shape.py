@@ -403,3 +403,4 @@ def movedim(x: Tensor, source, destination) -> Tensor:
 
 Tensor.moveaxis = movedim
 moveaxis = movedim
+swapaxes = swapdims = transpose
