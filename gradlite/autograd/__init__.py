@@ -3,11 +3,14 @@
 from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
 from gradlite.autograd.anomaly_mode import check_anomaly as _check_anomaly
 from gradlite.autograd.engine import backward, grad
-from gradlite.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from gradlite.autograd.function import Function, FunctionCtx, once_differentiable
 from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradlite.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from gradlite.autograd.node import Node
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "Node",
     "Variable",
     "anomaly_enabled",
@@ -17,6 +20,7 @@ __all__ = [
     "grad",
     "is_grad_enabled",
     "no_grad",
+    "once_differentiable",
     "set_detect_anomaly",
     "set_grad_enabled",
 ]

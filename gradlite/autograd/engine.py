@@ -30,15 +30,22 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+         is_grads_batched=False, materialize_grads=False):
     """``gradlite.autograd.grad``: the gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``."""
-    outputs = _as_tuple(outputs)
-    inputs = _as_tuple(inputs)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by gradlite")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    outputs = _as_tuple(outputs, "outputs")
+    inputs = _as_tuple(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("grad requires non-empty inputs.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    for i, t in enumerate(inputs):
+    for t in inputs:
         if not t._requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad (input {i})")
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     grads = _root_grads(outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
@@ -51,17 +58,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 result[i] = zeros_like(inputs[i])
             elif not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
     return tuple(result)
 
 
-def _as_tuple(x) -> tuple:
+def _as_tuple(x, what="tensors") -> tuple:
     from gradlite.tensor import Tensor
 
     if isinstance(x, Tensor):
         return (x,)
+    if not isinstance(x, (tuple, list)) or not all(isinstance(t, Tensor) for t in x):
+        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}")
     return tuple(x)
 
 
@@ -118,8 +127,12 @@ def run(roots, root_grads, retain_graph, create_graph, inputs=None, accumulate=T
         state.grad_enabled = prev
 
 
+# An observer (``graph.explain_backward``) sees each node as it runs; None costs one check per node.
+observer = None
+
+
 def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
-    from gradlite import autograd as _ag  # anomaly flag lives there
+    from gradlite.autograd import anomaly_mode
 
     # Where gradients are wanted: leaves (by id) and interior tensors (by (node, output_nr)).
     wanted_leaf = wanted_node = None
@@ -148,8 +161,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             stack.append(fn)
         _to_buffer(buffers, fn, t._output_nr, g)
     ready = list(stack)
+    order = []
     while stack:
         node = stack.pop()
+        order.append(node)
         for e in node._edges:
             if e is not None and e[1] != LEAF:
                 n = e[0]
@@ -159,50 +174,58 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                     deps[n] = 1
                     stack.append(n)
     ready = [n for n in ready if deps[n] == 0]
-    anomaly = _ag.anomaly_enabled()
+    # With ``inputs``, only nodes on a path to one of them run (PyTorch prunes the rest too).
+    need = None if inputs is None else _needed(order, deps, wanted_leaf, wanted_node)
+    anomaly = anomaly_mode._enabled
+    obs = observer
 
     # 2. traverse
     while ready:
         node = ready.pop()
         g = buffers.pop(node, None)
-        if node._pre_hooks:
-            g = _run_pre_hooks(node, g)
-        if wanted_node:
-            _capture(node, g, wanted_node, results)
-        fns = node._fns
-        if fns is None:
-            raise RuntimeError(FREED)
-        if node._saved:
-            _check_versions(node)
         edges = node._edges
-        if type(fns) is tuple:
-            y = None if node._out is None else _rebuild_output(node)
-            gxs = []
-            for fn, e in zip(fns, edges):
-                if e is None or g is None or (e[1] == LEAF and wanted_leaf is not None and id(e[0]) not in wanted_leaf):
-                    gxs.append(None)
-                else:
-                    gxs.append(fn(g) if y is None else fn(g, y))
-        else:  # one function for all inputs (custom Function, several outputs)
-            gxs = fns(g) if g is not None else (None,) * len(edges)
-        if anomaly:
-            _ag._check_anomaly(node, gxs)
-        if node._hooks:
-            gxs = _run_post_hooks(node, gxs, g)
-        if not retain_graph:
-            node._release()
+        if need is not None and node not in need:
+            gxs = (None,) * len(edges)
+        else:
+            if node._pre_hooks:
+                g = _run_pre_hooks(node, g)
+            if wanted_node:
+                _capture(node, g, wanted_node, results)
+            fns = node._fns
+            if fns is None:
+                raise RuntimeError(FREED)
+            if node._saved:
+                _check_versions(node)
+            if type(fns) is tuple:
+                y = None if node._out is None else _rebuild_output(node)
+                gxs = []
+                for fn, e in zip(fns, edges):
+                    if e is None or g is None or (need is not None and (
+                            id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)):
+                        gxs.append(None)
+                    else:
+                        gxs.append(fn(g) if y is None else fn(g, y))
+            else:  # one function for all inputs (custom Function, several outputs)
+                gxs = fns(g) if g is not None else (None,) * len(edges)
+            gxs = [None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
+                   for i, (gx, e) in enumerate(zip(gxs, edges))]
+            if anomaly:
+                anomaly_mode.check_anomaly(node, gxs)
+            if node._hooks:
+                gxs = _run_post_hooks(node, gxs, g)
+            if obs is not None:
+                obs("node", node, g, gxs)
+            if not retain_graph:
+                node._release()
         gdata = None if g is None or type(g) is list else g._data
         for i, e in enumerate(edges):
             if e is None:
                 continue
-            target, nr, shape, dt = e
+            target, nr = e[0], e[1]
             gx = gxs[i]
-            if gx is not None:
-                gx = _fit(node, gx, shape, dt, i)
-                fresh = gx._data is not gdata and getattr(gx._data, "base", None) is None
             if nr == LEAF:
                 if gx is not None:
-                    _to_leaf(leaf_grads, target, gx, fresh)
+                    _to_leaf(leaf_grads, target, gx, gx._data is not gdata and getattr(gx._data, "base", None) is None)
                 continue
             if gx is not None:
                 _to_buffer(buffers, target, nr, gx)
@@ -211,23 +234,55 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             if d == 0:
                 ready.append(target)
 
-    # 3. leaves
+    # 3. leaves (in PyTorch, their AccumulateGrad nodes): tensor hooks, then accumulation
     for leaf, g, fresh in leaf_grads.values():
+        if wanted_leaf is not None:
+            i = wanted_leaf.get(id(leaf))
+            if i is None:
+                continue
         hooks = leaf._meta and leaf._meta.get("hooks")
         if hooks:
             for h in list(hooks):
                 r = h(g)
                 if r is not None:
                     g, fresh = r, False
-        if wanted_leaf is not None:
-            i = wanted_leaf.get(id(leaf))
-            if i is None:
-                continue
-            if not accumulate:
-                results[i] = g
-                continue
+        if obs is not None:
+            obs("leaf", leaf, g, None)
+        if wanted_leaf is not None and not accumulate:
+            results[i] = g
+            continue
         _accumulate(leaf, g, fresh, create_graph)
+    if accumulate and wanted_node:
+        # backward(inputs=[non-leaf]) fills the .grad of those interior tensors
+        for t in inputs:
+            if t._grad_fn is not None:
+                g = results[wanted_node[(t._grad_fn, t._output_nr)]]
+                if g is not None:
+                    t._grad = g if t._grad is None else t._grad + g
     return results
+
+
+def _needed(order, deps, wanted_leaf, wanted_node) -> set:
+    """The nodes from which a wanted input can be reached (only computed for ``grad`` / ``inputs=``)."""
+    count = dict(deps)
+    topo = [n for n in order if count[n] == 0]
+    for node in topo:  # Kahn's order: every node after all of its consumers
+        for e in node._edges:
+            if e is not None and e[1] != LEAF:
+                count[e[0]] -= 1
+                if count[e[0]] == 0:
+                    topo.append(e[0])
+    need = set()
+    wanted_nodes = {n for n, _ in wanted_node}
+    for node in reversed(topo):
+        if node in wanted_nodes:
+            need.add(node)
+            continue
+        for e in node._edges:
+            if e is not None and (id(e[0]) in wanted_leaf if e[1] == LEAF else e[0] in need):
+                need.add(node)
+                break
+    return need
 
 
 def _to_buffer(buffers, node, nr, g) -> None:
@@ -318,15 +373,20 @@ def sum_to(g, shape, node=None, index=0):
 
 
 def _check_versions(node) -> None:
+    """Raise PyTorch's error when a tensor saved by ``node`` was modified in place after it was saved.
+
+    A saved entry is ``(tensor, version_counter, version)``; ``tensor`` is None for the output kept in
+    ``node._out``, or ``(array, output_nr)`` for an output a custom Function saved.
+    """
     for t, vc, v in node._saved:
         if vc[0] != v:
-            if t is None:
-                data = node._out[0] if node._out else None
-                desc, owner = data, f", which is output 0 of {node.name()},"
+            if t is None or type(t) is tuple:
+                desc = (node._out[0] if node._out else None) if t is None else t[0]
+                owner = f", which is output {0 if t is None else t[1]} of {node.name()},"
             else:
                 desc = t._data
                 owner = f", which is output {t._output_nr} of {t._grad_fn.name()}," if t._grad_fn else ""
-            from gradlite.tensor import Size, _TYPE_NAMES, _dtype_of
+            from gradlite.tensor import _TYPE_NAMES, Size, _dtype_of
 
             kind = "gradlite." + _TYPE_NAMES[_dtype_of(desc).name] if desc is not None else "tensor"
             shape = list(Size(desc.shape)) if desc is not None else "?"
@@ -389,7 +449,7 @@ def _run_pre_hooks(node, g):
 
 
 def _run_post_hooks(node, gxs, g):
-    outs = (g,) if node._n_out == 1 else tuple(g)
+    outs = (g,) if node._n_out == 1 or g is None else tuple(g)
     for h in list(node._hooks):
         r = h(tuple(gxs), outs)
         if r is not None:

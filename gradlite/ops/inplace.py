@@ -7,20 +7,30 @@ position), writes the values into the tensor's storage (so views see them), bump
 
 from __future__ import annotations
 
+from gradlite.autograd import views
 from gradlite.autograd.grad_mode import state
 from gradlite.ops import arithmetic as A
 from gradlite.ops._base import apply, tensor_method
-from gradlite.tensor import Tensor, _dtype_of
+from gradlite.tensor import Tensor, _dtype_of, _make
 
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def check_inplace(x: Tensor) -> None:
     """Raise when an in-place op would silently break autograd (a leaf that requires grad, in grad mode)."""
-    if x._requires_grad and x._grad_fn is None and state.grad_enabled:
-        raise RuntimeError(LEAF_ERROR)
+    if state.grad_enabled:
+        if x._requires_grad and x._grad_fn is None:
+            raise RuntimeError(LEAF_ERROR)
+        m = x._meta
+        if m:
+            root = m.get("base")
+            if root is not None:
+                views.check_view_inplace(x, root)
     if x._meta and x._meta.get("inference") and not state.inference:
-        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.")
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get "
+            "a normal tensor before doing inplace update."
+        )
 
 
 def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
@@ -44,10 +54,21 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
             f"location. Please clone() the tensor before performing the operation (in {op})."
         ) from err
     x._version[0] += 1
-    if result._grad_fn is not None:
-        x._grad_fn = result._grad_fn
-        x._output_nr = result._output_nr
-        x._requires_grad = True
+    node = result._grad_fn
+    if node is not None:
+        if node._out is not None and node._out[0] is result._data:
+            # the node saved its output, which is now x: later in-place changes of x must be caught
+            node._out = (x._data, x._version, x._device)
+            node._saved = node._saved[:-1] + ((None, x._version, x._version[0]),)
+        root = x._meta and x._meta.get("base")
+        if root is not None:
+            views.rebase(x, root, result)
+        else:
+            x._grad_fn = node
+            x._output_nr = result._output_nr
+            x._requires_grad = True
+            if x._meta and x._meta.get("views"):
+                views.regenerate_views(x)
     return x
 
 
@@ -56,21 +77,41 @@ _NAMES_T = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "
             "float32": "Float", "float64": "Double", "float16": "Half"}
 
 
-def _inplace(fn, op):
+def _inplace(fn, op, saves_self=False):
+    """The in-place form of ``fn``: check, compute out of place, write back with ``assign``.
+
+    ``saves_self``: the op's backward reads its input's values (``mul``: d/d other = self), which the
+    write would destroy; the op then runs on a copy holding the original values (PyTorch's
+    ``original_self``), so ``y *= w`` stays differentiable.
+    """
+
     def method(x: Tensor, *args, **kwargs) -> Tensor:
         check_inplace(x)
-        return assign(x, fn(x, *args, **kwargs), op)
+        f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
+        src = x
+        if saves_self and state.grad_enabled and (x._requires_grad or any(
+                getattr(a, "_requires_grad", False) for a in args)):
+            src = _make(x._device.backend.xp.asarray(x._data, copy=True), x._device, x._requires_grad, x._grad_fn)
+            src._output_nr = x._output_nr
+        return assign(x, f(src, *args, **kwargs), op)
 
     method.__name__ = op
-    method.__doc__ = f"In-place ``{op.rstrip('_')}``; returns self."
+    method.__doc__ = f"In-place ``{op.strip('_')}``; returns self."
     return method
 
 
-for _name, _fn in {"add_": A.add, "sub_": A.sub, "mul_": A.mul, "div_": A.div, "pow_": A.pow}.items():
-    setattr(Tensor, _name, _inplace(_fn, _name))
-for _name, _fn in {"__iadd__": A.add, "__isub__": A.sub, "__imul__": A.mul, "__itruediv__": A.div,
-                   "__ipow__": A.pow}.items():
-    setattr(Tensor, _name, _inplace(_fn, _name))
+# (out-of-place op, whether its backward reads the input's values)
+_INPLACE = {
+    "add_": (A.add, False), "sub_": (A.sub, False), "mul_": (A.mul, True), "div_": (A.div, True),
+    "pow_": (A.pow, True), "__iadd__": (A.add, False), "__isub__": (A.sub, False), "__imul__": (A.mul, True),
+    "__itruediv__": (A.div, True), "__ipow__": (A.pow, True),
+    "exp_": ("exp", False), "tanh_": ("tanh", False), "sigmoid_": ("sigmoid", False), "relu_": ("relu", False),
+    "clamp_": ("clamp", True), "masked_fill_": ("masked_fill", False), "index_add_": ("index_add", False),
+    "scatter_": ("scatter", False), "neg_": (A.neg, False),
+}
+for _name, (_fn, _saves) in _INPLACE.items():
+    setattr(Tensor, _name, _inplace(_fn, _name, _saves))
+Tensor.clip_ = Tensor.clamp_
 
 
 @tensor_method()
@@ -91,8 +132,6 @@ def fill_(x: Tensor, value) -> Tensor:
     if x._requires_grad and state.grad_enabled:
         result = apply("FillBackward0", data, (x,), (lambda gy: gy * 0,))
     else:
-        from gradlite.tensor import _make
-
         result = _make(data, x._device)
     return assign(x, result, "fill_")
 

@@ -1,0 +1,159 @@
+"""Views and in-place ops: PyTorch's *view rebase*.
+
+A view (``y[0]``, ``y.view(...)``, ``y.t()``) shares storage and the version counter with its *root*
+(the tensor that is not itself a view). When an in-place op writes through a view ``v`` of ``y``, the
+values of ``y`` change too, so ``y``'s graph position must change: ``y`` gets a ``CopySlices`` node
+whose backward sends the gradient of the written region through the in-place op's graph and the rest
+straight to ``y``'s old graph position. Every live view of ``y`` (``v`` included) is then regenerated
+as a gather from the new ``y`` (``AsStridedBackward0``), as PyTorch does.
+
+Which elements of the root a view covers is read from the arrays' memory layout (data pointer, shape
+and strides), so every view op is supported without recording how the view was made.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from gradlite.autograd.grad_mode import state
+from gradlite.autograd.node import node_class
+
+
+def note_view(out, base) -> None:
+    """Record that ``out`` is a view of ``base`` (called by ``ops.shape.as_view``)."""
+    m = base._meta
+    root = m.get("base", base) if m else base
+    if state.grad_enabled:
+        out._meta = {"base": root}
+        rm = root._meta
+        if rm is None:
+            rm = root._meta = {}
+        views = rm.get("views")
+        if views is None:
+            views = rm["views"] = weakref.WeakSet()
+        views.add(out)
+    else:
+        out._meta = {"base": root, "no_grad_view": True}
+
+
+def root_of(x):
+    """The tensor whose storage ``x`` views, or None when ``x`` is not a view."""
+    m = x._meta
+    return m.get("base") if m else None
+
+
+VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+NO_GRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that "
+    "this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both "
+    "the view and the inplace either both inside the no_grad block (if you don't want the inplace to be "
+    "tracked) or both outside (if you want the inplace to be tracked)."
+)
+
+
+def check_view_inplace(x, root) -> None:
+    """Raise where PyTorch forbids an in-place op on the view ``x`` of ``root`` (grad mode on)."""
+    if root._requires_grad:
+        if root._grad_fn is None:
+            raise RuntimeError(VIEW_OF_LEAF)
+        if x._meta.get("no_grad_view"):
+            raise RuntimeError(NO_GRAD_VIEW)
+
+
+def rebase(x, root, result) -> None:
+    """``x`` (a view of ``root``) now holds ``result``: give ``root`` a CopySlices node, regenerate views."""
+    rd = root._data
+    idx = view_index(root, x)
+    b = root._device.backend
+    xp = b.xp
+    with b.context(root._device.index):
+        mask = xp.ones(rd.shape, dtype=rd.dtype)
+        flat = xp.reshape(mask, (-1,))
+        flat[xp.reshape(idx, (-1,))] = 0
+    from gradlite.tensor import _make
+
+    mask_t = _make(mask, root._device)
+    shape = rd.shape
+    old = None
+    if root._requires_grad:
+        old = (root._grad_fn, root._output_nr, shape, rd.dtype)
+    new = (result._grad_fn, result._output_nr, result._data.shape, result._data.dtype)
+
+    # d root_new / d root_old is the identity outside the view, 0 inside; d root_new / d result is the
+    # scatter into the view, whose transpose is the gather of the view's elements.
+    node = node_class("CopySlices")((lambda g: g * mask_t, lambda g: gather(g, idx)), (old, new))
+    root._grad_fn = node
+    root._output_nr = 0
+    root._requires_grad = True
+    regenerate_views(root)
+
+
+def regenerate_views(root) -> None:
+    """Point every live view of ``root`` at ``root``'s current graph position (after an in-place op)."""
+    views = root._meta and root._meta.get("views")
+    if not views:
+        return
+    from gradlite.ops._base import apply
+
+    shape = root._data.shape
+    for v in list(views):
+        idx = view_index(root, v)
+        t = apply("AsStridedBackward0", v._data, (root,), (lambda gy, idx=idx: scatter(gy, idx, shape),))
+        v._grad_fn = t._grad_fn
+        v._output_nr = 0
+        v._requires_grad = t._requires_grad
+
+
+def gather(g, idx):
+    """``g.reshape(-1)[idx]`` as an op (its gradient scatters back): the part of ``g`` a view covers."""
+    from gradlite.ops._base import apply
+
+    xp = g._device.backend.xp
+    shape = g._data.shape
+    data = xp.reshape(xp.take(xp.reshape(g._data, (-1,)), xp.reshape(idx, (-1,))), idx.shape)
+    return apply("AsStridedBackward0", data, (g,), (lambda gy: scatter(gy, idx, shape),))
+
+
+def scatter(gy, idx, shape):
+    """Zeros of ``shape`` with ``gy`` written at the (distinct) flat positions ``idx``; its gradient gathers."""
+    from gradlite.ops._base import apply
+
+    b = gy._device.backend
+    xp = b.xp
+    n = 1
+    for s in shape:
+        n *= s
+    with b.context(gy._device.index):
+        out = xp.zeros((n,), dtype=gy._data.dtype)
+        out[xp.reshape(idx, (-1,))] = xp.reshape(gy._data, (-1,))
+    return apply("AsStridedScatterBackward0", xp.reshape(out, shape), (gy,), (lambda gg: gather(gg, idx),))
+
+
+def view_index(root, view):
+    """For each element of ``view``, its flat (C-order) index in ``root``, from the memory layouts."""
+    b = root._device.backend
+    xp = b.xp
+    rd, vd = root._data, view._data
+    if not hasattr(rd, "strides"):
+        raise RuntimeError(f"in-place ops on views need strided arrays; the {b.name} backend has none")
+    with b.context(root._device.index):
+        addr = _addresses(xp, rd.shape, rd.strides, 0)
+        vaddr = _addresses(xp, vd.shape, vd.strides, _pointer(vd) - _pointer(rd))
+        flat = xp.reshape(addr, (-1,))
+        order = xp.argsort(flat)
+        pos = xp.searchsorted(xp.take(flat, order), xp.reshape(vaddr, (-1,)))
+        return xp.reshape(xp.take(order, pos), vd.shape)
+
+
+def _addresses(xp, shape, strides, offset):
+    """Byte offset of every element of an array with ``shape`` and byte ``strides``."""
+    a = xp.asarray(offset, dtype=xp.int64)
+    for n, st in zip(shape, strides):
+        a = a[..., None] + xp.arange(n, dtype=xp.int64) * st
+    return a
+
+
+def _pointer(a) -> int:
+    ptr = getattr(a.data, "ptr", None)  # cupy: a MemoryPointer; numpy: a memoryview
+    return a.ctypes.data if ptr is None else ptr
+
