@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from gradlite.creation import empty
+from gradlite import dtypes
+from gradlite.creation import empty, tensor
 from gradlite.nn import init
 from gradlite.nn._conv import conv1d, conv2d
 from gradlite.nn.module import Module
@@ -21,6 +22,28 @@ def _ntuple(v, n: int, name: str) -> tuple:
     if len(v) != n:
         raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {v}")
     return v
+
+
+def _pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
+    """Pad one dim by gathering source positions: reflect (mirror without the edge), replicate, circular."""
+    if not lo and not hi:
+        return x
+    size = x.shape[dim]
+    if mode == "reflect" and (lo >= size or hi >= size):
+        raise RuntimeError(f"Padding size should be less than the corresponding input dimension, but got: padding "
+                           f"({lo}, {hi}) at dimension {dim} of input {list(x.shape)}")
+    if mode == "circular" and (lo > size or hi > size):
+        raise RuntimeError(f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension "
+                           f"{dim} of input {list(x.shape)})")
+    src = []
+    for j in range(-lo, size + hi):
+        if mode == "reflect":
+            src.append(-j if j < 0 else 2 * (size - 1) - j if j >= size else j)
+        elif mode == "replicate":
+            src.append(min(max(j, 0), size - 1))
+        else:
+            src.append(j % size)
+    return x.index_select(dim, tensor(src, dtype=dtypes.int64, device=x.device))
 
 
 class _ConvNd(Module):
@@ -71,20 +94,19 @@ class _ConvNd(Module):
                 init.uniform_(self.bias, -bound, bound)
 
     def _pad_input(self, x: Tensor):
-        """For non-zero padding modes: pad explicitly with F.pad and convolve without padding."""
+        """For reflect / replicate / circular padding: pad explicitly, then convolve without padding."""
         if self.padding_mode == "zeros":
             return x, self.padding
-        from gradlite.nn import functional as F
-
-        if isinstance(self.padding, str):
-            pads = []
-            for k, d in zip(reversed(self.kernel_size), reversed(self.dilation)):
+        n = len(self.kernel_size)
+        for i in range(n):
+            k, d = self.kernel_size[i], self.dilation[i]
+            if isinstance(self.padding, str):
                 total = d * (k - 1) if self.padding == "same" else 0
-                pads += [total // 2, total - total // 2]
-        else:
-            pads = [p for p in reversed(self.padding) for _ in range(2)]
-        return F.pad(x, tuple(pads), mode=self.padding_mode), 0
-
+                lo, hi = total // 2, total - total // 2
+            else:
+                lo = hi = self.padding[i]
+            x = _pad_dim(x, x.dim() - n + i, lo, hi, self.padding_mode)
+        return x, 0
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * len(self.kernel_size):
