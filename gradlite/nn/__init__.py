@@ -43,6 +43,7 @@ from gradlite.nn.parameter import Parameter
 from gradlite.nn.pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from gradlite.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from gradlite.nn.sparse import Embedding
+from gradlite.nn import utils  # noqa: E402,F401  (clip_grad_norm_, clip_grad_value_)
 
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss",
