@@ -46,14 +46,15 @@ def _summarized(a: np.ndarray, edge: int = 3) -> np.ndarray:
 
 
 def _nested(a: np.ndarray, indent: int, summarize: bool, fmt, width: int) -> str:
-    """PyTorch's layout (``_tensor_str_with_formatter``): 80 columns, 3 edge items, blank lines between blocks."""
+    """PyTorch's layout (``_tensor_str_with_formatter``): 80 columns, 3 edge items, blank lines between."""
     if a.ndim == 0:
         return fmt(a.item())
     long = summarize and a.shape[0] > 6
     if a.ndim == 1:
         per_line = max(1, (80 - indent) // (width + 2))
         vals = a.tolist()
-        data = [fmt(v) for v in vals[:3]] + [" ..."] + [fmt(v) for v in vals[-3:]] if long else [fmt(v) for v in vals]
+        shown = vals[:3] + [None] + vals[-3:] if long else vals
+        data = [" ..." if v is None else fmt(v) for v in shown]
         lines = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     rows = (*range(3), None, *range(a.shape[0] - 3, a.shape[0])) if long else range(a.shape[0])

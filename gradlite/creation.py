@@ -119,7 +119,8 @@ def _size(size) -> tuple:
             raise TypeError(f"size must be a tuple of ints, but got an element of type {type(s).__name__}")
         if s < 0:
             raise RuntimeError(
-                f"Trying to create tensor with negative dimension {s}: {list(size)}. Dimension size must be non-negative."
+                f"Trying to create tensor with negative dimension {s}: {list(size)}. "
+                "Dimension size must be non-negative."
             )
         out.append(int(s))
     return tuple(out)

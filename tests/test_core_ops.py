@@ -1,5 +1,5 @@
 """The ops of issue 2, each checked three ways: forward against NumPy, gradient against float64 finite
-differences, and values + gradients against PyTorch. Also comparisons, ``__bool__``, shape ops and indexing."""
+differences, and values + gradients against PyTorch. Also comparisons, ``__bool__``, shapes, indexing."""
 
 from __future__ import annotations
 
@@ -42,11 +42,23 @@ OPS = [
     ("relu", lambda m, x: m.relu(x), lambda x: np.maximum(x, 0), [(2, 5)], "away0"),
     ("sum", lambda m, x: x.sum(), lambda x: x.sum(), [(3, 4)], "any"),
     ("sum_dim", lambda m, x: x.sum(1), lambda x: x.sum(1), [(3, 4)], "any"),
-    ("sum_dim_neg_keep", lambda m, x: x.sum(-2, keepdim=True), lambda x: x.sum(-2, keepdims=True), [(2, 3, 4)], "any"),
+    (
+        "sum_dim_neg_keep",
+        lambda m, x: x.sum(-2, keepdim=True),
+        lambda x: x.sum(-2, keepdims=True),
+        [(2, 3, 4)],
+        "any",
+    ),
     ("sum_dims", lambda m, x: m.sum(x, (0, 2)), lambda x: x.sum((0, 2)), [(2, 3, 4)], "any"),
     ("mean", lambda m, x: x.mean(), lambda x: x.mean(), [(3, 4)], "any"),
     ("mean_dim", lambda m, x: m.mean(x, 0), lambda x: x.mean(0), [(3, 4)], "any"),
-    ("mean_keep", lambda m, x: x.mean(dim=1, keepdim=True), lambda x: x.mean(1, keepdims=True), [(3, 4)], "any"),
+    (
+        "mean_keep",
+        lambda m, x: x.mean(dim=1, keepdim=True),
+        lambda x: x.mean(1, keepdims=True),
+        [(3, 4)],
+        "any",
+    ),
     ("norm", lambda m, x: x.norm(), lambda x: np.sqrt((x * x).sum()), [(3, 4)], "any"),
     ("norm_dim", lambda m, x: x.norm(dim=1), lambda x: np.sqrt((x * x).sum(1)), [(3, 4)], "any"),
     ("norm_p1", lambda m, x: x.norm(p=1), lambda x: np.abs(x).sum(), [(5,)], "away0"),
@@ -68,8 +80,13 @@ OPS = [
     ("index_slice", lambda m, x: x[:, 1:3], lambda x: x[:, 1:3], [(3, 4)], "any"),
     ("index_step_neg", lambda m, x: x[-1, ::2], lambda x: x[-1, ::2], [(3, 4)], "any"),
     ("index_none_ellipsis", lambda m, x: x[None, ..., 0], lambda x: x[None, ..., 0], [(3, 4)], "any"),
-    ("chain", lambda m, x, y: ((x * y + 1) / (y * y + 1)).sigmoid().mean(),
-     lambda x, y: (1 / (1 + np.exp(-(x * y + 1) / (y * y + 1)))).mean(), [(3,), (3,)], "any"),
+    (
+        "chain",
+        lambda m, x, y: ((x * y + 1) / (y * y + 1)).sigmoid().mean(),
+        lambda x, y: (1 / (1 + np.exp(-(x * y + 1) / (y * y + 1)))).mean(),
+        [(3,), (3,)],
+        "any",
+    ),
 ]
 IDS = [o[0] for o in OPS]
 
@@ -125,7 +142,7 @@ def test_gradient_matches_finite_differences(device, name, op, ref, shapes, doma
     out = op(gradlite, *xs)
     w = np.random.default_rng(1).standard_normal(out.shape)
     (out * gradlite.tensor(w, device=device)).sum().backward()
-    for x, expected in zip(xs, _numeric_grads(op, arrays, w)):
+    for x, expected in zip(xs, _numeric_grads(op, arrays, w), strict=False):
         assert x.grad is not None and x.grad.dtype is gradlite.float64 and x.grad.shape == x.shape
         np.testing.assert_allclose(to_numpy(x.grad), expected, rtol=1e-6, atol=1e-7)
 
@@ -140,7 +157,7 @@ def test_values_and_gradients_match_torch(device, torch, name, op, ref, shapes, 
     w = np.random.default_rng(1).standard_normal(tuple(to.shape)).astype(np.float32)
     (go * gradlite.tensor(w, device=device)).sum().backward()
     (to * torch.tensor(w, device=device)).sum().backward()
-    for g, t in zip(gx, tx):
+    for g, t in zip(gx, tx, strict=False):
         assert_close(g.grad, t.grad, rtol=1e-5, atol=1e-5)
 
 
@@ -151,7 +168,7 @@ def test_backward_does_not_mutate_inputs_or_upstream(device, name, op, ref, shap
     out = op(gradlite, *xs)
     gy = gradlite.ones(out.shape, dtype=gradlite.float64, device=device)
     out.backward(gy)
-    for x, a in zip(xs, arrays):
+    for x, a in zip(xs, arrays, strict=False):
         np.testing.assert_array_equal(to_numpy(x), a)
     np.testing.assert_array_equal(to_numpy(gy), np.ones(out.shape))
 
@@ -159,8 +176,15 @@ def test_backward_does_not_mutate_inputs_or_upstream(device, name, op, ref, shap
 # -- second derivatives of the elementwise formulas ----------------------------------------------------------
 @pytest.mark.parametrize(
     "fn",
-    [lambda m, x: x**3, lambda m, x: m.exp(x), lambda m, x: m.tanh(x), lambda m, x: m.sigmoid(x),
-     lambda m, x: m.log(x * x + 1), lambda m, x: 1 / (x * x + 1), lambda m, x: m.sqrt(x * x + 1)],
+    [
+        lambda m, x: x**3,
+        lambda m, x: m.exp(x),
+        lambda m, x: m.tanh(x),
+        lambda m, x: m.sigmoid(x),
+        lambda m, x: m.log(x * x + 1),
+        lambda m, x: 1 / (x * x + 1),
+        lambda m, x: m.sqrt(x * x + 1),
+    ],
 )
 def test_second_derivative_matches_torch(device, torch, fn):
     a = np.array([-1.5, 0.3, 2.0], dtype=np.float32)
@@ -193,8 +217,16 @@ def test_sigmoid_is_stable_for_large_inputs(device):
 
 
 def test_integer_ops_keep_pytorch_dtypes(device, torch):
-    for f in (lambda m, x: x + x, lambda m, x: x * 2, lambda m, x: x.sum(), lambda m, x: x @ x, lambda m, x: -x,
-              lambda m, x: x / 2, lambda m, x: x**2, lambda m, x: x.abs()):
+    for f in (
+        lambda m, x: x + x,
+        lambda m, x: x * 2,
+        lambda m, x: x.sum(),
+        lambda m, x: x @ x,
+        lambda m, x: -x,
+        lambda m, x: x / 2,
+        lambda m, x: x**2,
+        lambda m, x: x.abs(),
+    ):
         g, t = f(gradlite, gradlite.tensor([1, -2, 3], device=device)), f(torch, torch.tensor([1, -2, 3]))
         assert repr(g.dtype).split(".")[1] == repr(t.dtype).split(".")[1]
         assert g.tolist() == t.tolist()
@@ -254,7 +286,9 @@ def test_view_errors_match_torch(device, torch):
             x.view(5, -1)
         with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
             x.reshape(-1, -1)
-        with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        with pytest.raises(
+            RuntimeError, match="view size is not compatible with input tensor's size and stride"
+        ):
             x.t().view(12)
         with pytest.raises(RuntimeError, match=r"t\(\) expects a tensor with <= 2 dimensions"):
             lib.zeros(2, 2, 2, device=dev).t()

@@ -64,7 +64,9 @@ def test_tensor_of_tensor_warns_and_copies(device, torch):
 
 
 def test_tensor_from_list_of_tensors(device, torch):
-    g = gradlite.tensor([gradlite.tensor(1.0, device=device), gradlite.tensor(2.0, device=device)], device=device)
+    g = gradlite.tensor(
+        [gradlite.tensor(1.0, device=device), gradlite.tensor(2.0, device=device)], device=device
+    )
     t = torch.tensor([torch.tensor(1.0), torch.tensor(2.0)])
     assert g.tolist() == t.tolist() and _name(g.dtype) == _name(t.dtype)
 

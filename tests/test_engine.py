@@ -208,7 +208,9 @@ def test_inplace_update_of_leaf_under_no_grad(device, torch):
             w -= 0.1 * w.grad
         assert w.is_leaf and w.requires_grad
         np.testing.assert_allclose(w.tolist(), [0.8, 1.6], rtol=1e-6)
-        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        with pytest.raises(
+            RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"
+        ):
             w -= 1
 
 
@@ -250,8 +252,11 @@ def test_freed_graph_error_matches_torch(torch_cpu):
 def test_gradient_of_wrong_shape_names_both(device, torch):
     for lib, dev in ((gradlite, device), (torch, "cpu")):
         y = lib.ones(2, 3, requires_grad=True, device=dev) * 2
-        with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of .*\[3, 2\].*"
-                                                r"output\[0\] has a shape of .*\[2, 3\]"):
+        with pytest.raises(
+            RuntimeError,
+            match=r"Mismatch in shape: grad_output\[0\] has a shape of .*\[3, 2\].*"
+            r"output\[0\] has a shape of .*\[2, 3\]",
+        ):
             y.backward(lib.ones(3, 2, device=dev))
 
 
@@ -276,7 +281,9 @@ def test_mixing_devices_message_names_both():
     cpu = gradlite.ones(2)
     other = gradlite.ones(2)
     other._device = _fake_device()
-    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device, .*cpu and cuda:1"):
+    with pytest.raises(
+        RuntimeError, match=r"Expected all tensors to be on the same device, .*cpu and cuda:1"
+    ):
         operands(cpu, other, "add")
     with pytest.raises(RuntimeError, match=r"cpu and cuda:1"):
         cpu + other
@@ -298,7 +305,9 @@ def _fake_device():
 @pytest.mark.gpu
 @pytest.mark.skipif(not gradlite.cuda.is_available(), reason="needs a CUDA device and CuPy")
 def test_mixing_real_devices_raises():
-    with pytest.raises(RuntimeError, match=r"Expected all tensors to be on the same device.*cpu.*cuda:0|cuda:0.*cpu"):
+    with pytest.raises(
+        RuntimeError, match=r"Expected all tensors to be on the same device.*cpu.*cuda:0|cuda:0.*cpu"
+    ):
         gradlite.ones(2) + gradlite.ones(2, device="cuda")
     with pytest.raises(RuntimeError, match="cuda:0"):
         gradlite.ones(2, 2) @ gradlite.ones(2, 2, device="cuda")

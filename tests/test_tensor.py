@@ -361,7 +361,7 @@ def _repr_cases(lib, dev):
 
 def test_repr_matches_torch(device, torch):
     gs, ts = _repr_cases(gradlite, device), _repr_cases(torch, device)
-    for g, t in zip(gs, ts):
+    for g, t in zip(gs, ts, strict=False):
         assert repr(g) == repr(t).replace("torch.", "gradlite."), repr(t)
 
 
