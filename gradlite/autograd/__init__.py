@@ -3,6 +3,7 @@
 from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
 from gradlite.autograd.anomaly_mode import check_anomaly as _check_anomaly
 from gradlite.autograd.engine import backward, grad
+from gradlite.autograd import functional
 from gradlite.autograd.function import Function, FunctionCtx, once_differentiable
 from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from gradlite.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -17,6 +18,7 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "enable_grad",
+    "functional",
     "grad",
     "is_grad_enabled",
     "no_grad",
