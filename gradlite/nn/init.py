@@ -92,3 +92,59 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
+
+
+def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR decomposition of a standard normal one (sign-corrected so the
+    distribution is uniform over orthogonal matrices, as PyTorch); tensors of >2 dims are flattened."""
+    if t.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if t.numel() == 0:
+        return t
+    from gradlite.creation import randn
+
+    rows = t.shape[0]
+    cols = t.numel() // rows
+    flat = randn(rows, cols, dtype=t.dtype, device=t.device, generator=generator)
+    if rows < cols:
+        flat = flat.t()
+    xp = t._device.backend.xp
+    q, r = xp.linalg.qr(flat._data)
+    q = q * xp.sign(xp.linalg.diagonal(r) if hasattr(xp.linalg, "diagonal") else xp.diagonal(r))
+    if rows < cols:
+        q = xp.matrix_transpose(q) if hasattr(xp, "matrix_transpose") else q.T
+    from gradlite.tensor import _make
+
+    with no_grad():
+        t.copy_(_make(xp.reshape(q, tuple(t.shape)) * gain, t._device))
+    return t
+
+
+def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None) -> Tensor:
+    """N(mean, std**2) restricted to [a, b], by rejection: out-of-range samples are redrawn until none is left
+    (exact for the truncated distribution; a host check per round, which is fine at initialisation)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    from gradlite.creation import randn
+    from gradlite.ops.pointwise import where
+
+    with no_grad():
+        t.normal_(mean, std, generator=generator)
+        for _ in range(1000):
+            bad = (t < a) | (t > b)
+            if not int(bad.sum()):
+                return t
+            fresh = randn(*t.shape, dtype=t.dtype, device=t.device, generator=generator) * std + mean
+            t.copy_(where(bad, fresh, t))
+    raise RuntimeError(f"trunc_normal_: [{a}, {b}] holds too little of N({mean}, {std}**2) to sample from")
+
+
+def eye_(t: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity matrix."""
+    if t.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    from gradlite.creation import eye
+
+    with no_grad():
+        return t.copy_(eye(*t.shape, dtype=t.dtype, device=t.device))
