@@ -219,11 +219,12 @@ class ModuleDict(Module):
         raise NotImplementedError("ModuleDict is not callable: look up its modules by key in forward()")
 
 
-def _param_str(p: Tensor) -> str:
+def _param_str(p: Tensor, type_name: bool = False) -> str:
+    """PyTorch's line for a container entry: ParameterList shows the dtype, ParameterDict the type name."""
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
     size = "x".join(str(s) for s in p.shape)
     dev = f" ({p.device})" if p.device.type == "cuda" else ""
-    return f"{kind} containing: [{p.type()} of size {size}{dev}]"
+    return f"{kind} containing: [{p.type() if type_name else p.dtype} of size {size}{dev}]"
 
 
 class ParameterList(Module):
@@ -274,10 +275,6 @@ class ParameterList(Module):
     def extra_repr(self) -> str:
         return "\n".join(f"  ({k}): {_param_str(p)}" if isinstance(p, Tensor) else f"  ({k}): Object of type: "
                          f"{type(p).__name__}" for k, p in enumerate(self))
-
-    def __repr__(self) -> str:
-        body = self.extra_repr()
-        return "ParameterList(\n" + body + "\n)" if body else "ParameterList()"
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList is not callable")
@@ -332,17 +329,18 @@ class ParameterDict(Module):
         return v
 
     def update(self, parameters) -> None:
-        items = parameters.items() if isinstance(parameters, Mapping) else parameters
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif isinstance(parameters, Mapping):
+            items = sorted(parameters.items())  # PyTorch sorts the keys of a plain (unordered-by-contract) mapping
+        else:
+            items = parameters
         for kv in items:
             k, v = kv
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({k}): {_param_str(p)}" for k, p in self.items())
-
-    def __repr__(self) -> str:
-        body = self.extra_repr()
-        return "ParameterDict(\n" + body + "\n)" if body else "ParameterDict()"
+        return "\n".join(f"  ({k}): {_param_str(p, True)}" for k, p in self.items())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterDict is not callable")
