@@ -11,6 +11,8 @@ exists between the node and its outputs.
 
 from __future__ import annotations
 
+import weakref
+
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.engine import _check_versions
 from gradlite.autograd.grad_mode import no_grad, state
@@ -189,8 +191,10 @@ def _record(cls, ctx, args, outs) -> None:
 def _backward_fn(cls, ctx, in_meta, out_meta):
     name = f"function {cls.__name__}Backward"
     n_in = len(in_meta)
+    ref = weakref.ref(ctx)  # the node holds this function: a strong reference would be a cycle
 
     def backward(g):
+        ctx = ref()
         grads = list(g) if type(g) is list else [g]
         for i, gi in enumerate(grads):
             if gi is None and out_meta[i] is not None and ctx._materialize:
