@@ -25,6 +25,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = _as_tuple(inputs)
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        for t in inputs:
+            if t._grad_fn is not None:
+                t.retain_grad()  # as PyTorch: a non-leaf input gets its .grad filled
         only = inputs
     run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
 
@@ -252,13 +255,6 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             results[i] = g
             continue
         _accumulate(leaf, g, fresh, create_graph)
-    if accumulate and wanted_node:
-        # backward(inputs=[non-leaf]) fills the .grad of those interior tensors
-        for t in inputs:
-            if t._grad_fn is not None:
-                g = results[wanted_node[(t._grad_fn, t._output_nr)]]
-                if g is not None:
-                    t._grad = g if t._grad is None else t._grad + g
     return results
 
 
