@@ -21,6 +21,7 @@ from gradlite.nn.activation import (
     Softplus,
     Tanh,
 )
+from gradlite.nn.attention import MultiheadAttention
 from gradlite.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gradlite.nn.conv import Conv1d, Conv2d
 from gradlite.nn.dropout import Dropout
@@ -51,6 +52,7 @@ __all__ = [
     "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh",
     "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU", "Linear",
     "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList",
+    "MultiheadAttention",
     "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "RNN", "RNNBase", "RNNCell", "ReLU", "ReLU6", "SELU",
     "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "functional",
     "init",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlite.nn._attention import scaled_dot_product_attention  # noqa: F401
 from gradlite.nn._conv import conv1d, conv2d  # noqa: F401  (layers' functional forms, from nn's own modules)
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
@@ -26,6 +27,9 @@ from gradlite.nn._pool import (  # noqa: F401
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
 from gradlite.ops.join import pad  # noqa: F401
 from gradlite.ops.pointwise import relu, sigmoid, tanh  # noqa: F401  (re-exported under F.)
+from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)
+    celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid, mish, relu6, selu, silu, softplus,
+)
 from gradlite.tensor import Tensor, _dtype_of
 
 
