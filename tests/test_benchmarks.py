@@ -1,0 +1,58 @@
+"""The benchmark runner's smoke run (``--quick``) writes well-formed Markdown and JSON (no timing checks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_run_writes_results(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--quick",
+            "--reps",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["quick"] is True and data["machine"]["threads"] == 1
+    results = data["results"]
+    groups = {r["group"] for r in results}
+    assert groups == {"main", "size", "depth", "mlp-size", "mlp-depth"}
+    names = [r["workload"] for r in results]
+    assert any("100-op chain on 16 floats" in n for n in names)
+    assert any("linear regression" in n for n in names)
+    assert any("784-256-10 MLP" in n for n in names)
+    for r in results:
+        assert r["unit"] in ("us", "ms")
+        assert r["gradlite"] > 0 and r["numpy"] > 0
+        assert abs(r["gradlite/numpy"] - r["gradlite"] / r["numpy"]) < 1e-9 * r["gradlite/numpy"] + 1e-12
+        if r.get("torch") is not None:
+            assert r["torch"] > 0 and r["gradlite/torch"] > 0
+    mem = [r["peak_bytes"] for r in results if "peak_bytes" in r]
+    assert len(mem) == 2 and all(m["gradlite"] > 0 and m["numpy"] > 0 for m in mem)
+
+    md = (tmp_path / "results.md").read_text()
+    assert md.startswith("# gradlite benchmarks")
+    table = [line for line in md.splitlines() if line.startswith("| ") and "---" not in line]
+    header = "| workload | gradlite | PyTorch | hand-written NumPy | vs PyTorch | vs NumPy |"
+    assert header in table
+    for line in table:
+        assert line.count("|") in (5, 7), line  # every row of a table has its table's columns
+    for n in names:
+        assert f"| {n} |" in md
+    assert "Peak memory" in md
+    assert "gradlite" in proc.stdout and "x numpy" in proc.stdout
