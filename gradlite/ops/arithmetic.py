@@ -218,6 +218,8 @@ def _check_matmul(x: Tensor, y: Tensor, op: str) -> None:
     xdt, ydt = _dtype_of(x._data), _dtype_of(y._data)
     if xdt is not ydt:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {xdt} != {ydt}")
+    if xdt is dtypes.bool_:
+        raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
     xs, ys = x._data.shape, y._data.shape
     if not xs or not ys:
         raise RuntimeError(

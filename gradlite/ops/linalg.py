@@ -10,7 +10,8 @@ from __future__ import annotations
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.arithmetic import matmul
 from gradlite.ops.indexing import index_grad
-from gradlite.tensor import Tensor, _wrap_dim
+from gradlite.dtypes import bool_
+from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
 
 
 @tensor_method()
@@ -114,6 +115,8 @@ def trace(x: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix: (n, m) -> ()."""
     if x.dim() != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x.dim()}")
+    if _dtype_of(x._data) is bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return diagonal(x).sum()
 
 
@@ -159,6 +162,8 @@ def einsum(equation: str, *operands) -> Tensor:
     for t in operands:
         if not isinstance(t, Tensor):
             raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, not {type(t).__name__}")
+        if _dtype_of(t._data) is bool_:
+            raise NotImplementedError("\"einsum\" not implemented for 'Bool'")
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
