@@ -1,8 +1,8 @@
 """Recurrent layers: RNN (tanh / relu), LSTM, GRU and their single-step cells, with PyTorch's parameter
 names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...) and gate order, so state dicts are interchangeable.
 
-Each layer projects the whole input sequence at once (one matmul), then steps through time with the
-hidden-to-hidden product; the time loop is Python, the graph is ordinary ops.
+Each layer steps through time with two products per step (input-to-hidden, hidden-to-hidden); the time
+loop is Python, the graph is ordinary ops.
 
 Gate order (rows of ``weight_ih``): LSTM ``i, f, g, o``; GRU ``r, z, n``, where GRU's candidate uses
 ``r * (W_hn h + b_hn)`` (the reset gate multiplies the hidden projection *with* its bias, as PyTorch).
@@ -22,9 +22,9 @@ from gradlite.tensor import Tensor
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    """One LSTM step from the precomputed input projection ``xw`` = x W_ih^T + b_ih: (h, c) -> (h', c')."""
-    g = xw + h @ w_hh.t()
+def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """One LSTM step from the input projection ``xw`` = x W_ih^T + b_ih and ``w_hh_t`` = W_hh^T: (h, c) -> (h', c')."""
+    g = xw + h @ w_hh_t
     if b_hh is not None:
         g = g + b_hh
     n = h.shape[-1]
@@ -33,9 +33,9 @@ def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh: Tensor, b_hh: Tensor | No
     return o * tanh(c), c
 
 
-def _gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
+def _gru_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
     """One GRU step: h' = (1 - z) * n + z * h with n = tanh(x_n + r * (W_hn h + b_hn))."""
-    hw = h @ w_hh.t()
+    hw = h @ w_hh_t
     if b_hh is not None:
         hw = hw + b_hh
     n = h.shape[-1]
@@ -45,8 +45,8 @@ def _gru_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tenso
     return (1 - z) * cand + z * h
 
 
-def _rnn_step(xw: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None, nonlinearity: str) -> Tensor:
-    g = xw + h @ w_hh.t()
+def _rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, nonlinearity: str) -> Tensor:
+    g = xw + h @ w_hh_t
     if b_hh is not None:
         g = g + b_hh
     return tanh(g) if nonlinearity == "tanh" else relu(g)
@@ -149,37 +149,39 @@ class RNNBase(Module):
             if lstm:
                 self._check_hidden(c0, batch, "cell")
         h_n, c_n = [], []
-        layer_in = x
+        # Per-step tensors between layers (stacked only once at the end): slicing a stacked (L, N, *) tensor at
+        # every step would make each step's backward allocate and add a full (L, N, *) gradient.
+        layer_in = [x[t] for t in range(seq_len)]
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 k = layer * dirs + d
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
+                w_ih, w_hh = getattr(self, "weight_ih" + sfx).t(), getattr(self, "weight_hh" + sfx).t()
                 b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
                 b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
-                xw = layer_in @ w_ih.t()  # (L, N, gates): all time steps' input projections at once
-                if b_ih is not None:
-                    xw = xw + b_ih
                 h, c = h0[k], (c0[k] if lstm else None)
                 steps = range(seq_len - 1, -1, -1) if d else range(seq_len)
                 ys = [None] * seq_len
                 for t in steps:
+                    xw = layer_in[t] @ w_ih
+                    if b_ih is not None:
+                        xw = xw + b_ih
                     if lstm:
-                        h, c = _lstm_step(xw[t], h, c, w_hh, b_hh)
+                        h, c = _lstm_step(xw, h, c, w_hh, b_hh)
                     elif self.mode == "GRU":
-                        h = _gru_step(xw[t], h, w_hh, b_hh)
+                        h = _gru_step(xw, h, w_hh, b_hh)
                     else:
-                        h = _rnn_step(xw[t], h, w_hh, b_hh, "tanh" if self.mode == "RNN_TANH" else "relu")
+                        h = _rnn_step(xw, h, w_hh, b_hh, "tanh" if self.mode == "RNN_TANH" else "relu")
                     ys[t] = h
-                outs.append(stack(ys, 0))
+                outs.append(ys)
                 h_n.append(h)
                 if lstm:
                     c_n.append(c)
-            layer_in = outs[0] if dirs == 1 else cat(outs, 2)
+            layer_in = outs[0] if dirs == 1 else [cat([f, b], 1) for f, b in zip(*outs)]
             if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, True)
-        out = layer_in
+                layer_in = [F.dropout(y, self.dropout, True) for y in layer_in]
+        out = stack(layer_in, 0)
         h_n = stack(h_n, 0)
         c_n = stack(c_n, 0) if lstm else None
         if unbatched:
@@ -306,7 +308,7 @@ class RNNCell(_CellBase):
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         xw, (h,), unbatched = self._prepare(x, hx, 1)
-        h = _rnn_step(xw, h, self.weight_hh, self.bias_hh, self.nonlinearity)
+        h = _rnn_step(xw, h, self.weight_hh.t(), self.bias_hh, self.nonlinearity)
         return h.squeeze(0) if unbatched else h
 
 
@@ -318,7 +320,7 @@ class LSTMCell(_CellBase):
 
     def forward(self, x: Tensor, hx=None) -> tuple[Tensor, Tensor]:
         xw, (h, c), unbatched = self._prepare(x, hx, 2)
-        h, c = _lstm_step(xw, h, c, self.weight_hh, self.bias_hh)
+        h, c = _lstm_step(xw, h, c, self.weight_hh.t(), self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -330,5 +332,5 @@ class GRUCell(_CellBase):
 
     def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
         xw, (h,), unbatched = self._prepare(x, hx, 1)
-        h = _gru_step(xw, h, self.weight_hh, self.bias_hh)
+        h = _gru_step(xw, h, self.weight_hh.t(), self.bias_hh)
         return h.squeeze(0) if unbatched else h
