@@ -1,7 +1,9 @@
 """Activation modules: each wraps its ``nn.functional`` function and prints like PyTorch's.
 
-``inplace=True`` writes the result into the input (``x.copy_(y)``): the input then carries the
+``inplace=True`` writes the result into the input (``x.copy_(f(x.clone()))``): the input then carries the
 activation's graph position, and an in-place write to a leaf that requires grad raises, as in PyTorch.
+The function runs on a clone because several backward formulas read their input, which the write
+would otherwise invalidate (PyTorch's fused in-place kernels save the output instead).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ class _Activation(Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self._fn(x)
-        return x.copy_(y) if self.inplace else y
+        if self.inplace:
+            return x.copy_(self._fn(x.clone()))
+        return self._fn(x)
 
     def extra_repr(self) -> str:
         return _inplace_str(self.inplace, True)
