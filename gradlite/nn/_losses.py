@@ -32,6 +32,28 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _need_float(kernel: str, *ts) -> None:
+    """NotImplementedError for integer or bool inputs, as PyTorch's kernels raise."""
+    for t in ts:
+        if isinstance(t, Tensor) and not _dtype_of(t._data).is_floating_point:
+            name = _dtype_of(t._data).name
+            raise NotImplementedError(f'"{kernel}" not implemented for \'{_TORCH_NAMES.get(name, name)}\'')
+
+
+def _not_differentiable(op: str, arg: str, t) -> None:
+    """PyTorch has no derivative for some loss arguments (class weights, pos_weight) and refuses them."""
+    from gradlite.autograd.grad_mode import state
+
+    if isinstance(t, Tensor) and t._requires_grad and state.grad_enabled:
+        raise RuntimeError(
+            f"The function '{op}' is not differentiable with respect to argument '{arg}'. This input cannot have "
+            "requires_grad True."
+        )
+
+
 def _pair(x: Tensor, target: Tensor, op: str) -> None:
     """Type checks and PyTorch's warning for a target that only broadcasts to the input."""
     if not isinstance(x, Tensor) or not isinstance(target, Tensor):
@@ -52,6 +74,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     """Mean squared error ``(input - target)**2``, reduced; input and target broadcast (with a warning)."""
     reduction = _reduction(reduction, size_average, reduce)
     _pair(input, target, "mse_loss")
+    _need_float("mse_cpu", input, target)
     d = input - target
     loss = d * d
     if weight is not None:
@@ -75,6 +98,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``), reduced."""
     reduction = _reduction(reduction, size_average, reduce)
     _pair(input, target, "smooth_l1_loss")
+    _need_float("smooth_l1_cpu", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = (input - target).abs()
@@ -88,6 +112,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)`` (``d = input - target``), reduced."""
     reduction = _reduction(reduction)
     _pair(input, target, "huber_loss")
+    _need_float("huber_cpu", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (input - target).abs()
@@ -160,6 +185,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
         got = target.dtype if isinstance(target, Tensor) else type(target).__name__
         raise RuntimeError(f"expected scalar type Long but found {got}")
+    _need_float("nll_loss_out_frame", input)
     x, t, squeeze = _class_input(input, target, "nll_loss")
     n_classes = x.shape[1]
     w = _weights(weight, n_classes, input)
@@ -251,6 +277,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"Expected all tensors to be on the same device, but found at least two devices, {input.device} and "
             f"{target.device}! (when checking argument for binary_cross_entropy)"
         )
+    _need_float("binary_cross_entropy", input, target)
+    _not_differentiable("binary_cross_entropy", "weight", weight)
     xp = input._device.backend.xp
     x, t = input._data, target._data
     if t.dtype != x.dtype:
@@ -284,6 +312,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         raise ValueError(
             f"Target size ({Size(target._data.shape)}) must be the same as input size ({Size(input._data.shape)})"
         )
+    _need_float("log_sigmoid_cpu", input, target)
+    _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     xp = input._device.backend.xp
     x, t = input._data, target._data
     # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)): no overflow at any logit
@@ -294,13 +324,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         return _reduce_w(apply("BinaryCrossEntropyWithLogitsBackward0", loss, (input, target),
                                (lambda gy: gy * (input.sigmoid() - target), lambda gy: -gy * input),
                                saved=((input, target), input)), weight, reduction)
-    from gradlite.autograd.grad_mode import state
-
-    if pos_weight._requires_grad and state.grad_enabled:
-        raise RuntimeError(
-            "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument "
-            "'pos_weight'. This input cannot have requires_grad True."
-        )
+    _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     pw = pos_weight._data
     lw = (pw - 1) * t + 1
     loss = (1 - t) * x + lw * sp
@@ -339,6 +363,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
                 UserWarning,
                 stacklevel=2,
             )
+    for t in (input, target):
+        if not _dtype_of(t._data).is_floating_point:
+            raise RuntimeError("kl_div: Integral inputs not supported.")
     if log_target:
         loss = target.exp() * (target - input)
     else:
