@@ -50,13 +50,15 @@ class CharWindows(Dataset):
 
     def __getitem__(self, i):
         s = self.starts[i]
-        return self.data[s:s + self.seq_len], self.data[s + 1:s + self.seq_len + 1]
+        return self.data[s : s + self.seq_len], self.data[s + 1 : s + self.seq_len + 1]
 
 
 class CharModel(nn.Module):
     """Embedding -> LSTM/GRU -> linear logits over the vocabulary."""
 
-    def __init__(self, vocab_size: int, embed: int = 32, hidden: int = 128, layers: int = 1, cell: str = "lstm"):
+    def __init__(
+        self, vocab_size: int, embed: int = 32, hidden: int = 128, layers: int = 1, cell: str = "lstm"
+    ):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed)
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
@@ -140,16 +142,20 @@ def main(argv=None) -> dict:
     ids = vocab.encode(text)
     split = int(len(ids) * 0.9)
     train = CharWindows(ids[:split], args.seq_len, args.stride, args.device)
-    val = CharWindows(ids[split - args.seq_len:], args.seq_len, args.seq_len, args.device)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True,
-                              generator=torch.Generator().manual_seed(args.seed))
+    val = CharWindows(ids[split - args.seq_len :], args.seq_len, args.seq_len, args.device)
+    train_loader = DataLoader(
+        train, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
+    )
     val_loader = DataLoader(val, batch_size=64)
     model = CharModel(len(vocab), hidden=args.hidden, cell=args.cell).to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(args.epochs // 3, 1), gamma=0.5)
     loss_fn = nn.CrossEntropyLoss()
-    print(f"gradlite {torch.__version__}: {args.cell.upper()} on {len(text)} characters ({len(vocab)} distinct), "
-          f"{len(train)} training windows, {args.device}")
+    print(
+        f"gradlite {torch.__version__}: {args.cell.upper()} on {len(text)} characters ({len(vocab)} "
+        f"distinct), "
+        f"{len(train)} training windows, {args.device}"
+    )
 
     history = {"train_loss": [], "val_loss": []}
     for epoch in range(1, args.epochs + 1):
@@ -172,10 +178,14 @@ def main(argv=None) -> dict:
         history["val_loss"].append(evaluate(model, val_loader, loss_fn, len(vocab)))
         if not args.quiet:
             sys.stdout.write("\r")
-        print(f"  epoch {epoch:3d}/{args.epochs}  train {history['train_loss'][-1]:.3f}  "
-              f"validation {history['val_loss'][-1]:.3f} nats/char  ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  epoch {epoch:3d}/{args.epochs}  train {history['train_loss'][-1]:.3f}  "
+            f"validation {history['val_loss'][-1]:.3f} nats/char  ({time.perf_counter() - t0:.1f} s)"
+        )
 
-    text_out = sample(model, vocab, "The keeper ", args.sample_length, args.temperature, args.device, args.seed)
+    text_out = sample(
+        model, vocab, "The keeper ", args.sample_length, args.temperature, args.device, args.seed
+    )
     print("sample:\n" + text_out)
     os.makedirs(args.out, exist_ok=True)
     figure = plot(history, os.path.join(args.out, f"char_rnn_{args.cell}_curves.png"))
@@ -188,8 +198,10 @@ def main(argv=None) -> dict:
         "seconds": time.perf_counter() - t0,
         "figure": figure,
     }
-    print(f"train loss {result['final_train_loss']:.3f}, validation {result['final_val_loss']:.3f} nats/char "
-          f"(uniform guess: {result['uniform_loss']:.3f}), {result['seconds']:.1f} s")
+    print(
+        f"train loss {result['final_train_loss']:.3f}, validation {result['final_val_loss']:.3f} nats/char "
+        f"(uniform guess: {result['uniform_loss']:.3f}), {result['seconds']:.1f} s"
+    )
     return result
 
 

@@ -23,8 +23,12 @@ class DigitsCNN(nn.Module):
         super().__init__()
         c = channels
         self.features = nn.Sequential(
-            nn.Conv2d(1, c, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c, 2 * c, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, c, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c, 2 * c, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(2 * c * 2 * 2, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 10)
@@ -43,7 +47,9 @@ def load_digits(device, limit: int | None = None, seed: int = 0):
     y = torch.tensor(data.target, dtype=torch.int64, device=device)
     full = TensorDataset(x, y)
     n_test = len(full) // 5
-    train, test = random_split(full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed))
+    train, test = random_split(
+        full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed)
+    )
     if limit is not None:
         train.indices = train.indices[:limit]
     return train, test
@@ -105,17 +111,21 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
     train, test = load_digits(args.device, args.limit, args.seed)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True,
-                              generator=torch.Generator().manual_seed(args.seed))
+    train_loader = DataLoader(
+        train, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
+    )
     test_loader = DataLoader(test, batch_size=256)
     model = DigitsCNN(args.channels).to(args.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
-                                                    steps_per_epoch=len(train_loader))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=len(train_loader)
+    )
     loss_fn = nn.CrossEntropyLoss()
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"gradlite {torch.__version__}: CNN ({n_params} parameters) on {len(train)} train / {len(test)} test "
-          f"digits, {args.device}")
+    print(
+        f"gradlite {torch.__version__}: CNN ({n_params} parameters) on {len(train)} train / {len(test)} test "
+        f"digits, {args.device}"
+    )
 
     history = {"train_loss": [], "test_loss": [], "test_acc": []}
     for epoch in range(1, args.epochs + 1):
@@ -130,8 +140,10 @@ def main(argv=None) -> dict:
             running += loss.item() * len(y)
             seen += len(y)
             if not args.quiet and i % 10 == 0:
-                sys.stdout.write(f"\r  epoch {epoch:3d}/{args.epochs}  batch {i}/{len(train_loader)}  "
-                                 f"loss {running / seen:.4f}")
+                sys.stdout.write(
+                    f"\r  epoch {epoch:3d}/{args.epochs}  batch {i}/{len(train_loader)}  "
+                    f"loss {running / seen:.4f}"
+                )
                 sys.stdout.flush()
         test_loss, test_acc = evaluate(model, test_loader)
         history["train_loss"].append(running / seen)
@@ -139,8 +151,10 @@ def main(argv=None) -> dict:
         history["test_acc"].append(test_acc)
         if not args.quiet:
             sys.stdout.write("\r")
-        print(f"  epoch {epoch:3d}/{args.epochs}  train loss {running / seen:.4f}  test loss {test_loss:.4f}  "
-              f"test acc {test_acc:.2%}  ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"  epoch {epoch:3d}/{args.epochs}  train loss {running / seen:.4f}  test loss {test_loss:.4f}  "
+            f"test acc {test_acc:.2%}  ({time.perf_counter() - t0:.1f} s)"
+        )
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "cnn_digits.ckpt")
@@ -159,8 +173,10 @@ def main(argv=None) -> dict:
         "checkpoint": ckpt,
         "figure": figure,
     }
-    print(f"test accuracy {result['test_accuracy']:.2%} (reloaded: {reloaded_acc:.2%}), {result['seconds']:.1f} s"
-          + (f"; curves {figure}" if figure else ""))
+    print(
+        f"test accuracy {result['test_accuracy']:.2%} (reloaded: {reloaded_acc:.2%}), "
+        f"{result['seconds']:.1f} s" + (f"; curves {figure}" if figure else "")
+    )
     return result
 
 

@@ -22,8 +22,12 @@ class MLP(nn.Module):
     def __init__(self, hidden: int = 128, dropout: float = 0.1):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(64, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(64, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden, 10),
         )
 
@@ -40,7 +44,9 @@ def load_digits(device, limit: int | None = None, seed: int = 0):
     y = torch.tensor(data.target, dtype=torch.int64, device=device)
     full = TensorDataset(x, y)
     n_test = len(full) // 5
-    train, test = random_split(full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed))
+    train, test = random_split(
+        full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed)
+    )
     if limit is not None:
         train.indices = train.indices[:limit]
     return train, test
@@ -111,8 +117,9 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
     train, test = load_digits(args.device, args.limit, args.seed)
-    train_loader = DataLoader(train, batch_size=args.batch_size, shuffle=True,
-                              generator=torch.Generator().manual_seed(args.seed))
+    train_loader = DataLoader(
+        train, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
+    )
     train_eval = DataLoader(train, batch_size=512)
     test_loader = DataLoader(test, batch_size=512)
     model = MLP(args.hidden).to(args.device)
@@ -138,15 +145,25 @@ def main(argv=None) -> dict:
             history[f"{name}_acc"].append(acc)
         if not args.quiet:
             sys.stdout.write("\r")
-        print(f"  epoch {epoch:3d}/{args.epochs}  train loss {history['train_loss'][-1]:.4f}  "
-              f"train acc {history['train_acc'][-1]:.2%}  test acc {history['test_acc'][-1]:.2%}  "
-              f"lr {scheduler.get_last_lr()[0]:.2e}")
+        print(
+            f"  epoch {epoch:3d}/{args.epochs}  train loss {history['train_loss'][-1]:.4f}  "
+            f"train acc {history['train_acc'][-1]:.2%}  test acc {history['test_acc'][-1]:.2%}  "
+            f"lr {scheduler.get_last_lr()[0]:.2e}"
+        )
     train_seconds = time.perf_counter() - t0
 
     os.makedirs(args.out, exist_ok=True)
     ckpt = os.path.join(args.out, "mnist_mlp.ckpt")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": args.epochs,
-                "history": history, "hidden": args.hidden}, ckpt)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": args.epochs,
+            "history": history,
+            "hidden": args.hidden,
+        },
+        ckpt,
+    )
     state = torch.load(ckpt, map_location=args.device)
     restored = MLP(state["hidden"]).to(args.device)
     restored.load_state_dict(state["model"])
@@ -164,8 +181,10 @@ def main(argv=None) -> dict:
         "checkpoint": ckpt,
         "figure": figure,
     }
-    print(f"test accuracy {result['test_accuracy']:.2%} (reloaded checkpoint: {reloaded_acc:.2%}), "
-          f"{result['seconds']:.1f} s; checkpoint {ckpt}" + (f", curves {figure}" if figure else ""))
+    print(
+        f"test accuracy {result['test_accuracy']:.2%} (reloaded checkpoint: {reloaded_acc:.2%}), "
+        f"{result['seconds']:.1f} s; checkpoint {ckpt}" + (f", curves {figure}" if figure else "")
+    )
     return result
 
 

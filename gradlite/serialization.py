@@ -53,17 +53,27 @@ class _Writer:
                 key = self.seen[id(obj)] = f"t{len(self.seen)}"
                 self.keep.append(obj)
                 self.arrays[key] = np.array(obj.detach()._host(), order="C", copy=True)
-            return {"type": "tensor", "key": key, "dtype": obj.dtype.name, "shape": list(obj.shape),
-                    "device": str(obj.device), "requires_grad": bool(obj.requires_grad),
-                    "parameter": isinstance(obj, Parameter)}
+            return {
+                "type": "tensor",
+                "key": key,
+                "dtype": obj.dtype.name,
+                "shape": list(obj.shape),
+                "device": str(obj.device),
+                "requires_grad": bool(obj.requires_grad),
+                "parameter": isinstance(obj, Parameter),
+            }
         if isinstance(obj, np.ndarray) or isinstance(obj, np.generic):
             a = np.asarray(obj)
             if a.dtype.name not in _DTYPES:
                 raise TypeError(f"gradlite.save: cannot store a NumPy array of dtype {a.dtype} (at {path})")
             key = f"a{len(self.arrays)}"
             self.arrays[key] = np.array(a, order="C", copy=True)
-            return {"type": "ndarray" if isinstance(obj, np.ndarray) else "npscalar", "key": key,
-                    "dtype": a.dtype.name, "shape": list(a.shape)}
+            return {
+                "type": "ndarray" if isinstance(obj, np.ndarray) else "npscalar",
+                "key": key,
+                "dtype": a.dtype.name,
+                "shape": list(a.shape),
+            }
         if isinstance(obj, _device):
             return {"type": "device", "v": str(obj)}
         if isinstance(obj, dtypes.dtype):
@@ -73,8 +83,10 @@ class _Writer:
             items = []
             for k, v in obj.items():
                 if not isinstance(k, (str, int, float, bool, tuple)) and k is not None:
-                    raise TypeError(f"gradlite.save: dict keys must be strings, numbers, None or tuples, got "
-                                    f"{type(k).__name__} (at {path})")
+                    raise TypeError(
+                        f"gradlite.save: dict keys must be strings, numbers, None or tuples, got "
+                        f"{type(k).__name__} (at {path})"
+                    )
                 items.append([self.encode(k, f"{path} key"), self.encode(v, f"{path}[{k!r}]")])
             return {"type": kind, "items": items}
         if isinstance(obj, (list, tuple)):
@@ -121,7 +133,9 @@ class _Reader:
             raise ValueError(f"unsupported dtype {dtype!r} in the index")
         a = self.archive[key]
         if a.dtype.name != dtype or list(a.shape) != list(shape):
-            raise ValueError(f"array {key!r} is {a.dtype.name}{list(a.shape)} but the index says {dtype}{list(shape)}")
+            raise ValueError(
+                f"array {key!r} is {a.dtype.name}{list(a.shape)} but the index says {dtype}{list(shape)}"
+            )
         return a
 
     def target(self, saved: str):
@@ -134,9 +148,9 @@ class _Reader:
         if dev.type == "cuda":
             if not cuda.is_available():
                 raise RuntimeError(
-                    f"Attempting to deserialize object on a CUDA device but gradlite.cuda.is_available() is False "
-                    f"(loading {self.name}). If you are running on a CPU-only machine, please use gradlite.load "
-                    "with map_location='cpu' to map your storages to the CPU."
+                    f"Attempting to deserialize object on a CUDA device but gradlite.cuda.is_available() "
+                    f"is False (loading {self.name}). If you are running on a CPU-only machine, please use "
+                    "gradlite.load with map_location='cpu' to map your storages to the CPU."
                 )
             if dev.index is None:
                 dev = _device("cuda", 0)
@@ -210,8 +224,10 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
     """
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", repr(f))
     if map_location is not None and not isinstance(map_location, (str, dict, _device)):
-        raise TypeError(f"gradlite.load: map_location must be None, a string, a device or a dict, got "
-                        f"{type(map_location).__name__}")
+        raise TypeError(
+            f"gradlite.load: map_location must be None, a string, a device or a dict, got "
+            f"{type(map_location).__name__}"
+        )
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(name):
         raise FileNotFoundError(f"No such file or directory: '{name}'")
     try:
@@ -222,15 +238,27 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
             if not isinstance(index, dict) or index.get("format") != FORMAT:
                 raise ValueError("the index is not a gradlite checkpoint index")
             if index.get("version") != VERSION:
-                raise ValueError(f"unsupported checkpoint version {index.get('version')!r} (this gradlite reads "
-                                 f"version {VERSION})")
+                raise ValueError(
+                    f"unsupported checkpoint version {index.get('version')!r} (this gradlite reads "
+                    f"version {VERSION})"
+                )
             return _Reader(archive, name, map_location).decode(index["root"])
     except RuntimeError:
         raise
-    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, RecursionError,
-            UnicodeDecodeError, AttributeError) as err:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        RecursionError,
+        UnicodeDecodeError,
+        AttributeError,
+    ) as err:
         raise RuntimeError(
-            f"gradlite.load: {name} is not a valid gradlite checkpoint or is corrupt: {type(err).__name__}: {err}"
+            f"gradlite.load: {name} is not a valid gradlite checkpoint or is corrupt: "
+            f"{type(err).__name__}: {err}"
         ) from err
 
 

@@ -39,8 +39,10 @@ def test_tensor_dataset(device):
         TensorDataset(x, gradlite.arange(9))
 
 
-@pytest.mark.parametrize("batch_size,drop_last,lengths", [(4, False, [4, 4, 2]), (4, True, [4, 4]), (5, False, [5, 5]),
-                                                         (20, False, [10])])
+@pytest.mark.parametrize(
+    "batch_size,drop_last,lengths",
+    [(4, False, [4, 4, 2]), (4, True, [4, 4]), (5, False, [5, 5]), (20, False, [10])],
+)
 def test_batching(batch_size, drop_last, lengths, device):
     x, y = _xy(device=device)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, drop_last=drop_last)
@@ -119,7 +121,7 @@ def test_default_collate_matches_torch(torch_cpu):
     ours = default_collate(samples)
     theirs = torch_cpu.utils.data.default_collate(samples)
     assert type(ours) is type(theirs) and len(ours) == len(theirs)
-    for a, b in zip(ours[:3], theirs[:3]):
+    for a, b in zip(ours[:3], theirs[:3], strict=True):
         assert a.dtype.name == str(b.dtype).removeprefix("torch.")
         np.testing.assert_array_equal(to_numpy(a), b.numpy())
     assert [to_numpy(t).tolist() for t in ours[3]] == [t.tolist() for t in theirs[3]]
@@ -179,7 +181,9 @@ def test_random_split_lengths_and_fractions():
     assert [len(p) for p in parts] == [5, 3, 2]
     parts = random_split(TensorDataset(*_xy(11)), [0.5, 0.5])
     assert sorted(len(p) for p in parts) == [5, 6]
-    with pytest.raises(ValueError, match="Sum of input lengths does not equal the length of the input dataset"):
+    with pytest.raises(
+        ValueError, match="Sum of input lengths does not equal the length of the input dataset"
+    ):
         random_split(ds, [5, 4])
     with pytest.raises(ValueError, match="Fraction at index 0 is not between 0 and 1"):
         random_split(ds, [1.5, -0.5])

@@ -117,7 +117,7 @@ def _init(d, torch_cpu, seed=0):
     torch_cpu.manual_seed(seed)
     lin = [torch_cpu.nn.Linear(d, 16), torch_cpu.nn.Linear(16, 16), torch_cpu.nn.Linear(16, 3)]
     out = {}
-    for name, layer in zip(["fc1", "fc2", "head"], lin):
+    for name, layer in zip(["fc1", "fc2", "head"], lin, strict=True):
         out[f"{name}.weight"] = layer.weight.detach().numpy().copy()
         out[f"{name}.bias"] = layer.bias.detach().numpy().copy()
     return out
@@ -130,8 +130,11 @@ def _run(imports: str, *args):
 
 
 def test_only_the_import_lines_differ():
-    torch_text, gradlite_text = (TORCH_IMPORTS + SCRIPT).splitlines(), (GRADLITE_IMPORTS + SCRIPT).splitlines()
-    diff = [(a, b) for a, b in zip(torch_text, gradlite_text) if a != b]
+    torch_text, gradlite_text = (
+        (TORCH_IMPORTS + SCRIPT).splitlines(),
+        (GRADLITE_IMPORTS + SCRIPT).splitlines(),
+    )
+    diff = [(a, b) for a, b in zip(torch_text, gradlite_text, strict=True) if a != b]
     assert len(torch_text) == len(gradlite_text) and len(diff) == 4
     assert all(a.startswith(("import ", "from ")) for a, _ in diff)
 

@@ -89,7 +89,7 @@ def test_module_and_optimizer_state_dicts(device, tmp_path):
     assert set(ck["optim"]["state"]) == {0, 1}
     model2 = nn.Linear(3, 2).to(device)
     model2.load_state_dict(ck["model"])
-    for a, b in zip(model.parameters(), model2.parameters()):
+    for a, b in zip(model.parameters(), model2.parameters(), strict=True):
         np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     opt2 = optim.Adam(model2.parameters(), lr=0.5)
     opt2.load_state_dict(ck["optim"])

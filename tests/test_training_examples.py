@@ -61,7 +61,9 @@ def test_mnist_mlp_small_training_set(tmp_path):
 
 
 def test_cnn_digits_reduced(device, tmp_path):
-    result, log = _main("cnn_digits", ["--device", device, "--epochs", "5", "--quiet", "--out", str(tmp_path)])
+    result, log = _main(
+        "cnn_digits", ["--device", device, "--epochs", "5", "--quiet", "--out", str(tmp_path)]
+    )
     assert result["test_accuracy"] >= 0.93
     assert result["reloaded_test_accuracy"] == result["test_accuracy"]
     assert result["final_train_loss"] < 0.3 * result["first_train_loss"]
@@ -70,8 +72,21 @@ def test_cnn_digits_reduced(device, tmp_path):
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_char_rnn_reduced(cell, device, tmp_path):
-    argv = ["--device", device, "--cell", cell, "--epochs", "4", "--hidden", "64", "--sample-length", "40",
-            "--quiet", "--out", str(tmp_path)]
+    argv = [
+        "--device",
+        device,
+        "--cell",
+        cell,
+        "--epochs",
+        "4",
+        "--hidden",
+        "64",
+        "--sample-length",
+        "40",
+        "--quiet",
+        "--out",
+        str(tmp_path),
+    ]
     result, log = _main("char_rnn", argv)
     assert result["final_train_loss"] < 0.8 * result["uniform_loss"]
     assert result["final_val_loss"] < result["uniform_loss"]

@@ -24,7 +24,8 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(
-                f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} values, "
+                f"{name} must have the same length as optimizer.param_groups. "
+                f"{name} has {len(value)} values, "
                 f"param_groups has {len(optimizer.param_groups)}."
             )
         return list(value)
@@ -47,7 +48,8 @@ class LRScheduler:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with "
+                        f"param 'initial_lr' is not specified in param_groups[{i}] "
+                        "when resuming scheduler with "
                         "last_epoch >= 0 (load the optimizer's state dict first)"
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
@@ -70,8 +72,9 @@ class LRScheduler:
         """Advance one epoch (or jump to ``epoch`` with the closed form) and set the groups' lrs."""
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should call them in the "
-                "order `optimizer.step()`, then `lr_scheduler.step()`; otherwise the first value of the learning "
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should call "
+                "them in the order `optimizer.step()`, then `lr_scheduler.step()`; otherwise the first "
+                "value of the learning "
                 "rate schedule is skipped.",
                 UserWarning,
                 stacklevel=2,
@@ -83,7 +86,7 @@ class LRScheduler:
         else:
             self.last_epoch = epoch
             values = self._closed_form() if hasattr(self, "_closed_form") else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
 
@@ -101,7 +104,9 @@ class LambdaLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+                raise ValueError(
+                    f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}"
+                )
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
@@ -111,20 +116,23 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
-        return [base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base_lr * fn(self.last_epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
 
     def state_dict(self) -> dict:
         """As PyTorch: functions are not saved, callable objects' attributes are."""
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
-                            for fn in self.lr_lambdas]
+        sd["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__) for fn in self.lr_lambdas
+        ]
         return sd
 
     def load_state_dict(self, state_dict: dict) -> None:
         sd = dict(state_dict)
         lambdas = sd.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(sd)
-        for fn, attrs in zip(self.lr_lambdas, lambdas):
+        for fn, attrs in zip(self.lr_lambdas, lambdas, strict=True):
             if attrs is not None:
                 fn.__dict__.update(attrs)
 
@@ -132,7 +140,9 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ) -> None:
         if not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
         self.step_size, self.gamma = step_size, gamma
@@ -162,7 +172,9 @@ class MultiStepLR(LRScheduler):
 
     def _closed_form(self) -> list:
         milestones = sorted(self.milestones.elements())
-        return [base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs]
+        return [
+            base_lr * self.gamma ** bisect_right(milestones, self.last_epoch) for base_lr in self.base_lrs
+        ]
 
     def state_dict(self) -> dict:
         sd = super().state_dict()
@@ -193,8 +205,14 @@ class ExponentialLR(LRScheduler):
 class LinearLR(LRScheduler):
     """Scale the lr linearly from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError(
                 "Starting multiplicative factor expected to be greater than 0 and less or equal to 1."
@@ -215,8 +233,10 @@ class LinearLR(LRScheduler):
 
     def _closed_form(self) -> list:
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
-        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
-                for base_lr in self.base_lrs]
+        return [
+            base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+            for base_lr in self.base_lrs
+        ]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -233,23 +253,42 @@ class CosineAnnealingLR(LRScheduler):
         if self._step_count == 1 and e > 0:
             return [lo + (b - lo) * (1 + math.cos(e * math.pi / T)) / 2 for b in self.base_lrs]
         if (e - 1 - T) % (2 * T) == 0:
-            return [lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2
-                    for b, lr in zip(self.base_lrs, _lrs(self.optimizer))]
-        return [(1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
-                for lr in _lrs(self.optimizer)]
+            return [
+                lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                for b, lr in zip(self.base_lrs, _lrs(self.optimizer), strict=True)
+            ]
+        return [
+            (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (lr - lo) + lo
+            for lr in _lrs(self.optimizer)
+        ]
 
     def _closed_form(self) -> list:
-        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
-                for b in self.base_lrs]
+        return [
+            self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+            for b in self.base_lrs
+        ]
 
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith): warm up to ``max_lr``, then anneal far below the start; cycles momentum."""
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
-                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr,
+        total_steps: int | None = None,
+        epochs: int | None = None,
+        steps_per_epoch: int | None = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+        last_epoch: int = -1,
+    ) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if total_steps is not None:
@@ -267,7 +306,9 @@ class OneCycleLR(LRScheduler):
         if not isinstance(pct_start, float) or pct_start < 0 or pct_start > 1:
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+            raise ValueError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
         n = self.total_steps
         warm = float(pct_start * n) - 1
         if three_phase:
@@ -284,19 +325,21 @@ class OneCycleLR(LRScheduler):
         self.anneal_strategy = anneal_strategy
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
-            for m, group in zip(max_lrs, optimizer.param_groups):
+            for m, group in zip(max_lrs, optimizer.param_groups, strict=True):
                 group["initial_lr"] = m / div_factor
                 group["max_lr"] = m
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             maxes = _per_group("max_momentum", optimizer, max_momentum)
             bases = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for mx, bs, group in zip(maxes, bases, optimizer.param_groups):
+                for mx, bs, group in zip(maxes, bases, optimizer.param_groups, strict=True):
                     if self.use_beta1:
                         group["betas"] = (mx, *group["betas"][1:])
                     else:
@@ -312,7 +355,9 @@ class OneCycleLR(LRScheduler):
     def get_lr(self) -> list:
         step = self.last_epoch
         if step > self.total_steps:
-            raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
+            raise ValueError(
+                f"Tried to step {step} times. The specified number of total steps is {self.total_steps}"
+            )
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -334,9 +379,18 @@ class OneCycleLR(LRScheduler):
 class ReduceLROnPlateau(LRScheduler):
     """Multiply the lr by ``factor`` when a metric has stopped improving for ``patience`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
-                 eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr=0,
+        eps: float = 1e-8,
+    ) -> None:
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         if not isinstance(optimizer, Optimizer):
@@ -365,8 +419,14 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
-            return a < best * (1.0 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
-        return a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" else a > best + self.threshold
+            return (
+                a < best * (1.0 - self.threshold)
+                if self.threshold_mode == "rel"
+                else a < best - self.threshold
+            )
+        return (
+            a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" else a > best + self.threshold
+        )
 
     def step(self, metrics, epoch: int | None = None) -> None:
         """Record this epoch's metric (a number or a one-element tensor: a host read, once per epoch)."""
@@ -387,7 +447,7 @@ class ReduceLROnPlateau(LRScheduler):
                         f"differs from when `ReduceLROnPlateau` was initialized ({len(self.min_lrs)})"
                     )
                 self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
-            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
                 old = float(group["lr"])
                 new = max(old * self.factor, min_lr)
                 if old - new > self.eps:
@@ -396,5 +456,14 @@ class ReduceLROnPlateau(LRScheduler):
         self._last_lr = _lrs(self.optimizer)
 
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
-           "OneCycleLR", "ReduceLROnPlateau", "StepLR"]
+__all__ = [
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+    "StepLR",
+]

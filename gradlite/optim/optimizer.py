@@ -56,25 +56,31 @@ class Optimizer:
             params = [params]
         elif isinstance(params, set):
             raise TypeError(
-                "optimizer parameters need to be organized in ordered collections, but the ordering of tensors "
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors "
                 "in sets will change between runs. Please use a list instead."
             )
         else:
             params = list(params)
         for p in params:
             if not isinstance(p, Tensor):
-                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}")
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is {type(p).__name__}"
+                )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = dict(param_group)
         group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
             group.setdefault(name, default)
         if len({id(p) for p in params}) != len(params):
             warnings.warn(
-                "optimizer contains a parameter group with duplicate parameters; in future, this will cause an "
+                "optimizer contains a parameter group with duplicate parameters; in future, this "
+                "will cause an "
                 "error; see github.com/pytorch/pytorch/issues/40967 for more information",
                 stacklevel=3,
             )
@@ -107,7 +113,7 @@ class Optimizer:
 
     # -- the step ------------------------------------------------------------------------------------
     def step(self, closure=None):
-        """One update of every parameter that has a gradient; ``closure`` re-evaluates and returns the loss."""
+        """One update of every parameter with a gradient; ``closure`` re-evaluates and returns the loss."""
         loss = None
         if closure is not None:
             with enable_grad():
@@ -141,12 +147,14 @@ class Optimizer:
                 )
             if g._data.shape != p._data.shape:
                 raise RuntimeError(
-                    f"{type(self).__name__}.step: the gradient has shape {Size(g._data.shape)} but its parameter "
+                    f"{type(self).__name__}.step: the gradient has shape {Size(g._data.shape)} "
+                    "but its parameter "
                     f"has shape {Size(p._data.shape)}"
                 )
             if _dtype_of(g._data) is not _dtype_of(p._data):
                 raise RuntimeError(
-                    f"{type(self).__name__}.step: the gradient has dtype {g.dtype} but its parameter has dtype "
+                    f"{type(self).__name__}.step: the gradient has dtype {g.dtype} "
+                    "but its parameter has dtype "
                     f"{p.dtype}"
                 )
             pairs.append((p, g._data))
@@ -179,29 +187,34 @@ class Optimizer:
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        for g, sg in zip(self.param_groups, saved_groups):
+        for g, sg in zip(self.param_groups, saved_groups, strict=True):
             if len(g["params"]) != len(sg["params"]):
                 raise ValueError(
-                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    "optimizer's group"
                 )
         id_map = {}
-        for g, sg in zip(self.param_groups, saved_groups):
-            for i, p in zip(sg["params"], g["params"]):
+        for g, sg in zip(self.param_groups, saved_groups, strict=True):
+            for i, p in zip(sg["params"], g["params"], strict=True):
                 id_map[int(i)] = p
         new_state: defaultdict = defaultdict(dict)
         for k, v in state_dict["state"].items():
             try:
                 key = int(k)
             except (TypeError, ValueError):
-                raise ValueError(f"optimizer state dict has a state key {k!r} that is not a parameter index") from None
+                raise ValueError(
+                    f"optimizer state dict has a state key {k!r} that is not a parameter index"
+                ) from None
             if key not in id_map:
                 continue
             p = id_map[key]
             if not isinstance(v, dict):
-                raise ValueError(f"optimizer state for parameter {key} must be a dict, got {type(v).__name__}")
+                raise ValueError(
+                    f"optimizer state for parameter {key} must be a dict, got {type(v).__name__}"
+                )
             new_state[p] = {name: _cast_state(name, value, p, key) for name, value in v.items()}
         new_groups = []
-        for g, sg in zip(self.param_groups, saved_groups):
+        for g, sg in zip(self.param_groups, saved_groups, strict=True):
             ng = copy.deepcopy({k: v for k, v in sg.items() if k != "params"})
             ng["params"] = g["params"]
             new_groups.append(ng)
@@ -219,7 +232,9 @@ class Optimizer:
         return s + "\n)"
 
     def __getstate__(self):
-        raise TypeError("gradlite optimizers are not picklable; use gradlite.save(optimizer.state_dict(), path)")
+        raise TypeError(
+            "gradlite optimizers are not picklable; use gradlite.save(optimizer.state_dict(), path)"
+        )
 
 
 def _cast_state(name: str, value, p: Tensor, key: int):
@@ -229,7 +244,8 @@ def _cast_state(name: str, value, p: Tensor, key: int):
             return value.detach().clone()
         if value.dim() > 0 and value._data.shape != p._data.shape:
             raise ValueError(
-                f"optimizer state '{name}' for parameter {key} has shape {value.shape}, but the parameter has "
+                f"optimizer state '{name}' for parameter {key} has shape {value.shape}, "
+                f"but the parameter has "
                 f"shape {p.shape}"
             )
         dt = p.dtype if value.is_floating_point() else None
@@ -249,7 +265,7 @@ def check(value, what: str) -> None:
 
 
 def step_tensor() -> Tensor:
-    """The per-parameter step counter: a float32 scalar on the CPU, as PyTorch keeps it (read without a sync)."""
+    """The per-parameter step counter: a float32 CPU scalar, as PyTorch keeps it (read without a sync)."""
     from gradlite.creation import tensor
 
     return tensor(0.0, dtype="float32")

@@ -34,7 +34,9 @@ def synthetic_grad(value: np.ndarray, step: int, i: int) -> np.ndarray:
     rng = np.random.default_rng(1000 * step + i)
     c = rng.standard_normal(value.shape)
     scale = 0.5 + (step % 3) * 0.25
-    return ((value.astype(np.float64) - c) * scale + 0.1 * rng.standard_normal(value.shape)).astype(value.dtype)
+    return ((value.astype(np.float64) - c) * scale + 0.1 * rng.standard_normal(value.shape)).astype(
+        value.dtype
+    )
 
 
 def set_grads(params, step: int, torch_mod, device: str = "cpu", skip: int | None = None) -> None:

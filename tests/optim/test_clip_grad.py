@@ -30,9 +30,11 @@ def test_clip_grad_norm_matches_torch(max_norm, norm_type, device, torch_cpu):
     theirs = _with_grads(torch_cpu)
     total = nn.utils.clip_grad_norm_(ours, max_norm, norm_type)
     total_t = torch_cpu.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
-    assert isinstance(total, gradlite.Tensor) and total.shape == () and total.device == gradlite.device(device)
+    assert (
+        isinstance(total, gradlite.Tensor) and total.shape == () and total.device == gradlite.device(device)
+    )
     np.testing.assert_allclose(host(total), total_t.numpy(), rtol=1e-5)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(host(a.grad), host(b.grad), rtol=1e-5, atol=1e-7)
     norm_after = np.linalg.norm(np.concatenate([host(p.grad).ravel() for p in ours]), ord=norm_type)
     assert norm_after <= max_norm * (1 + 1e-5) or max_norm > float(host(total))
@@ -63,6 +65,6 @@ def test_clip_grad_value_matches_torch(clip, device, torch_cpu):
     theirs = _with_grads(torch_cpu)
     assert nn.utils.clip_grad_value_(ours, clip) is None
     torch_cpu.nn.utils.clip_grad_value_(theirs, clip)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_array_equal(host(a.grad), host(b.grad))
     assert max(np.abs(host(p.grad)).max() for p in ours) == pytest.approx(clip)

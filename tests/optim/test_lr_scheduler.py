@@ -20,8 +20,16 @@ SCHEDULERS = [
     ("LinearLR", {"start_factor": 0.25, "end_factor": 0.9, "total_iters": 6}),
     ("LambdaLR", {"lr_lambda": lambda epoch: 1.0 / (1 + epoch) ** 0.5}),
     ("OneCycleLR", {"max_lr": 0.5, "total_steps": 25}),
-    ("OneCycleLR", {"max_lr": [0.5, 0.2], "epochs": 5, "steps_per_epoch": 5, "anneal_strategy": "linear",
-                    "three_phase": True}),
+    (
+        "OneCycleLR",
+        {
+            "max_lr": [0.5, 0.2],
+            "epochs": 5,
+            "steps_per_epoch": 5,
+            "anneal_strategy": "linear",
+            "three_phase": True,
+        },
+    ),
 ]
 
 
@@ -57,9 +65,9 @@ def test_sequence_matches_torch(case, opt_name, torch_cpu):
     ours, ours_m = _sequence(gradlite, name, kw, epochs, opt_name)
     theirs, theirs_m = _sequence(torch_cpu, name, kw, epochs, opt_name)
     assert len(ours) == epochs + 1
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
-    for a, b in zip(ours_m, theirs_m):
+    for a, b in zip(ours_m, theirs_m, strict=True):
         assert a == pytest.approx(b, rel=1e-12)
     assert len({round(x[0], 12) for x in ours}) > 1  # the schedule changed the lr
 
@@ -71,12 +79,20 @@ def test_one_cycle_past_total_steps_raises():
         warnings.simplefilter("ignore")
         sched.step()
         sched.step()
-        with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total steps is 2"):
+        with pytest.raises(
+            ValueError, match="Tried to step 3 times. The specified number of total steps is 2"
+        ):
             sched.step()
 
 
-@pytest.mark.parametrize("kw", [{}, {"mode": "max", "patience": 1, "factor": 0.5, "cooldown": 2},
-                                {"threshold_mode": "abs", "threshold": 0.1, "patience": 0, "min_lr": [0.02, 0.04]}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"mode": "max", "patience": 1, "factor": 0.5, "cooldown": 2},
+        {"threshold_mode": "abs", "threshold": 0.1, "patience": 0, "min_lr": [0.02, 0.04]},
+    ],
+)
 def test_reduce_on_plateau_matches_torch(kw, torch_cpu):
     metrics = [1.0, 0.9, 0.95, 0.95, 0.97, 0.89, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.88, 0.9, 0.9] * 2
     seqs = []
@@ -107,7 +123,7 @@ def test_state_dict_resume():
             sched.step()
             expected.append(sched.get_last_lr())
         opt2, _ = _optimizer(gradlite)
-        for g, lr in zip(opt2.param_groups, sd["_last_lr"]):
+        for g, lr in zip(opt2.param_groups, sd["_last_lr"], strict=True):
             g["lr"], g["initial_lr"] = lr, 0.1
         sched2 = lr_scheduler.CosineAnnealingLR(opt2, T_max=10)
         sched2.load_state_dict(sd)

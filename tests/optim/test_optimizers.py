@@ -40,8 +40,8 @@ def _ids(case):
 
 def assert_trajectories_equal(ours, theirs, rtol=2e-5, atol=2e-6):
     assert len(ours) == len(theirs)
-    for step, (a_step, b_step) in enumerate(zip(ours, theirs)):
-        for i, (a, b) in enumerate(zip(a_step, b_step)):
+    for step, (a_step, b_step) in enumerate(zip(ours, theirs, strict=True)):
+        for i, (a, b) in enumerate(zip(a_step, b_step, strict=True)):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"step {step}, param {i}")
 
 
@@ -60,10 +60,12 @@ def test_trajectory_matches_torch(case, device, torch_cpu):
 def test_params_without_grad_are_skipped(name, device, torch_cpu):
     kw = {"lr": 0.05, "momentum": 0.9} if name == "SGD" else {"lr": 0.05}
     values = start_values(1)
-    ours_opt, ours = run(getattr(optim, name), make_params(values, gradlite, device), gradlite, 20, device, kw,
-                         skip_every=2)
-    theirs_opt, theirs = run(getattr(torch_cpu.optim, name), make_params(values, torch_cpu), torch_cpu, 20,
-                             kwargs=kw, skip_every=2)
+    ours_opt, ours = run(
+        getattr(optim, name), make_params(values, gradlite, device), gradlite, 20, device, kw, skip_every=2
+    )
+    theirs_opt, theirs = run(
+        getattr(torch_cpu.optim, name), make_params(values, torch_cpu), torch_cpu, 20, kwargs=kw, skip_every=2
+    )
     assert_trajectories_equal(ours, theirs)
     # a parameter skipped at step 0 has no state until its first gradient, in both libraries
     ours_steps = [float(s["step"]) for s in ours_opt.state_dict()["state"].values() if "step" in s]
@@ -87,13 +89,23 @@ def test_param_groups_match_torch(name, device, torch_cpu):
 
     values = start_values(3)
     kw = {"lr": 0.05}
-    ours_opt, ours = run(getattr(optim, name), make_params(values, gradlite, device), gradlite, 20, device, kw,
-                         groups=groups)
-    theirs_opt, theirs = run(getattr(torch_cpu.optim, name), make_params(values, torch_cpu), torch_cpu, 20,
-                             kwargs=kw, groups=groups)
+    ours_opt, ours = run(
+        getattr(optim, name), make_params(values, gradlite, device), gradlite, 20, device, kw, groups=groups
+    )
+    theirs_opt, theirs = run(
+        getattr(torch_cpu.optim, name),
+        make_params(values, torch_cpu),
+        torch_cpu,
+        20,
+        kwargs=kw,
+        groups=groups,
+    )
     assert_trajectories_equal(ours, theirs)
     assert [g["lr"] for g in ours_opt.param_groups] == [0.05, 0.003]
-    assert ours_opt.state_dict()["param_groups"][1]["params"] == theirs_opt.state_dict()["param_groups"][1]["params"]
+    assert (
+        ours_opt.state_dict()["param_groups"][1]["params"]
+        == theirs_opt.state_dict()["param_groups"][1]["params"]
+    )
 
 
 def test_add_param_group(device, torch_cpu):
@@ -110,7 +122,7 @@ def test_add_param_group(device, torch_cpu):
             set_grads(ps, k, lib, device if lib is gradlite else "cpu")
             opt.step()
         results.append([host(p) for p in ps])
-    for a, b in zip(*results):
+    for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
@@ -224,4 +236,6 @@ def test_closure_returns_loss(device):
 def test_repr():
     opt = optim.SGD([gradlite.ones(1, requires_grad=True)], lr=0.1, momentum=0.9)
     text = repr(opt)
-    assert text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9" in text and text.endswith(")")
+    assert (
+        text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9" in text and text.endswith(")")
+    )

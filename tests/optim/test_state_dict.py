@@ -33,8 +33,9 @@ def test_layout_matches_torch(name, torch_cpu):
     values = start_values()
     ours_p, theirs_p = make_params(values, gradlite), make_params(values, torch_cpu)
     ours = getattr(optim, name)([{"params": ours_p[:1]}, {"params": ours_p[1:], "lr": 0.5}], **KW[name])
-    theirs = getattr(torch_cpu.optim, name)([{"params": theirs_p[:1]}, {"params": theirs_p[1:], "lr": 0.5}],
-                                            **KW[name])
+    theirs = getattr(torch_cpu.optim, name)(
+        [{"params": theirs_p[:1]}, {"params": theirs_p[1:], "lr": 0.5}], **KW[name]
+    )
     _steps(ours, ours_p, gradlite, 0, 3)
     _steps(theirs, theirs_p, torch_cpu, 0, 3)
     a, b = ours.state_dict(), theirs.state_dict()
@@ -45,7 +46,7 @@ def test_layout_matches_torch(name, torch_cpu):
         for key, v in a["state"][i].items():
             assert v.dtype.name == str(b["state"][i][key].dtype).removeprefix("torch.")
             np.testing.assert_allclose(host(v), host(b["state"][i][key]), rtol=1e-5, atol=1e-6)
-    for ga, gb in zip(a["param_groups"], b["param_groups"]):
+    for ga, gb in zip(a["param_groups"], b["param_groups"], strict=True):
         assert ga["params"] == gb["params"]
         assert set(ga) <= set(gb)  # PyTorch adds its foreach/fused/... flags
         for k in ga:
@@ -70,11 +71,11 @@ def test_resume_mid_training_is_identical(name, device, tmp_path):
     second.load_state_dict(ckpt["optim"])
     assert second.param_groups[0]["lr"] == KW[name]["lr"]
     _steps(second, second_p, gradlite, 10, 10, device)
-    for a, b in zip(ref_p, second_p):
+    for a, b in zip(ref_p, second_p, strict=True):
         np.testing.assert_array_equal(host(a), host(b))
     # the first optimizer's state was not aliased by the second one (loading copies)
     _steps(first, first_p, gradlite, 10, 10, device)
-    for a, b in zip(ref_p, first_p):
+    for a, b in zip(ref_p, first_p, strict=True):
         np.testing.assert_array_equal(host(a), host(b))
 
 
@@ -93,14 +94,16 @@ def test_load_torch_state_dict_and_continue(torch_cpu):
     ours.load_state_dict(converted)
     _steps(theirs, theirs_p, torch_cpu, 7, 10)
     _steps(ours, ours_p, gradlite, 7, 10)
-    for a, b in zip(ours_p, theirs_p):
+    for a, b in zip(ours_p, theirs_p, strict=True):
         np.testing.assert_allclose(host(a), host(b), rtol=2e-5, atol=2e-6)
 
 
 def _snapshot(opt):
     sd = opt.state_dict()
-    return ({i: {k: host(v) for k, v in s.items()} for i, s in sd["state"].items()},
-            copy.deepcopy(sd["param_groups"]))
+    return (
+        {i: {k: host(v) for k, v in s.items()} for i, s in sd["state"].items()},
+        copy.deepcopy(sd["param_groups"]),
+    )
 
 
 def _assert_same(snap_a, snap_b):
@@ -141,10 +144,22 @@ def test_failed_load_changes_nothing():
 def test_state_follows_param_dtype_and_keeps_step():
     p = gradlite.nn.Parameter(gradlite.ones(2, dtype=gradlite.float64))
     opt = optim.Adam([p], lr=0.1)
-    sd = {"state": {0: {"step": gradlite.tensor(4.0), "exp_avg": gradlite.ones(2),
-                        "exp_avg_sq": gradlite.ones(2)}},
-          "param_groups": [{"lr": 0.1, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0,
-                            "amsgrad": False, "maximize": False, "params": [0]}]}
+    sd = {
+        "state": {
+            0: {"step": gradlite.tensor(4.0), "exp_avg": gradlite.ones(2), "exp_avg_sq": gradlite.ones(2)}
+        },
+        "param_groups": [
+            {
+                "lr": 0.1,
+                "betas": (0.9, 0.999),
+                "eps": 1e-8,
+                "weight_decay": 0.0,
+                "amsgrad": False,
+                "maximize": False,
+                "params": [0],
+            }
+        ],
+    }
     opt.load_state_dict(sd)
     st = opt.state[p]
     assert st["exp_avg"].dtype == gradlite.float64 and st["step"].dtype == gradlite.float32

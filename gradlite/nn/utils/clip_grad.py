@@ -20,8 +20,9 @@ def _grads(parameters) -> list[Tensor]:
     return grads
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach=None) -> Tensor:
+def clip_grad_norm_(
+    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
     """Scale the gradients in place so that their joint ``norm_type``-norm is at most ``max_norm``.
 
     Returns the total norm before clipping as a 0-d tensor on the gradients' device. The scale factor is
@@ -44,7 +45,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         total = xp.linalg.vector_norm(xp.stack(norms), ord=norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(
-            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it "
+            "cannot be "
             "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
             "`error_if_nonfinite=False`"
         )

@@ -1,4 +1,4 @@
-"""``DataLoader``: batches of samples from a dataset, with PyTorch's collation rules; in-process, no workers."""
+"""``DataLoader``: batches of samples from a dataset, with PyTorch's collation rules, in-process."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from gradlite.tensor import Tensor, _make
 from gradlite.utils.data.dataset import IterableDataset
 from gradlite.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
-_COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+_COLLATE_ERROR = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+)
 
 
 def _stack(batch: list[Tensor]) -> Tensor:
     first = batch[0]
     for i, t in enumerate(batch):
         if t._device is not first._device:
-            raise RuntimeError(f"default_collate: samples are on different devices ({first._device} and {t._device})")
+            raise RuntimeError(
+                f"default_collate: samples are on different devices ({first._device} and {t._device})"
+            )
         if t._data.shape != first._data.shape:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(first.shape)} at entry 0 and "
@@ -24,8 +28,10 @@ def _stack(batch: list[Tensor]) -> Tensor:
             )
     xp = first._device.backend.xp
     dtype = first._data.dtype
-    return _make(xp.stack([t._data if t._data.dtype == dtype else xp.astype(t._data, dtype) for t in batch]),
-                 first._device)
+    return _make(
+        xp.stack([t._data if t._data.dtype == dtype else xp.astype(t._data, dtype) for t in batch]),
+        first._device,
+    )
 
 
 def _is_numpy(x) -> bool:
@@ -57,18 +63,18 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Mapping):
         return {key: default_collate([d[key] for d in batch]) for key in elem}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(list(s)) for s in zip(*batch, strict=True)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(b) != size for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        collated = [default_collate(list(s)) for s in zip(*batch)]
+        collated = [default_collate(list(s)) for s in zip(*batch, strict=True)]
         return collated if isinstance(elem, tuple) else type(elem)(collated)
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
 
 
 def default_convert(data):
-    """Without batching (``batch_size=None``): NumPy arrays become tensors, containers are converted inside."""
+    """Without batching (``batch_size=None``): NumPy arrays become tensors, also in containers."""
     from gradlite.creation import as_tensor
 
     if _is_numpy(data) and data.dtype.kind in "biuf":
@@ -89,16 +95,35 @@ class DataLoader:
     no memory pinning). Each pass over a shuffled loader draws a new permutation from ``generator``.
     """
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
-                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers: bool = False, pin_memory_device: str = "") -> None:
+    def __init__(
+        self,
+        dataset,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler=None,
+        batch_sampler=None,
+        num_workers: int = 0,
+        collate_fn=None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        generator=None,
+        *,
+        prefetch_factor=None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+    ) -> None:
         if num_workers < 0:
-            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
-                             "multiprocessing.")
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing."
+            )
         if num_workers > 0:
-            warnings.warn(f"gradlite's DataLoader loads in the main process; num_workers={num_workers} is ignored",
-                          UserWarning, stacklevel=2)
+            warnings.warn(
+                f"gradlite's DataLoader loads in the main process; num_workers={num_workers} is ignored",
+                UserWarning,
+                stacklevel=2,
+            )
         self.dataset = dataset
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -106,28 +131,40 @@ class DataLoader:
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle not in (None, False):
-                raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
-                                 f"shuffle={shuffle}")
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                    f"shuffle={shuffle}"
+                )
             if sampler is not None or batch_sampler is not None:
-                raise ValueError("DataLoader with IterableDataset: expected unspecified sampler and batch_sampler")
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified sampler and batch_sampler"
+                )
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
-                                 "and drop_last")
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                    "and drop_last"
+                )
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
-            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with "
-                             "drop_last")
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+            )
         if sampler is None and not self._iterable:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None and not self._iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.batch_size, self.drop_last = batch_size, drop_last
         self.sampler, self.batch_sampler = sampler, batch_sampler
-        self.collate_fn = collate_fn if collate_fn is not None else (
-            default_collate if (batch_size is not None or batch_sampler is not None) else default_convert)
+        self.collate_fn = (
+            collate_fn
+            if collate_fn is not None
+            else (
+                default_collate if (batch_size is not None or batch_sampler is not None) else default_convert
+            )
+        )
 
     def __len__(self) -> int:
         if self._iterable:

@@ -1,4 +1,4 @@
-"""Datasets: ``Dataset``, ``IterableDataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``, ``random_split``."""
+"""Datasets: Dataset, IterableDataset, TensorDataset, Subset, ConcatDataset, and random_split."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class ConcatDataset(Dataset):
 
 
 def random_split(dataset: Dataset, lengths, generator=None) -> list[Subset]:
-    """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions summing to 1)."""
+    """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions of 1)."""
     from gradlite.ops.random import randperm
 
     lengths = list(lengths)
@@ -108,8 +108,9 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list[Subset]:
             sizes[i % len(sizes)] += 1
         for i, size in enumerate(sizes):
             if size == 0:
-                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
-                              stacklevel=2)
+                warnings.warn(
+                    f"Length of split at index {i} is 0. This might result in an empty dataset.", stacklevel=2
+                )
         lengths = sizes
     if any(int(x) != x or x < 0 for x in lengths):
         raise ValueError(f"random_split: lengths must be non-negative integers or fractions, got {lengths}")
@@ -118,6 +119,6 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list[Subset]:
     perm = randperm(n, generator=generator).tolist()
     out, start = [], 0
     for size in lengths:
-        out.append(Subset(dataset, perm[start:start + int(size)]))
+        out.append(Subset(dataset, perm[start : start + int(size)]))
         start += int(size)
     return out
