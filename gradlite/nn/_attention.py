@@ -9,16 +9,23 @@ from gradlite.tensor import Tensor, _dtype_of, _make
 
 
 def causal_mask(n_q: int, n_k: int, like: Tensor) -> Tensor:
-    """(n_q, n_k) bool, True where query i may attend to key j (j <= i: lower-triangular, top-left aligned)."""
+    """(n_q, n_k) bool, True where query i may attend to key j <= i (lower-triangular, top-left aligned)."""
     xp = like._device.backend.xp
     with like._device.backend.context(like._device.index):
         allowed = xp.reshape(xp.arange(n_k), (1, n_k)) <= xp.reshape(xp.arange(n_q), (n_q, 1))
     return _make(allowed, like._device)
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """(..., L, E) queries, (..., S, E) keys, (..., S, Ev) values -> (..., L, Ev).
 
     ``attn_mask``: bool (True = may attend) or float (added to the scores), broadcastable to (..., L, S).
@@ -26,15 +33,19 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     function does: pass 0.0 in eval). ``enable_gqa`` lets key/value have fewer heads (dim -3) than the query.
     """
     if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
-        raise RuntimeError(f"scaled_dot_product_attention: expected query, key and value of at least 2 dims, got "
-                           f"{list(query.shape)}, {list(key.shape)} and {list(value.shape)}")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: expected query, key and value of at least 2 dims, got "
+            f"{list(query.shape)}, {list(key.shape)} and {list(value.shape)}"
+        )
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise RuntimeError(
-            f"scaled_dot_product_attention: query {list(query.shape)} and key {list(key.shape)} must share the last "
-            f"dim, and key and value {list(value.shape)} the sequence dim (-2)"
+            f"scaled_dot_product_attention: query {list(query.shape)} and key {list(key.shape)} must share "
+            f"the last dim, and key and value {list(value.shape)} the sequence dim (-2)"
         )
     if is_causal and attn_mask is not None:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"
+        )
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         hq, hk = query.shape[-3], key.shape[-3]
         if hq % hk or value.shape[-3] != hk:

@@ -28,9 +28,10 @@ def out_size(size: int, k: int, s: int, pad_lo: int, pad_hi: int, d: int) -> int
     return (size + pad_lo + pad_hi - d * (k - 1) - 1) // s + 1
 
 
-def windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
-            pad_value: float = 0.0) -> Tensor:
-    """(N, C, H, W) -> (N, C, kh, kw, oh, ow); ``padding`` is (top, bottom, left, right) filled with ``pad_value``."""
+def windows(
+    x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple, pad_value: float = 0.0
+) -> Tensor:
+    """(N, C, H, W) -> (N, C, kh, kw, oh, ow); ``padding`` (top, bottom, left, right) holds ``pad_value``."""
     xd = x._data
     xp = x._device.backend.xp
     n, c, h, w = xd.shape
@@ -47,14 +48,17 @@ def windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: t
         cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xd.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, i, j] = xpd[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+            cols[:, :, i, j] = xpd[
+                :, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
+            ]
     shape = xd.shape
-    return apply("Im2ColBackward0", cols, (x,),
-                 (lambda gy: fold(gy, shape, kernel, stride, padding, dilation),))
+    return apply(
+        "Im2ColBackward0", cols, (x,), (lambda gy: fold(gy, shape, kernel, stride, padding, dilation),)
+    )
 
 
 def fold(cols: Tensor, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> Tensor:
-    """The adjoint of ``windows``: sum (N, C, kh, kw, oh, ow) back into ``shape`` (N, C, H, W), padding dropped."""
+    """The adjoint of ``windows``: sum (N, C, kh, kw, oh, ow) back into ``shape`` (N, C, H, W), unpadded."""
     cd = cols._data
     xp = cols._device.backend.xp
     n, c, h, w = shape
@@ -65,10 +69,11 @@ def fold(cols: Tensor, shape: tuple, kernel: tuple, stride: tuple, padding: tupl
         g = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cd.dtype)
     for i in range(kh):
         for j in range(kw):
-            g[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cd[:, :, i, j]
+            g[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cd[
+                :, :, i, j
+            ]
     g = g[:, :, pt : pt + h, pl : pl + w]
-    return apply("Col2ImBackward0", g, (cols,),
-                 (lambda gg: windows(gg, kernel, stride, padding, dilation),))
+    return apply("Col2ImBackward0", g, (cols,), (lambda gg: windows(gg, kernel, stride, padding, dilation),))
 
 
 def _conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
@@ -80,7 +85,7 @@ def _conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple) -> tup
             if stride != (1, 1):
                 raise ValueError("padding='same' is not supported for strided convolutions")
             out = []
-            for k, d in zip(kernel, dilation):
+            for k, d in zip(kernel, dilation, strict=True):
                 total = d * (k - 1)
                 out += [total // 2, total - total // 2]
             return tuple(out)
@@ -89,40 +94,55 @@ def _conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple) -> tup
     return (ph, ph, pw, pw)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups: int = 1) -> Tensor:
-    """2-D convolution (cross-correlation, as PyTorch): (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, oh, ow)."""
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation (as PyTorch): (N, C_in, H, W) or (C_in, H, W) -> (N, C_out, oh, ow)."""
     if input.dim() not in (3, 4):
         raise RuntimeError(
-            f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {list(input.shape)}"
+            "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+            f"{list(input.shape)}"
         )
     if weight.dim() != 4:
-        raise RuntimeError(f"conv2d: expected a 4D weight (out_channels, in_channels/groups, kh, kw), "
-                           f"got weight of size {list(weight.shape)}")
+        raise RuntimeError(
+            f"conv2d: expected a 4D weight (out_channels, in_channels/groups, kh, kw), "
+            f"got weight of size {list(weight.shape)}"
+        )
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if c != cg * groups:
         raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
-            f"{cg * groups} channels, but got {c} channels instead"
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+            f"to have {cg * groups} channels, but got {c} channels instead"
         )
     if o % groups:
-        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
-                           f"got weight of size {list(weight.shape)} instead")
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+            f"got weight of size {list(weight.shape)} instead"
+        )
     if x.dtype is not weight.dtype:
         raise RuntimeError(f"Input type ({x.dtype}) and weight type ({weight.dtype}) should be the same")
     if x.device != weight.device:
         raise RuntimeError(f"Input ({x.device}) and weight ({weight.device}) must be on the same device")
     stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
     pads = _conv_padding(padding, (kh, kw), dilation, stride)
-    oh, ow = out_size(h, kh, stride[0], pads[0], pads[1], dilation[0]), out_size(w, kw, stride[1], pads[2], pads[3],
-                                                                               dilation[1])
+    oh, ow = (
+        out_size(h, kh, stride[0], pads[0], pads[1], dilation[0]),
+        out_size(w, kw, stride[1], pads[2], pads[3], dilation[1]),
+    )
     if oh <= 0 or ow <= 0:
         raise RuntimeError(
             f"Calculated padded input size per channel: ({h + pads[0] + pads[1]} x {w + pads[2] + pads[3]}). "
-            f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). Kernel size can't be "
+            f"Kernel size: ({dilation[0] * (kh - 1) + 1} x {dilation[1] * (kw - 1) + 1}). "
+            "Kernel size can't be "
             "greater than actual input size"
         )
     cols = windows(x, (kh, kw), stride, pads, dilation)  # (N, C, kh, kw, oh, ow)
@@ -134,24 +154,36 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return y.squeeze(0) if unbatched else y
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-D convolution: (N, C_in, L) or (C_in, L) -> (N, C_out, L_out), as conv2d over a height of 1."""
     if input.dim() not in (2, 3):
         raise RuntimeError(
-            f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {list(input.shape)}"
+            "Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+            f"{list(input.shape)}"
         )
     if weight.dim() != 3:
-        raise RuntimeError(f"conv1d: expected a 3D weight (out_channels, in_channels/groups, k), "
-                           f"got weight of size {list(weight.shape)}")
+        raise RuntimeError(
+            f"conv1d: expected a 3D weight (out_channels, in_channels/groups, k), "
+            f"got weight of size {list(weight.shape)}"
+        )
     c, cg = input.shape[-2], weight.shape[1]
     if c != cg * groups:
         raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} to have "
-            f"{cg * groups} channels, but got {c} channels instead"
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+            f"to have {cg * groups} channels, but got {c} channels instead"
         )
     pad = padding if isinstance(padding, str) else (0, _one(padding))
-    y = conv2d(input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _one(stride)), pad, (1, _one(dilation)), groups)
+    y = conv2d(
+        input.unsqueeze(-2), weight.unsqueeze(-2), bias, (1, _one(stride)), pad, (1, _one(dilation)), groups
+    )
     return y.squeeze(-2)
 
 

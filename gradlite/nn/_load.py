@@ -26,17 +26,22 @@ def load_state_dict(module, state_dict, strict: bool = True, assign: bool = Fals
             continue
         value = state_dict[k]
         if not isinstance(value, Tensor):
-            errors.append(f'While copying the parameter named "{k}", expected torch.Tensor or Tensor-like object '
-                          f"from checkpoint but received {type(value)}")
+            errors.append(
+                f'While copying the parameter named "{k}", expected torch.Tensor or Tensor-like object '
+                f"from checkpoint but received {type(value)}"
+            )
             continue
         if value.shape != target.shape:
             errors.append(
-                f"size mismatch for {k}: copying a param with shape {value.shape} from checkpoint, the shape in "
+                f"size mismatch for {k}: copying a param with shape {value.shape} from checkpoint, "
+                f"the shape in "
                 f"current model is {target.shape}."
             )
     if strict:
         if unexpected:
-            errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            errors.insert(
+                0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". "
+            )
         if missing:
             errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
     if errors:

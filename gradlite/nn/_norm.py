@@ -19,14 +19,20 @@ def _normalise(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tens
     return xc / (var + eps).sqrt(), mu, var
 
 
-def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dims, then scale and shift elementwise."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or tuple(input.shape[input.dim() - k:]) != shape or input.dim() < k:
+    if k == 0 or tuple(input.shape[input.dim() - k :]) != shape or input.dim() < k:
         raise RuntimeError(
-            f"Given normalized_shape={list(shape)}, expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"Given normalized_shape={list(shape)}, "
+            f"expected input with shape [*, {', '.join(map(str, shape))}], "
             f"but got input of size{list(input.shape)}"
         )
     y, _, _ = _normalise(input, tuple(range(input.dim() - k, input.dim())), eps)
@@ -37,16 +43,29 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     return y
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise (N, C, *) per channel C: batch statistics when training (updating the running ones in
     place with ``momentum``), else the running statistics."""
     if input.dim() < 2:
-        raise ValueError(f"batch_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}")
+        raise ValueError(
+            f"batch_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}"
+        )
     c = input.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
-                    ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     dims = (0,) + tuple(range(2, input.dim()))
@@ -73,11 +92,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Normalise (N, C, *) over each group of C / num_groups channels (and all spatial positions)."""
     if input.dim() < 2:
-        raise RuntimeError(f"group_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}")
+        raise RuntimeError(
+            f"group_norm: expected at least 2D input (N, C, *), got input of size {list(input.shape)}"
+        )
     n, c = input.shape[:2]
     if c % num_groups:
         raise RuntimeError(
@@ -92,4 +118,3 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if bias is not None:
         y = y + bias.reshape(view)
     return y
-

@@ -1,4 +1,4 @@
-"""Pooling: max_pool2d, avg_pool2d (on the im2col ``windows`` of ``_conv``), adaptive_avg_pool2d (two matmuls).
+"""Pooling: max_pool2d, avg_pool2d (on ``_conv``'s im2col ``windows``), adaptive_avg_pool2d (two matmuls).
 
 Max pooling keeps the index of each window's first maximum (PyTorch's tie rule: the scan order is
 row-major over the kernel) and routes the gradient there with a one-hot mask and ``fold``, so its
@@ -23,7 +23,8 @@ def _pool_out(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int
 def _pool_args(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool, op: str):
     if x.dim() not in (3, 4):
         raise RuntimeError(
-            f"{op}: Expected 3D or 4D (batch mode) tensor for input with non-zero batch size, but got input of size: "
+            f"{op}: Expected 3D or 4D (batch mode) tensor for input with non-zero batch size, "
+            "but got input of size: "
             f"{list(x.shape)}"
         )
     k = pair(kernel_size, "kernel_size")
@@ -31,11 +32,15 @@ def _pool_args(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: boo
     p, d = pair(padding, "padding"), pair(dilation, "dilation")
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise RuntimeError(
-            f"pad should be at most half of effective kernel size, but got pad={p[0] if p[0] > k[0] // 2 else p[1]}, "
+            "pad should be at most half of effective kernel size, but got "
+            f"pad={p[0] if p[0] > k[0] // 2 else p[1]}, "
             f"kernel_size={k[0] if p[0] > k[0] // 2 else k[1]} and dilation={d[0]}"
         )
     h, w = x.shape[-2:]
-    oh, ow = (_pool_out(h, k[0], s[0], p[0], d[0], ceil_mode), _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode))
+    oh, ow = (
+        _pool_out(h, k[0], s[0], p[0], d[0], ceil_mode),
+        _pool_out(w, k[1], s[1], p[1], d[1], ceil_mode),
+    )
     if oh <= 0 or ow <= 0:
         raise RuntimeError(
             f"Given input size: ({x.shape[-3]}x{h}x{w}). Calculated output size: ({x.shape[-3]}x{oh}x{ow}). "
@@ -48,15 +53,26 @@ def _pool_args(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: boo
     return k, s, p, d, pads, (oh, ow)
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """Max over each window: (N, C, H, W) or (C, H, W) -> (N, C, oh, ow); padding counts as -inf."""
-    k, s, p, d, pads, (oh, ow) = _pool_args(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    k, s, p, d, pads, (oh, ow) = _pool_args(
+        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
+    )
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
     xp = x._device.backend.xp
-    cols = windows(x.detach(), k, s, pads, d, pad_value=-float("inf"))._data.reshape(n, c, k[0] * k[1], oh, ow)
+    cols = windows(x.detach(), k, s, pads, d, pad_value=-float("inf"))._data.reshape(
+        n, c, k[0] * k[1], oh, ow
+    )
     idx = xp.argmax(cols, axis=2)
     y = _take_max(x, idx, k, s, pads, d)
     if unbatched:
@@ -91,8 +107,15 @@ def _take_max(x: Tensor, idx, k, s, pads, d) -> Tensor:
     return (cols * _make(mask, x._device)).sum(2)
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over each window: (N, C, H, W) or (C, H, W) -> (N, C, oh, ow), PyTorch's divisor rules."""
     k, s, p, d, pads, (oh, ow) = _pool_args(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     unbatched = input.dim() == 3
@@ -123,7 +146,7 @@ def _divisor(x: Tensor, h, w, k, s, p, out, count_include_pad: bool):
 
 
 def _adaptive_matrix(x: Tensor, size: int, out: int):
-    """(out, size) averaging matrix: row i averages PyTorch's bin [floor(i*size/out), ceil((i+1)*size/out))."""
+    """(out, size) averaging matrix: row i averages PyTorch's bin [floor(i*n/out), ceil((i+1)*n/out))."""
     xp = x._device.backend.xp
     with x._device.backend.context(x._device.index):
         i = xp.reshape(xp.arange(out), (out, 1))
@@ -137,9 +160,7 @@ def _adaptive_matrix(x: Tensor, size: int, out: int):
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average over PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) -> (N, C, *output_size)."""
     if input.dim() not in (3, 4):
-        raise RuntimeError(
-            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}"
-        )
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
     if not input.is_floating_point():
         raise RuntimeError(f"adaptive_avg_pool2d: expected a floating point input, got {input.dtype}")
     h, w = input.shape[-2:]
@@ -157,20 +178,46 @@ def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     return input @ _adaptive_matrix(input, input.shape[-1], o).mT
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """(N, C, L) or (C, L) max pooling, as max_pool2d over a height of 1."""
     one = lambda v: v if isinstance(v, int) else v[0]
-    out = max_pool2d(input.unsqueeze(-2), (1, one(kernel_size)), None if stride is None else (1, one(stride)),
-                     (0, one(padding)), (1, one(dilation)), ceil_mode, return_indices)
+    out = max_pool2d(
+        input.unsqueeze(-2),
+        (1, one(kernel_size)),
+        None if stride is None else (1, one(stride)),
+        (0, one(padding)),
+        (1, one(dilation)),
+        ceil_mode,
+        return_indices,
+    )
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """(N, C, L) or (C, L) average pooling, as avg_pool2d over a height of 1."""
     one = lambda v: v if isinstance(v, int) else v[0]
-    return avg_pool2d(input.unsqueeze(-2), (1, one(kernel_size)), None if stride is None else (1, one(stride)),
-                      (0, one(padding)), ceil_mode, count_include_pad).squeeze(-2)
+    return avg_pool2d(
+        input.unsqueeze(-2),
+        (1, one(kernel_size)),
+        None if stride is None else (1, one(stride)),
+        (0, one(padding)),
+        ceil_mode,
+        count_include_pad,
+    ).squeeze(-2)

@@ -167,8 +167,12 @@ class Softplus(Module):
 
 def _softmax_dim(ndim: int, name: str) -> int:
     """PyTorch's legacy implicit dim (with its warning) when a Softmax module was built without ``dim``."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
-                  "as an argument.", UserWarning, stacklevel=3)
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+        "as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
     return 0 if ndim in (0, 1, 3) else 1
 
 

@@ -34,14 +34,32 @@ def _as_float_mask(mask: Tensor | None, like: Tensor, name: str) -> Tensor | Non
 class MultiheadAttention(Module):
     """Attention over ``num_heads`` heads of size embed_dim / num_heads; returns (output, weights or None)."""
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None):
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device=None,
+        dtype=None,
+    ):
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
-                             f"num_heads={num_heads} instead")
+            raise ValueError(
+                f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                f"num_heads={num_heads} instead"
+            )
         super().__init__()
-        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = (
+            embed_dim,
+            num_heads,
+            dropout,
+            batch_first,
+        )
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
@@ -104,9 +122,17 @@ class MultiheadAttention(Module):
 
         return lin(query, wq, bq), lin(key, wk, bk), lin(value, wv, bv)
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
-                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
-                is_causal: bool = False):
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ):
         """query (L, N, E) (or (N, L, E) with batch_first, or (L, E) unbatched); key/value (S, N, kdim/vdim).
 
         Returns (output like query, weights (N, L, S) averaged over heads, or (N, H, L, S), or None).
@@ -116,12 +142,15 @@ class MultiheadAttention(Module):
 
         if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
             raise AssertionError(
-                f"query, key and value must all be 2-D (unbatched) or 3-D (batched), got {list(query.shape)}, "
+                "query, key and value must all be 2-D (unbatched) or 3-D (batched), got "
+                f"{list(query.shape)}, "
                 f"{list(key.shape)} and {list(value.shape)}"
             )
         if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
-                               "method `generate_square_subsequent_mask` to create this mask.")
+            raise RuntimeError(
+                "Need attn_mask if specifying the is_causal hint. You may use the Transformer module "
+                "method `generate_square_subsequent_mask` to create this mask."
+            )
         unbatched = query.dim() == 2
         if unbatched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -134,8 +163,10 @@ class MultiheadAttention(Module):
         if e != self.embed_dim:
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but got {e}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim or key.shape[:2] != value.shape[:2]:
-            raise AssertionError(f"key {list(key.shape)} and value {list(value.shape)} must have the same sequence and "
-                                 f"batch sizes and feature sizes kdim={self.kdim}, vdim={self.vdim}")
+            raise AssertionError(
+                f"key {list(key.shape)} and value {list(value.shape)} must have the same sequence and "
+                f"batch sizes and feature sizes kdim={self.kdim}, vdim={self.vdim}"
+            )
         q, k, v = self._project(query, key, value)
         attn_mask = _as_float_mask(attn_mask, q, "attn_mask")
         key_padding_mask = _as_float_mask(key_padding_mask, q, "key_padding_mask")
@@ -143,12 +174,16 @@ class MultiheadAttention(Module):
             src_len = key.shape[0]
             if attn_mask.dim() == 2:
                 if tuple(attn_mask.shape) != (tgt_len, src_len):
-                    raise RuntimeError(f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
-                                       f"{(tgt_len, src_len)}.")
+                    raise RuntimeError(
+                        f"The shape of the 2D attn_mask is {attn_mask.shape}, but should be "
+                        f"{(tgt_len, src_len)}."
+                    )
                 attn_mask = attn_mask.unsqueeze(0)
             elif tuple(attn_mask.shape) != (bsz * h, tgt_len, src_len):
-                raise RuntimeError(f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
-                                   f"{(bsz * h, tgt_len, src_len)}.")
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {attn_mask.shape}, but should be "
+                    f"{(bsz * h, tgt_len, src_len)}."
+                )
         if self.bias_k is not None:
             k = cat([k, self.bias_k.expand(1, bsz, e)])
             v = cat([v, self.bias_v.expand(1, bsz, e)])
@@ -166,9 +201,14 @@ class MultiheadAttention(Module):
         src_len = k.shape[1]
         if key_padding_mask is not None:
             if tuple(key_padding_mask.shape) != (bsz, src_len):
-                raise AssertionError(f"expecting key_padding_mask shape of {(bsz, src_len)}, but got "
-                                     f"{key_padding_mask.shape}")
-            kpm = key_padding_mask.reshape(bsz, 1, 1, src_len).expand(bsz, h, 1, src_len).reshape(bsz * h, 1, src_len)
+                raise AssertionError(
+                    f"expecting key_padding_mask shape of {(bsz, src_len)}, but got {key_padding_mask.shape}"
+                )
+            kpm = (
+                key_padding_mask.reshape(bsz, 1, 1, src_len)
+                .expand(bsz, h, 1, src_len)
+                .reshape(bsz * h, 1, src_len)
+            )
             attn_mask = kpm if attn_mask is None else attn_mask + kpm
         p = self.dropout if self.training else 0.0
         if need_weights:
@@ -182,9 +222,18 @@ class MultiheadAttention(Module):
         else:
             weights = None
             if attn_mask is not None:
-                attn_mask = attn_mask.reshape(bsz, h, -1, src_len) if attn_mask.shape[0] != 1 else attn_mask.unsqueeze(0)
-            out = scaled_dot_product_attention(q.reshape(bsz, h, tgt_len, hd), k.reshape(bsz, h, src_len, hd),
-                                               v.reshape(bsz, h, src_len, hd), attn_mask, p)
+                attn_mask = (
+                    attn_mask.reshape(bsz, h, -1, src_len)
+                    if attn_mask.shape[0] != 1
+                    else attn_mask.unsqueeze(0)
+                )
+            out = scaled_dot_product_attention(
+                q.reshape(bsz, h, tgt_len, hd),
+                k.reshape(bsz, h, src_len, hd),
+                v.reshape(bsz, h, src_len, hd),
+                attn_mask,
+                p,
+            )
             out = out.reshape(bsz * h, tgt_len, hd)
         out = out.transpose(0, 1).reshape(tgt_len * bsz, e)
         out = self.out_proj(out).reshape(tgt_len, bsz, e)

@@ -128,8 +128,14 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
-        if not isinstance(modules, Iterable) or isinstance(modules, Module) and not isinstance(modules, ModuleList):
-            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
+        if (
+            not isinstance(modules, Iterable)
+            or isinstance(modules, Module)
+            and not isinstance(modules, ModuleList)
+        ):
+            raise TypeError(
+                f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}"
+            )
         for m in list(modules):
             self.append(m)
         return self
@@ -142,7 +148,9 @@ class ModuleList(Module):
             self.append(m)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList is not callable: iterate over it and call its modules in forward()")
+        raise NotImplementedError(
+            "ModuleList is not callable: iterate over it and call its modules in forward()"
+        )
 
     def __repr__(self) -> str:
         # PyTorch compresses runs of identical children: "(0-2): 3 x Linear(...)"
@@ -211,8 +219,10 @@ class ModuleDict(Module):
             return
         for j, kv in enumerate(modules):
             if not isinstance(kv, (tuple, list)) or len(kv) != 2:
-                raise ValueError(f"ModuleDict update sequence element #{j} has length "
-                                 f"{len(kv) if hasattr(kv, '__len__') else '?'}; 2 is required")
+                raise ValueError(
+                    f"ModuleDict update sequence element #{j} has length "
+                    f"{len(kv) if hasattr(kv, '__len__') else '?'}; 2 is required"
+                )
             self[kv[0]] = kv[1]
 
     def forward(self, *args, **kwargs):
@@ -267,14 +277,20 @@ class ParameterList(Module):
 
     def extend(self, values: Iterable) -> ParameterList:
         if not isinstance(values, Iterable) or isinstance(values, Tensor):
-            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+            raise TypeError(
+                f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}"
+            )
         for v in values:
             self.append(v)
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({k}): {_param_str(p)}" if isinstance(p, Tensor) else f"  ({k}): Object of type: "
-                         f"{type(p).__name__}" for k, p in enumerate(self))
+        return "\n".join(
+            f"  ({k}): {_param_str(p)}"
+            if isinstance(p, Tensor)
+            else f"  ({k}): Object of type: {type(p).__name__}"
+            for k, p in enumerate(self)
+        )
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ParameterList is not callable")
@@ -332,7 +348,9 @@ class ParameterDict(Module):
         if isinstance(parameters, (OrderedDict, ParameterDict)):
             items = parameters.items()
         elif isinstance(parameters, Mapping):
-            items = sorted(parameters.items())  # PyTorch sorts the keys of a plain (unordered-by-contract) mapping
+            items = sorted(
+                parameters.items()
+            )  # PyTorch sorts the keys of a plain (unordered-by-contract) mapping
         else:
             items = parameters
         for kv in items:

@@ -1,4 +1,4 @@
-"""Convolution layers: Conv1d and Conv2d (stride, padding incl. 'same'/'valid', dilation, groups, padding_mode)."""
+"""Convolution layers: Conv1d, Conv2d (stride, padding incl. 'same', dilation, groups, padding_mode)."""
 
 from __future__ import annotations
 
@@ -30,11 +30,15 @@ def _pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
         return x
     size = x.shape[dim]
     if mode == "reflect" and (lo >= size or hi >= size):
-        raise RuntimeError(f"Padding size should be less than the corresponding input dimension, but got: padding "
-                           f"({lo}, {hi}) at dimension {dim} of input {list(x.shape)}")
+        raise RuntimeError(
+            f"Padding size should be less than the corresponding input dimension, but got: padding "
+            f"({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
+        )
     if mode == "circular" and (lo > size or hi > size):
-        raise RuntimeError(f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension "
-                           f"{dim} of input {list(x.shape)})")
+        raise RuntimeError(
+            f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension "
+            f"{dim} of input {list(x.shape)})"
+        )
     src = []
     for j in range(-lo, size + hi):
         if mode == "reflect":
@@ -49,8 +53,20 @@ def _pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
 class _ConvNd(Module):
     _n = 0
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         n = self._n
         if groups <= 0:
@@ -60,7 +76,9 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'"
+            )
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _ntuple(kernel_size, n, "kernel_size")
         self.stride = _ntuple(stride, n, "stride")
@@ -76,8 +94,9 @@ class _ConvNd(Module):
         self.output_padding = (0,) * n
         self.transposed = False
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, device=device,
-                                      dtype=dtype))
+        self.weight = Parameter(
+            empty(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype)
+        )
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
@@ -107,6 +126,7 @@ class _ConvNd(Module):
                 lo = hi = self.padding[i]
             x = _pad_dim(x, x.dim() - n + i, lo, hi, self.padding_mode)
         return x, 0
+
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * len(self.kernel_size):

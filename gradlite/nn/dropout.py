@@ -8,7 +8,7 @@ from gradlite.tensor import Tensor
 
 
 class Dropout(Module):
-    """Zero each element with probability ``p`` while training (scaling the rest by 1/(1-p)); identity in eval."""
+    """Zero each element with probability ``p`` in training (the rest scaled by 1/(1-p)); identity in eval."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()

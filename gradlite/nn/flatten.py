@@ -25,8 +25,12 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size):
         super().__init__()
-        if not isinstance(unflattened_size, (tuple, list)) or not all(isinstance(s, int) for s in unflattened_size):
-            raise TypeError(f"unflattened_size must be a tuple of ints, but found type {type(unflattened_size).__name__}")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+            isinstance(s, int) for s in unflattened_size
+        ):
+            raise TypeError(
+                f"unflattened_size must be a tuple of ints, but found type {type(unflattened_size).__name__}"
+            )
         self.dim, self.unflattened_size = dim, tuple(unflattened_size)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -37,10 +41,10 @@ class Unflatten(Module):
             known *= s if s != -1 else 1
         if (-1 not in self.unflattened_size and known != shape[d]) or (known == 0 or shape[d] % known):
             raise RuntimeError(
-                f"unflatten: Provided sizes {list(self.unflattened_size)} don't multiply up to the size of dim "
-                f"{self.dim} ({shape[d]}) in the input tensor"
+                f"unflatten: Provided sizes {list(self.unflattened_size)} don't multiply up to the size of "
+                f"dim {self.dim} ({shape[d]}) in the input tensor"
             )
-        return x.reshape(shape[:d] + list(self.unflattened_size) + shape[d + 1:])
+        return x.reshape(shape[:d] + list(self.unflattened_size) + shape[d + 1 :])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -64,8 +64,9 @@ def ones_(t: Tensor) -> Tensor:
     return constant_(t, 1.0)
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator=None) -> Tensor:
+def kaiming_uniform_(
+    t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+) -> Tensor:
     """U(-bound, bound) with bound = gain * sqrt(3 / fan)."""
     if 0 in t.shape:
         return t
@@ -74,8 +75,9 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity
     return uniform_(t, -bound, bound, generator)
 
 
-def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator=None) -> Tensor:
+def kaiming_normal_(
+    t: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+) -> Tensor:
     """N(0, std**2) with std = gain / sqrt(fan)."""
     if 0 in t.shape:
         return t
@@ -120,8 +122,9 @@ def orthogonal_(t: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return t
 
 
-def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator=None) -> Tensor:
+def trunc_normal_(
+    t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
+) -> Tensor:
     """N(mean, std**2) restricted to [a, b], by rejection: out-of-range samples are redrawn until none is left
     (exact for the truncated distribution; a host check per round, which is fine at initialisation)."""
     if not a < b:

@@ -36,7 +36,9 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        )
 
 
 class Identity(Module):
@@ -52,8 +54,15 @@ class Identity(Module):
 class Bilinear(Module):
     """``y[o] = x1 @ W[o] @ x2 + b[o]``: x1 (*, in1), x2 (*, in2) -> (*, out); W (out, in1, in2)."""
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
         self.weight = Parameter(empty(out_features, in1_features, in2_features, device=device, dtype=dtype))
@@ -70,11 +79,15 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
-        if x1.shape[-1:] != (self.in1_features,) or x2.shape[-1:] != (self.in2_features,) or \
-                x1.shape[:-1] != x2.shape[:-1]:
+        if (
+            x1.shape[-1:] != (self.in1_features,)
+            or x2.shape[-1:] != (self.in2_features,)
+            or x1.shape[:-1] != x2.shape[:-1]
+        ):
             raise RuntimeError(
                 f"Bilinear: expected input1 of shape [*, {self.in1_features}] and input2 of shape "
-                f"[*, {self.in2_features}] with the same leading dims, got {list(x1.shape)} and {list(x2.shape)}"
+                f"[*, {self.in2_features}] with the same leading dims, "
+                f"got {list(x1.shape)} and {list(x2.shape)}"
             )
         # (*, 1, 1, in1) @ (out, in1, in2) -> (*, out, 1, in2); then the dot with x2 over in2
         t = x1.unsqueeze(-2).unsqueeze(-2) @ self.weight
@@ -82,5 +95,7 @@ class Bilinear(Module):
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )

@@ -47,18 +47,23 @@ class Module:
         elif "_parameters" in self.__dict__ and name in self._parameters:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as parameter '{name}' (gradlite.nn.Parameter or None "
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(gradlite.nn.Parameter or None "
                     "expected)"
                 )
             self._parameters[name] = None
         elif "_modules" in self.__dict__ and name in self._modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None "
-                                "expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None "
+                    "expected)"
+                )
             self._modules[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)"
+                )
             self._buffers[name] = value
         else:
             object.__setattr__(self, name, value)
@@ -81,17 +86,21 @@ class Module:
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_init(name)
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' (Parameter expected)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' (Parameter expected)"
+            )
         if "." in name or not name:
-            raise KeyError(f"parameter name can't contain \".\" or be empty, got {name!r}")
+            raise KeyError(f'parameter name can\'t contain "." or be empty, got {name!r}')
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._check_init(name)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (Tensor or None required)"
+            )
         if "." in name or not name:
-            raise KeyError(f"buffer name can't contain \".\" or be empty, got {name!r}")
+            raise KeyError(f'buffer name can\'t contain "." or be empty, got {name!r}')
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
@@ -195,10 +204,10 @@ class Module:
         return self
 
     def _move(self, convert) -> Module:
-        """Replace every parameter's and buffer's data by ``convert(tensor)`` (identity of Parameters kept)."""
+        """Replace every parameter's and buffer's data by ``convert(tensor)``, keeping Parameter objects."""
         with no_grad():
             for m in self.modules():
-                for name, p in m._parameters.items():
+                for p in m._parameters.values():
                     if p is None:
                         continue
                     moved = convert(p)
@@ -268,7 +277,9 @@ class Module:
 
     # -- calling -----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __call__(self, *args, **kwargs):
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
@@ -308,7 +319,7 @@ class Module:
 
     # -- lookup by dotted name -------------------------------------------------------------------
     def get_submodule(self, target: str) -> Module:
-        """The submodule at dotted path ``target`` (``""`` is self); AttributeError naming the missing part."""
+        """The submodule at dotted path ``target`` (``""`` is self); AttributeError names the missing part."""
         mod = self
         if target == "":
             return mod
@@ -355,7 +366,9 @@ class Module:
         return main + ")"
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers))
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._modules) | set(self._buffers)
+        )
 
 
 def _addindent(s: str, n: int) -> str:

@@ -22,13 +22,20 @@ from gradlite.tensor import Tensor
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _lstm_step(xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-    """One LSTM step from the input projection ``xw`` = x W_ih^T + b_ih and ``w_hh_t`` = W_hh^T: (h, c) -> (h', c')."""
+def _lstm_step(
+    xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, b_hh: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """One LSTM step, given ``xw`` = x W_ih^T + b_ih and ``w_hh_t`` = W_hh^T: (h, c) -> (h', c')."""
     g = xw + h @ w_hh_t
     if b_hh is not None:
         g = g + b_hh
     n = h.shape[-1]
-    i, f, gg, o = sigmoid(g[..., :n]), sigmoid(g[..., n : 2 * n]), tanh(g[..., 2 * n : 3 * n]), sigmoid(g[..., 3 * n :])
+    i, f, gg, o = (
+        sigmoid(g[..., :n]),
+        sigmoid(g[..., n : 2 * n]),
+        tanh(g[..., 2 * n : 3 * n]),
+        sigmoid(g[..., 3 * n :]),
+    )
     c = f * c + i * gg
     return o * tanh(c), c
 
@@ -55,20 +62,38 @@ def _rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, nonlin
 class RNNBase(Module):
     """Shared machinery of RNN, LSTM and GRU: parameters per layer and direction, the time loop."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"num_layers must be a positive integer, got {num_layers}")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
-                             "being zeroed")
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the probability of an element "
+                "being zeroed"
+            )
         if proj_size:
             raise ValueError("gradlite's LSTM does not support proj_size > 0")
-        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.mode, self.input_size, self.hidden_size, self.num_layers = (
+            mode,
+            input_size,
+            hidden_size,
+            num_layers,
+        )
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
         gate = _GATES[mode] * hidden_size
@@ -103,8 +128,10 @@ class RNNBase(Module):
 
     def _check_input(self, x: Tensor, hx) -> tuple[Tensor, bool]:
         if x.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {x.dim()}D instead "
-                             f"(input of size {list(x.shape)})")
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 2D or 3D, got {x.dim()}D instead "
+                f"(input of size {list(x.shape)})"
+            )
         if x.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {x.shape[-1]}"
@@ -140,17 +167,21 @@ class RNNBase(Module):
                 h0, c0 = hx, None
             if unbatched:
                 if h0.dim() != 2:
-                    raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {h0.dim()}-D tensor")
+                    raise RuntimeError(
+                        f"For unbatched 2-D input, hx should also be 2-D but got {h0.dim()}-D tensor"
+                    )
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if lstm else None
             elif h0.dim() != 3:
-                raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {h0.dim()}-D tensor")
+                raise RuntimeError(
+                    f"For batched 3-D input, hx should also be 3-D but got {h0.dim()}-D tensor"
+                )
             self._check_hidden(h0, batch)
             if lstm:
                 self._check_hidden(c0, batch, "cell")
         h_n, c_n = [], []
-        # Per-step tensors between layers (stacked only once at the end): slicing a stacked (L, N, *) tensor at
-        # every step would make each step's backward allocate and add a full (L, N, *) gradient.
+        # Per-step tensors between layers (stacked only at the end): slicing a stacked (L, N, *) tensor
+        # at every step would make each step's backward allocate and add a full (L, N, *) gradient.
         layer_in = [x[t] for t in range(seq_len)]
         for layer in range(self.num_layers):
             outs = []
@@ -178,7 +209,7 @@ class RNNBase(Module):
                 h_n.append(h)
                 if lstm:
                     c_n.append(c)
-            layer_in = outs[0] if dirs == 1 else [cat([f, b], 1) for f, b in zip(*outs)]
+            layer_in = outs[0] if dirs == 1 else [cat([f, b], 1) for f, b in zip(*outs, strict=True)]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_in = [F.dropout(y, self.dropout, True) for y in layer_in]
         out = stack(layer_in, 0)
@@ -211,34 +242,94 @@ class RNNBase(Module):
 class RNN(RNNBase):
     """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu); returns (output, h_n)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+        super().__init__(
+            "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class LSTM(RNNBase):
     """Long short-term memory; returns (output, (h_n, c_n)); gates i, f, g, o."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 device=None, dtype=None):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, device=device, dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            proj_size,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class GRU(RNNBase):
     """Gated recurrent unit; returns (output, h_n); gates r, z, n."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
-                 dtype=None):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class _CellBase(Module):
@@ -299,8 +390,15 @@ class _CellBase(Module):
 class RNNCell(_CellBase):
     """One Elman step: (N, in), (N, hidden) -> (N, hidden)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh", device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)

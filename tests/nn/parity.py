@@ -38,8 +38,17 @@ def _flat(out) -> list:
     return [out] if out is not None else []
 
 
-def check_module(torch, gm, tm, arrays, device: str = "cpu", rtol: float = 1e-5, atol: float = 1e-5,
-                 kwargs=None, seed: int = 0):
+def check_module(
+    torch,
+    gm,
+    tm,
+    arrays,
+    device: str = "cpu",
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    kwargs=None,
+    seed: int = 0,
+):
     """Run ``gm`` and ``tm`` on the same inputs; compare every output, then backpropagate the same random
     weighting of all outputs and compare the gradients of float inputs and of every parameter."""
     kwargs = kwargs or {}
@@ -49,7 +58,7 @@ def check_module(torch, gm, tm, arrays, device: str = "cpu", rtol: float = 1e-5,
     assert len(t_flat) == len(g_flat)
     rng = np.random.default_rng(seed)
     t_loss, g_loss = 0, 0
-    for t, g in zip(t_flat, g_flat):
+    for t, g in zip(t_flat, g_flat, strict=True):
         assert tuple(g.shape) == tuple(t.shape)
         assert_close(g, t, rtol=rtol, atol=atol)
         if t.requires_grad:
@@ -58,7 +67,7 @@ def check_module(torch, gm, tm, arrays, device: str = "cpu", rtol: float = 1e-5,
             g_loss = g_loss + (g * gradlite.tensor(r, device=device)).sum()
     t_loss.backward()
     g_loss.backward()
-    for t, g in zip(ts, gs):
+    for t, g in zip(ts, gs, strict=True):
         if t.requires_grad:
             assert_close(g.grad, t.grad, rtol=rtol, atol=atol)
     t_params = dict(tm.named_parameters())

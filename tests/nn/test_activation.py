@@ -11,12 +11,30 @@ from tests.conftest import assert_close
 from tests.nn.parity import check_module
 
 ACTIVATIONS = [
-    ("ReLU", {}), ("ReLU6", {}), ("LeakyReLU", {}), ("LeakyReLU", {"negative_slope": 0.2}), ("ELU", {}),
-    ("ELU", {"alpha": 0.5}), ("SELU", {}), ("CELU", {"alpha": 2.0}), ("GELU", {}), ("GELU", {"approximate": "tanh"}),
-    ("SiLU", {}), ("Mish", {}), ("Hardtanh", {}), ("Hardtanh", {"min_val": -2.0, "max_val": 0.5}),
-    ("Hardsigmoid", {}), ("Hardswish", {}), ("Sigmoid", {}), ("Tanh", {}), ("Softplus", {}),
-    ("Softplus", {"beta": 2.0, "threshold": 1.0}), ("LogSigmoid", {}), ("Softmax", {"dim": 1}),
-    ("Softmax", {"dim": -1}), ("LogSoftmax", {"dim": 0}),
+    ("ReLU", {}),
+    ("ReLU6", {}),
+    ("LeakyReLU", {}),
+    ("LeakyReLU", {"negative_slope": 0.2}),
+    ("ELU", {}),
+    ("ELU", {"alpha": 0.5}),
+    ("SELU", {}),
+    ("CELU", {"alpha": 2.0}),
+    ("GELU", {}),
+    ("GELU", {"approximate": "tanh"}),
+    ("SiLU", {}),
+    ("Mish", {}),
+    ("Hardtanh", {}),
+    ("Hardtanh", {"min_val": -2.0, "max_val": 0.5}),
+    ("Hardsigmoid", {}),
+    ("Hardswish", {}),
+    ("Sigmoid", {}),
+    ("Tanh", {}),
+    ("Softplus", {}),
+    ("Softplus", {"beta": 2.0, "threshold": 1.0}),
+    ("LogSigmoid", {}),
+    ("Softmax", {"dim": 1}),
+    ("Softmax", {"dim": -1}),
+    ("LogSoftmax", {"dim": 0}),
 ]
 
 

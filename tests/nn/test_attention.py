@@ -27,7 +27,7 @@ def sdpa_both(torch, device, arrays, **kw):
     r = randn(*ty.shape, seed=9)
     (ty * torch.tensor(r)).sum().backward()
     (gy * gradlite.tensor(r, device=device)).sum().backward()
-    for t, g in zip(ts, gs):
+    for t, g in zip(ts, gs, strict=True):
         assert_close(g.grad, t.grad, rtol=1e-4, atol=1e-5)
 
 
@@ -48,8 +48,18 @@ def test_sdpa(device, torch, kw):
 
 
 def test_sdpa_causal_square_and_gqa(device, torch):
-    sdpa_both(torch, device, [randn(2, 4, 6, 8), randn(2, 4, 6, 8, seed=2), randn(2, 4, 6, 8, seed=3)], is_causal=True)
-    sdpa_both(torch, device, [randn(1, 4, 6, 8), randn(1, 2, 6, 8, seed=2), randn(1, 2, 6, 8, seed=3)], enable_gqa=True)
+    sdpa_both(
+        torch,
+        device,
+        [randn(2, 4, 6, 8), randn(2, 4, 6, 8, seed=2), randn(2, 4, 6, 8, seed=3)],
+        is_causal=True,
+    )
+    sdpa_both(
+        torch,
+        device,
+        [randn(1, 4, 6, 8), randn(1, 2, 6, 8, seed=2), randn(1, 2, 6, 8, seed=3)],
+        enable_gqa=True,
+    )
 
 
 def test_sdpa_dropout_and_errors(device):
@@ -101,28 +111,39 @@ def test_multihead_attention_masks(device, torch):
     x = [randn(5, 3, 8), randn(6, 3, 8, seed=2), randn(6, 3, 8, seed=3)]
     for need_weights in (True, False):
         ts, gs = pair(torch, x, device)
-        yt = tm(*ts, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(causal), need_weights=need_weights)
-        yg = gm(*gs, key_padding_mask=gradlite.tensor(kpm, device=device),
-                attn_mask=gradlite.tensor(causal, device=device), need_weights=need_weights)
+        yt = tm(
+            *ts, key_padding_mask=torch.tensor(kpm), attn_mask=torch.tensor(causal), need_weights=need_weights
+        )
+        yg = gm(
+            *gs,
+            key_padding_mask=gradlite.tensor(kpm, device=device),
+            attn_mask=gradlite.tensor(causal, device=device),
+            need_weights=need_weights,
+        )
         assert_close(yg[0], yt[0], rtol=1e-4, atol=1e-5)
         if need_weights:
             assert_close(yg[1], yt[1], rtol=1e-4, atol=1e-5)
         yt[0].sum().backward()
         yg[0].sum().backward()
-        for t, g in zip(ts, gs):
+        for t, g in zip(ts, gs, strict=True):
             assert_close(g.grad, t.grad, rtol=1e-4, atol=1e-5)
     # float masks are added to the scores
     fm = randn(5, 6, seed=8)
     check_module(torch, gm, tm, x, device, rtol=1e-4, atol=1e-5, kwargs=dict(attn_mask=None))
     ts, gs = pair(torch, x, device)
-    assert_close(gm(*gs, attn_mask=gradlite.tensor(fm, device=device))[0], tm(*ts, attn_mask=torch.tensor(fm))[0],
-                 rtol=1e-4, atol=1e-5)
+    assert_close(
+        gm(*gs, attn_mask=gradlite.tensor(fm, device=device))[0],
+        tm(*ts, attn_mask=torch.tensor(fm))[0],
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_multihead_attention_unbatched_and_errors(device, torch):
     gm, tm = build(torch, device, 8, 4)
-    check_module(torch, gm, tm, [randn(5, 8), randn(6, 8, seed=2), randn(6, 8, seed=3)], device, rtol=1e-4,
-                 atol=1e-5)
+    check_module(
+        torch, gm, tm, [randn(5, 8), randn(6, 8, seed=2), randn(6, 8, seed=3)], device, rtol=1e-4, atol=1e-5
+    )
     with pytest.raises(AssertionError, match="divisible by num_heads"):
         nn.MultiheadAttention(8, 3)
     x = gradlite.randn(5, 3, 8, device=device)

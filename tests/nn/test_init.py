@@ -31,8 +31,16 @@ def test_uniform_normal_constant(device):
 
 
 def test_calculate_gain_matches_torch(torch):
-    for name, param in [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-                        ("leaky_relu", None), ("leaky_relu", 0.2), ("selu", None)]:
+    for name, param in [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ]:
         assert init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
     with pytest.raises(ValueError, match="Unsupported nonlinearity"):
         init.calculate_gain("softmax")
@@ -90,8 +98,16 @@ def test_trunc_normal(device):
 
 def test_init_runs_without_recording_and_on_parameters(device):
     p = gradlite.nn.Parameter(gradlite.empty(4, 5, device=device))
-    for fn in (init.uniform_, init.normal_, init.xavier_uniform_, init.kaiming_normal_, init.orthogonal_,
-               init.trunc_normal_, init.zeros_, init.eye_):
+    for fn in (
+        init.uniform_,
+        init.normal_,
+        init.xavier_uniform_,
+        init.kaiming_normal_,
+        init.orthogonal_,
+        init.trunc_normal_,
+        init.zeros_,
+        init.eye_,
+    ):
         fn(p)
         assert p.grad_fn is None and p.requires_grad
     np.testing.assert_array_equal(to_numpy(p), np.eye(4, 5, dtype=np.float32))

@@ -94,8 +94,9 @@ def test_layer_norm(device, torch, shape, norm):
         nn.LayerNorm(6).to(device)(gradlite.randn(4, 3, 5, device=device))
 
 
-@pytest.mark.parametrize("name,shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)),
-                                        ("BatchNorm2d", (4, 3, 5, 6))])
+@pytest.mark.parametrize(
+    "name,shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)), ("BatchNorm2d", (4, 3, 5, 6))]
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batch_norm_train_then_eval(device, torch, name, shape, momentum):
     gm, tm = build(torch, name, 3, momentum=momentum, device=device)

@@ -117,7 +117,8 @@ def test_loss_argument_errors(device):
 
 def test_loss_shape_errors_name_shapes(device):
     with pytest.raises((RuntimeError, ValueError), match=r"\[6\]|6"):
-        nn.CrossEntropyLoss()(gradlite.randn(5, 4, device=device), gradlite.zeros(6, dtype=gradlite.int64,
-                                                                                    device=device))
+        nn.CrossEntropyLoss()(
+            gradlite.randn(5, 4, device=device), gradlite.zeros(6, dtype=gradlite.int64, device=device)
+        )
     with pytest.raises((RuntimeError, ValueError)):
         nn.BCELoss()(gradlite.rand(3, 2, device=device), gradlite.rand(3, 4, device=device))

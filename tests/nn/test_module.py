@@ -19,8 +19,9 @@ def make_net(lib):
     class Net(lib.nn.Module):
         def __init__(self):
             super().__init__()
-            self.features = lib.nn.Sequential(lib.nn.Conv2d(1, 4, 3, padding=1), lib.nn.BatchNorm2d(4),
-                                              lib.nn.ReLU(), lib.nn.MaxPool2d(2))
+            self.features = lib.nn.Sequential(
+                lib.nn.Conv2d(1, 4, 3, padding=1), lib.nn.BatchNorm2d(4), lib.nn.ReLU(), lib.nn.MaxPool2d(2)
+            )
             self.head = lib.nn.ModuleDict({"fc": lib.nn.Linear(4 * 3 * 3, 5), "act": lib.nn.Tanh()})
             self.scale = lib.nn.Parameter(lib.ones(5))
             self.register_buffer("offset", lib.zeros(5))
@@ -42,8 +43,15 @@ def test_custom_model_matches_torch(device, torch):
     assert [n for n, _ in gm.named_modules()] == [n for n, _ in tm.named_modules()]
     assert [n for n, _ in gm.named_children()] == [n for n, _ in tm.named_children()]
     assert "scratch" not in gm.state_dict()
-    check_module(torch, gm, tm, [np.random.default_rng(0).standard_normal((2, 1, 6, 6)).astype(np.float32)], device,
-                 rtol=1e-4, atol=1e-5)
+    check_module(
+        torch,
+        gm,
+        tm,
+        [np.random.default_rng(0).standard_normal((2, 1, 6, 6)).astype(np.float32)],
+        device,
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_forgotten_super_init_fails_loudly():
@@ -92,7 +100,7 @@ def test_registration_rules():
     with pytest.raises(KeyError, match=r'contain "\."'):
         m.register_parameter("a.b", None)
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'missing'"):
-        m.missing
+        _ = m.missing
 
 
 def test_shared_parameters_are_listed_once():
@@ -126,8 +134,11 @@ def test_state_dict_errors_match_torch(device, torch):
     # a size mismatch is an error even with strict=False; nothing is written then
     bad = state_from_torch(tm, device)
     bad["0.weight"] = gradlite.zeros(5, 3, device=device)
-    with pytest.raises(RuntimeError, match=r"size mismatch for 0.weight: copying a param with shape "
-                                           r".*\[5, 3\].* the shape in current model is .*\[4, 3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"size mismatch for 0.weight: copying a param with shape "
+        r".*\[5, 3\].* the shape in current model is .*\[4, 3\]",
+    ):
         gm.load_state_dict(bad, strict=False)
     with pytest.raises(RuntimeError, match="expected torch.Tensor"):
         gm.load_state_dict({**state_from_torch(tm, device), "0.bias": [1, 2, 3, 4]})
@@ -252,8 +263,13 @@ def test_get_submodule_parameter_buffer():
 
 # -- containers ------------------------------------------------------------------------------------------
 def layers(lib):
-    return [lib.nn.Linear(4, 8), lib.nn.ReLU(), lib.nn.Dropout(0.25), lib.nn.Linear(8, 2, bias=False),
-            lib.nn.LogSoftmax(dim=1)]
+    return [
+        lib.nn.Linear(4, 8),
+        lib.nn.ReLU(),
+        lib.nn.Dropout(0.25),
+        lib.nn.Linear(8, 2, bias=False),
+        lib.nn.LogSoftmax(dim=1),
+    ]
 
 
 def test_sequential_matches_torch(device, torch):

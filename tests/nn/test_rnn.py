@@ -51,9 +51,9 @@ def test_initial_states_and_unbatched(device, torch, name):
         go, (gh, gc) = gm(gs[0], (gs[1], gs[2]))
         (to.sum() + (th * 2).sum() + (tc * 3).sum()).backward()
         (go.sum() + (gh * 2).sum() + (gc * 3).sum()).backward()
-        for a, b in zip((to, th, tc), (go, gh, gc)):
+        for a, b in zip((to, th, tc), (go, gh, gc), strict=True):
             np.testing.assert_allclose(to_numpy(b), a.detach().numpy(), rtol=1e-4, atol=1e-5)
-        for a, b in zip(ts, gs):
+        for a, b in zip(ts, gs, strict=True):
             np.testing.assert_allclose(to_numpy(b.grad), a.grad.numpy(), rtol=1e-4, atol=1e-5)
     else:
         check_module(torch, gm, tm, [randn(5, 2, 3), h0], device, rtol=1e-4, atol=1e-5)
@@ -66,7 +66,10 @@ def test_cells(device, torch, name):
     gm, tm = build(torch, name, device, 3, 4)
     check_module(torch, gm, tm, [randn(2, 3)], device, rtol=1e-4, atol=1e-5)
     if name == "LSTMCell":
-        ts = [torch.tensor(a, requires_grad=True) for a in (randn(2, 3), randn(2, 4, seed=7), randn(2, 4, seed=8))]
+        ts = [
+            torch.tensor(a, requires_grad=True)
+            for a in (randn(2, 3), randn(2, 4, seed=7), randn(2, 4, seed=8))
+        ]
         gs = [gradlite.tensor(t.detach().numpy(), device=device, requires_grad=True) for t in ts]
         th, tc = tm(ts[0], (ts[1], ts[2]))
         gh, gc = gm(gs[0], (gs[1], gs[2]))
@@ -74,9 +77,11 @@ def test_cells(device, torch, name):
         (gh.sum() + (gc * gc).sum()).backward()
         np.testing.assert_allclose(to_numpy(gh), th.detach().numpy(), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(to_numpy(gc), tc.detach().numpy(), rtol=1e-4, atol=1e-5)
-        for a, b in zip(ts, gs):
+        for a, b in zip(ts, gs, strict=True):
             np.testing.assert_allclose(to_numpy(b.grad), a.grad.numpy(), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(to_numpy(gm.weight_hh.grad), tm.weight_hh.grad.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            to_numpy(gm.weight_hh.grad), tm.weight_hh.grad.numpy(), rtol=1e-4, atol=1e-5
+        )
     else:
         check_module(torch, gm, tm, [randn(2, 3), randn(2, 4, seed=9)], device, rtol=1e-4, atol=1e-5)
 
@@ -100,11 +105,15 @@ def test_default_init_bounds(device):
 
 def test_recurrent_errors(device):
     m = nn.GRU(3, 4, num_layers=2).to(device)
-    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"):
+    with pytest.raises(
+        RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"
+    ):
         m(gradlite.randn(6, 2, 5, device=device))
     with pytest.raises(RuntimeError, match=r"Expected hidden size \(2, 2, 4\), got \[1, 2, 4\]"):
         m(gradlite.randn(6, 2, 3, device=device), gradlite.zeros(1, 2, 4, device=device))
     with pytest.raises(ValueError, match="Expected input to be 2D or 3D, got 4D"):
         m(gradlite.randn(1, 6, 2, 3, device=device))
     with pytest.raises(RuntimeError, match="tuple"):
-        nn.LSTM(3, 4).to(device)(gradlite.randn(6, 2, 3, device=device), gradlite.zeros(1, 2, 4, device=device))
+        nn.LSTM(3, 4).to(device)(
+            gradlite.randn(6, 2, 3, device=device), gradlite.zeros(1, 2, 4, device=device)
+        )
