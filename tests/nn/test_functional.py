@@ -1,0 +1,61 @@
+"""The nn functions gradlite implements itself (conv, pooling, normalisation, attention): gradients against
+float64 finite differences, and second derivatives (their backward formulas are differentiable ops)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradlite
+from gradlite.autograd import gradcheck, gradgradcheck
+from gradlite.nn import functional as F
+
+
+def t64(*shape, device, seed=0, requires_grad=True):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return gradlite.tensor(a, dtype=gradlite.float64, device=device, requires_grad=requires_grad)
+
+
+CASES = {
+    "conv2d": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)),
+        [(2, 2, 5, 6), (3, 2, 3, 2), (3,)],
+    ),
+    "conv2d_groups": (lambda x, w: F.conv2d(x, w, groups=2, padding="same"), [(1, 4, 4, 4), (4, 2, 3, 3)]),
+    "conv1d": (lambda x, w: F.conv1d(x, w, stride=2, padding=1), [(2, 3, 7), (2, 3, 3)]),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(2, 2, 6, 5)]),
+    "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), [(2, 2, 6, 5)]),
+    "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (4, 3)), [(2, 2, 6, 5)]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 2, 4), (4,), (4,)]),
+    "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(4, 3, 2), (3,), (3,)]),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
+    "sdpa_causal": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(2, 3, 4), (2, 3, 4), (2, 3, 2)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck(device, name):
+    fn, shapes = CASES[name]
+    inputs = [t64(*s, device=device, seed=i) for i, s in enumerate(shapes)]
+    assert gradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "avg_pool2d", "layer_norm", "sdpa_causal"])
+def test_gradgradcheck(device, name):
+    fn, shapes = CASES[name]
+    inputs = [t64(*s, device=device, seed=i) for i, s in enumerate(shapes)]
+    assert gradgradcheck(fn, inputs)
+
+
+def test_batch_norm_running_stats_update_in_place(device, torch):
+    x = np.random.default_rng(0).standard_normal((6, 3, 4)).astype(np.float32)
+    rm, rv = gradlite.zeros(3, device=device), gradlite.ones(3, device=device)
+    trm, trv = torch.zeros(3), torch.ones(3)
+    for m in (0.1, 0.5):
+        F.batch_norm(gradlite.tensor(x, device=device), rm, rv, training=True, momentum=m)
+        torch.nn.functional.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=m)
+    np.testing.assert_allclose(rm.numpy(force=True), trm.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rv.numpy(force=True), trv.numpy(), rtol=1e-5, atol=1e-6)
