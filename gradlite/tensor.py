@@ -303,6 +303,22 @@ class Tensor:
     def __getstate__(self):
         raise TypeError("gradlite tensors are not picklable; use gradlite.save(obj, path)")
 
+    def __deepcopy__(self, memo):
+        """A copy with its own storage, ``requires_grad`` and ``.grad`` (leaves only, as PyTorch)."""
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the "
+                "moment."
+            )
+        if id(self) in memo:
+            return memo[id(self)]
+        out = _make(self._device.backend.xp.asarray(self._data, copy=True), self._device, cls=type(self))
+        out._requires_grad = self._requires_grad
+        memo[id(self)] = out
+        if self._grad is not None:
+            out._grad = self._grad.__deepcopy__(memo)
+        return out
+
     # -- device and dtype moves ------------------------------------------------------------------
     def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; differentiable."""
