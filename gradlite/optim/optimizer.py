@@ -231,11 +231,6 @@ class Optimizer:
                     s += f"\n    {key}: {group[key]}"
         return s + "\n)"
 
-    def __getstate__(self):
-        raise TypeError(
-            "gradlite optimizers are not picklable; use gradlite.save(optimizer.state_dict(), path)"
-        )
-
 
 def _cast_state(name: str, value, p: Tensor, key: int):
     """A copy of one state value on the parameter's device (floating tensors in its dtype; 'step' as is)."""

@@ -239,3 +239,33 @@ def test_repr():
     assert (
         text.startswith("SGD (\nParameter Group 0\n") and "    momentum: 0.9" in text and text.endswith(")")
     )
+
+
+def test_user_defined_optimizer_in_pytorch_style(device, torch_cpu):
+    """A custom optimizer written against torch.optim.Optimizer's API runs unchanged on gradlite."""
+
+    def make(lib):
+        class SignSGD(lib.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                if lr < 0:
+                    raise ValueError(f"Invalid learning rate: {lr}")
+                super().__init__(params, dict(lr=lr))
+
+            @lib.no_grad()
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        state["steps"] = state.get("steps", 0) + 1
+                        p.add_(p.grad.sign(), alpha=-group["lr"] / state["steps"])
+
+        return SignSGD
+
+    values = start_values(9)
+    ours_opt, ours = run(make(gradlite), make_params(values, gradlite, device), gradlite, 10, device)
+    theirs_opt, theirs = run(make(torch_cpu), make_params(values, torch_cpu), torch_cpu, 10)
+    assert_trajectories_equal(ours, theirs)
+    expected = {i: {"steps": 10} for i in range(3)}
+    assert ours_opt.state_dict()["state"] == theirs_opt.state_dict()["state"] == expected
