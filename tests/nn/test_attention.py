@@ -151,3 +151,58 @@ def test_multihead_attention_unbatched_and_errors(device, torch):
         gm(x, x, x, attn_mask=gradlite.zeros(4, 5, device=device))
     with pytest.raises(RuntimeError, match="Need attn_mask"):
         gm(x, x, x, is_causal=True)
+
+
+ENCODER = [dict(), dict(norm_first=True, activation="gelu"), dict(batch_first=True, bias=False)]
+
+
+@pytest.mark.parametrize("kw", ENCODER, ids=[str(k) for k in ENCODER])
+def test_transformer_encoder_layer(device, torch, kw):
+    tm = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw)
+    gm = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, **kw).to(device)
+    copy_from_torch(gm, tm, device)
+    assert repr(gm) == repr(tm)
+    mask = np.triu(np.full((5, 5), -np.inf, dtype=np.float32), 1)
+    check_module(
+        torch,
+        gm,
+        tm,
+        [randn(3, 5, 8) if kw.get("batch_first") else randn(5, 3, 8)],
+        device,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    ts, gs = pair(torch, [randn(5, 3, 8)], device)
+    if not kw.get("batch_first"):
+        assert_close(
+            gm(gs[0], src_mask=gradlite.tensor(mask, device=device)),
+            tm(ts[0], src_mask=torch.tensor(mask)),
+            rtol=1e-4,
+            atol=1e-5,
+        )
+
+
+def test_transformer_stacks_and_full_model(device, torch):
+    tm = torch.nn.Transformer(
+        8, 2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0
+    )
+    gm = nn.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0).to(
+        device
+    )
+    copy_from_torch(gm, tm, device)  # the keys include encoder.layers.1.self_attn.in_proj_weight etc.
+    assert repr(gm) == repr(tm)
+    tgt_mask = nn.Transformer.generate_square_subsequent_mask(4, device=device)
+    assert_close(tgt_mask, torch.nn.Transformer.generate_square_subsequent_mask(4))
+    ts, gs = pair(torch, [randn(6, 2, 8), randn(4, 2, 8, seed=2)], device)
+    ty = tm(*ts, tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(4))
+    gy = gm(*gs, tgt_mask=tgt_mask)
+    assert_close(gy, ty, rtol=1e-4, atol=1e-5)
+    ty.sum().backward()
+    gy.sum().backward()
+    for t, g in zip(ts, gs, strict=True):
+        assert_close(g.grad, t.grad, rtol=1e-4, atol=1e-4)
+    tp = dict(tm.named_parameters())
+    for name, p in gm.named_parameters():
+        assert_close(p.grad, tp[name].grad, rtol=1e-4, atol=1e-4)
+    # the copies of the layer are independent
+    assert gm.encoder.layers[0].linear1.weight is not gm.encoder.layers[1].linear1.weight
