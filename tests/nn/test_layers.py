@@ -77,6 +77,25 @@ def test_embedding_padding_idx(device, torch):
     assert float(gm.weight.grad[2].abs().sum()) == 0.0
 
 
+EMBEDDING = [
+    dict(max_norm=1.0),
+    dict(max_norm=0.5, norm_type=1.0),
+    dict(scale_grad_by_freq=True),
+    dict(scale_grad_by_freq=True, padding_idx=2, max_norm=1.2),
+]
+
+
+@pytest.mark.parametrize("kw", EMBEDDING, ids=[str(k) for k in EMBEDDING])
+def test_embedding_max_norm_and_scale_grad_by_freq(device, torch, kw):
+    gm, tm = build(torch, "Embedding", 6, 3, device=device, **kw)
+    idx = np.array([[0, 2], [2, 5], [5, 5]], dtype=np.int64)
+    check_module(torch, gm, tm, [idx], device)
+    # max_norm renormalises the referenced rows of the weight in place, as PyTorch
+    assert_close(gm.weight, tm.weight, rtol=1e-6, atol=1e-7)
+    with pytest.raises(IndexError, match="index out of range"):
+        gm(gradlite.tensor([6], device=device))
+
+
 def test_embedding_default_init_is_standard_normal(device):
     w = to_numpy(nn.Embedding(400, 50).to(device).weight)
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02
