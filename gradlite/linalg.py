@@ -14,7 +14,9 @@ def _float(x: Tensor, op: str) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.{op}(): argument 'input' must be Tensor, not {type(x).__name__}")
     if not _dtype_of(x._data).is_floating_point:
-        raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. Got {x.dtype}")
+        raise RuntimeError(
+            f"linalg.{op}: Expected a floating point or complex tensor as input. Got {x.dtype}"
+        )
 
 
 def _max(x: Tensor, dim, keepdim: bool, smallest: bool = False) -> Tensor:
@@ -23,8 +25,10 @@ def _max(x: Tensor, dim, keepdim: bool, smallest: bool = False) -> Tensor:
     xp = x._device.backend.xp
     f = xp.min if smallest else xp.max
     if x.numel() == 0:
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {'-inf' if smallest else 'inf'} norm on an "
-                           "empty tensor because the operation does not have an identity")
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {'-inf' if smallest else 'inf'} norm on an "
+            "empty tensor because the operation does not have an identity"
+        )
     m = f(x._data, axis=axes, keepdims=True)
     from gradlite.tensor import _make
 
@@ -48,17 +52,18 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if ord == -_INF:
         return _max(a, dim, keepdim, smallest=True)
     if ord == 0:
-        return (a != 0).to(x.dtype).sum(dim, keepdim)
+        # a count of nonzeros: piecewise constant, so its gradient is zero (PyTorch still records a node)
+        return (a != 0).to(x.dtype).sum(dim, keepdim) + (x * 0).sum(dim, keepdim)
     if ord == 1:
         return a.sum(dim, keepdim)
     return (a**ord).sum(dim, keepdim) ** (1.0 / ord)
 
 
 def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Matrix norm over the two dims ``dim``: 'fro', 1, -1, inf, -inf ('nuc' and 2 need an SVD: unsupported)."""
+    """Matrix norm over the two dims ``dim``: 'fro', 1, -1, inf, -inf ('nuc' and 2 need an SVD)."""
     _float(x, "matrix_norm")
     if x.dim() < 2:
-        raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     if dtype is not None:
         x = x.to(dtype)
     d0, d1 = (_wrap_dim(d, x.dim()) for d in dim)
@@ -67,7 +72,9 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return _two_norm(x, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs an SVD, which gradlite does not have")
+        raise NotImplementedError(
+            f"linalg.matrix_norm: ord={ord!r} needs an SVD, which gradlite does not have"
+        )
     if ord not in (1, -1, _INF, -_INF):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # 1-norms: the max/min absolute column sum; inf-norms: the max/min absolute row sum
@@ -83,12 +90,16 @@ def norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     if isinstance(dim, int):
         dim = (dim,)
     if ord is None:
-        return vector_norm(x, 2, dim, keepdim, dtype=dtype) if dim is None or len(dim) == 1 else \
-            matrix_norm(x, "fro", dim, keepdim, dtype=dtype)
+        return (
+            vector_norm(x, 2, dim, keepdim, dtype=dtype)
+            if dim is None or len(dim) == 1
+            else matrix_norm(x, "fro", dim, keepdim, dtype=dtype)
+        )
     if dim is None:
         if x.dim() not in (1, 2):
             raise RuntimeError(
-                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {x.dim()}D."
+                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                f"{x.dim()}D."
             )
         dim = tuple(range(x.dim()))
     if len(dim) == 1:

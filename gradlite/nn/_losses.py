@@ -32,7 +32,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_TORCH_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def _need_float(kernel: str, *ts) -> None:
@@ -40,7 +47,7 @@ def _need_float(kernel: str, *ts) -> None:
     for t in ts:
         if isinstance(t, Tensor) and not _dtype_of(t._data).is_floating_point:
             name = _dtype_of(t._data).name
-            raise NotImplementedError(f'"{kernel}" not implemented for \'{_TORCH_NAMES.get(name, name)}\'')
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_TORCH_NAMES.get(name, name)}'")
 
 
 def _not_differentiable(op: str, arg: str, t) -> None:
@@ -49,7 +56,8 @@ def _not_differentiable(op: str, arg: str, t) -> None:
 
     if isinstance(t, Tensor) and t._requires_grad and state.grad_enabled:
         raise RuntimeError(
-            f"The function '{op}' is not differentiable with respect to argument '{arg}'. This input cannot have "
+            f"The function '{op}' is not differentiable with respect to argument '{arg}'. This input "
+            f"cannot have "
             "requires_grad True."
         )
 
@@ -62,15 +70,22 @@ def _pair(x: Tensor, target: Tensor, op: str) -> None:
     if x._data.shape != target._data.shape:
         warnings.warn(
             f"Using a target size ({Size(target._data.shape)}) that is different to the input size "
-            f"({Size(x._data.shape)}). This will likely lead to incorrect results due to broadcasting. Please "
+            f"({Size(x._data.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            f"Please "
             "ensure they have the same size.",
             UserWarning,
             stacklevel=3,
         )
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
-             weight: Tensor | None = None) -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """Mean squared error ``(input - target)**2``, reduced; input and target broadcast (with a warning)."""
     reduction = _reduction(reduction, size_average, reduce)
     _pair(input, target, "mse_loss")
@@ -82,8 +97,14 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return _reduce(loss, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
-            weight: Tensor | None = None) -> Tensor:
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced."""
     reduction = _reduction(reduction, size_average, reduce)
     _pair(input, target, "l1_loss")
@@ -93,8 +114,9 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     return _reduce(loss, reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``), reduced."""
     reduction = _reduction(reduction, size_average, reduce)
     _pair(input, target, "smooth_l1_loss")
@@ -107,9 +129,10 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
-               weight: Tensor | None = None) -> Tensor:
-    """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)`` (``d = input - target``), reduced."""
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None
+) -> Tensor:
+    """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``d = input - target``."""
     reduction = _reduction(reduction)
     _pair(input, target, "huber_loss")
     _need_float("huber_cpu", input, target)
@@ -124,14 +147,18 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 # -- classification -------------------------------------------------------------------------------------
 def _class_input(input: Tensor, target: Tensor, op: str):
-    """Move the class dim of (C,) inputs to a batch of one: returns (input (N, C, ...), target (N, ...), squeeze)."""
+    """Unbatched (C,) inputs become a batch of one: returns (input (N, C, ...), target (N, ...), squeeze)."""
     if input.dim() == 0:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})" if op == "nll_loss" else
-                         "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor")
+        raise ValueError(
+            f"Expected 1 or more dimensions (got {input.dim()})"
+            if op == "nll_loss"
+            else "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor"
+        )
     if input.dim() == 1:
         if target.dim() != 0:
             raise RuntimeError(
-                f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, target "
+                f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, "
+                f"target "
                 f"{list(target.shape)})"
             )
         return input.unsqueeze(0), target.unsqueeze(0), True
@@ -166,21 +193,30 @@ def _weights(weight: Tensor | None, n_classes: int, input: Tensor) -> Tensor | N
     if not isinstance(weight, Tensor) or weight.dim() != 1 or weight.shape[0] != n_classes:
         shape = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise RuntimeError(
-            f"weight tensor should be defined either for all {n_classes} classes or no classes but got weight "
+            f"weight tensor should be defined either for all {n_classes} classes or no classes but got "
+            f"weight "
             f"tensor of shape: {shape}"
         )
     if weight._device is not input._device:
         raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} and "
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{input.device} and "
             f"{weight.device}! (when checking argument for argument weight)"
         )
     # PyTorch does not differentiate class weights of nll_loss / cross_entropy
     return weight.detach()
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of log-probabilities ``input`` (N, C, d1...) at class indices ``target`` (N, d1...)."""
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of log-probs ``input`` (N, C, d1...) at classes ``target`` (N, d1...)."""
     reduction = _reduction(reduction, size_average, reduce)
     if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
         got = target.dtype if isinstance(target, Tensor) else type(target).__name__
@@ -203,9 +239,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return loss.sum() / wt.sum()
 
 
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits ``input`` (N, C, d1...) or (C,) against class indices (N, d1...) or
     probabilities (same shape as input), with class ``weight``, ``ignore_index`` and ``label_smoothing``."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -213,9 +256,13 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         bad = input if not isinstance(input, Tensor) else target
-        raise TypeError(f"cross_entropy(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}")
+        raise TypeError(
+            f"cross_entropy(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}"
+        )
     if input.dim() == 0:
-        raise RuntimeError("cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor")
+        raise RuntimeError(
+            "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor"
+        )
     cdim = 1 if input.dim() >= 2 else 0
     n_classes = input.shape[cdim]
     logp = log_softmax(input, cdim)
@@ -243,7 +290,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim, n_classes):
     if target._data.shape != logp._data.shape:
         raise RuntimeError(
-            f"Expected target size {list(logp.shape)}, got {list(target.shape)} (class-probability targets must "
+            f"Expected target size {list(logp.shape)}, got {list(target.shape)} (class-probability targets "
+            f"must "
             "have the shape of the input)"
         )
     if _dtype_of(target._data) is not _dtype_of(logp._data):
@@ -261,8 +309,14 @@ def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim,
     return -loss.sum() / (logp.numel() // n_classes if n_classes else 0)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-                         reduce=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
     """``-(t log x + (1 - t) log(1 - x))`` on probabilities ``input``; logs are clamped at -100 as PyTorch."""
     reduction = _reduction(reduction, size_average, reduce)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
@@ -274,7 +328,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         )
     if input._device is not target._device:
         raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} and "
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{input.device} and "
             f"{target.device}! (when checking argument for binary_cross_entropy)"
         )
     _need_float("binary_cross_entropy", input, target)
@@ -295,22 +350,31 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         lx, l1x = input.log(), (1 - input).log()
         return gy * (where(l1x < -100.0, -100.0, l1x) - where(lx < -100.0, -100.0, lx))
 
-    loss = apply("BinaryCrossEntropyBackward0", loss, (input, target), (gx, gt), saved=((input, target), input))
+    loss = apply(
+        "BinaryCrossEntropyBackward0", loss, (input, target), (gx, gt), saved=((input, target), input)
+    )
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     size_average=None, reduce=None, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
     """``-(pos_weight t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))`` on logits, stable for any |x|."""
     reduction = _reduction(reduction, size_average, reduce)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("binary_cross_entropy_with_logits(): argument 'input' and 'target' must be Tensor")
     if input._data.shape != target._data.shape:
         raise ValueError(
-            f"Target size ({Size(target._data.shape)}) must be the same as input size ({Size(input._data.shape)})"
+            f"Target size ({Size(target._data.shape)}) must be the same as input size "
+            f"({Size(input._data.shape)})"
         )
     _need_float("log_sigmoid_cpu", input, target)
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
@@ -321,9 +385,17 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if pos_weight is None:
         loss = (1 - t) * x + sp
         # d/dx = sigmoid(x) - t ; d/dt = -x
-        return _reduce_w(apply("BinaryCrossEntropyWithLogitsBackward0", loss, (input, target),
-                               (lambda gy: gy * (input.sigmoid() - target), lambda gy: -gy * input),
-                               saved=((input, target), input)), weight, reduction)
+        return _reduce_w(
+            apply(
+                "BinaryCrossEntropyWithLogitsBackward0",
+                loss,
+                (input, target),
+                (lambda gy: gy * (input.sigmoid() - target), lambda gy: -gy * input),
+                saved=((input, target), input),
+            ),
+            weight,
+            reduction,
+        )
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     pw = pos_weight._data
     lw = (pw - 1) * t + 1
@@ -336,19 +408,31 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         softplus_neg = (-input).relu() + (1 + (-input.abs()).exp()).log()
         return gy * (-input + (pos_weight - 1) * softplus_neg)
 
-    return _reduce_w(apply(
-        "BinaryCrossEntropyWithLogitsBackward0", loss, (input, target),
-        (lambda gy: gy * ((1 - target) - lwt * (-input).sigmoid()), gt),
-        saved=((input, target, pos_weight), (input, pos_weight)),
-    ), weight, reduction)
+    return _reduce_w(
+        apply(
+            "BinaryCrossEntropyWithLogitsBackward0",
+            loss,
+            (input, target),
+            (lambda gy: gy * ((1 - target) - lwt * (-input).sigmoid()), gt),
+            saved=((input, target, pos_weight), (input, pos_weight)),
+        ),
+        weight,
+        reduction,
+    )
 
 
 def _reduce_w(loss: Tensor, weight, reduction: str) -> Tensor:
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
-           log_target: bool = False) -> Tensor:
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL divergence ``target * (log target - input)`` for log-probabilities ``input``; 'batchmean' divides
     by the batch size (the mathematically correct mean)."""
     if reduction == "batchmean":

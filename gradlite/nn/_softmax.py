@@ -32,11 +32,20 @@ def _prepare(x: Tensor, dim, dtype, op: str):
         xd = b.xp.astype(xd, b.dtype(dtypes.as_dtype(dtype).name))
     dt = _dtype_of(xd)
     if not dt.is_floating_point:
-        raise NotImplementedError(f"\"{op}_lastdim_kernel_impl\" not implemented for '{_TORCH_NAME.get(dt.name, dt.name)}'")
+        raise NotImplementedError(
+            f"\"{op}_lastdim_kernel_impl\" not implemented for '{_TORCH_NAME.get(dt.name, dt.name)}'"
+        )
     return xd, d if xd.ndim else None
 
 
-_TORCH_NAME = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_TORCH_NAME = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 def _shifted(xp, xd, axis):

@@ -45,7 +45,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (identity when not training)."""
+    """Zero each element with probability ``p``, scale the rest by ``1 / (1 - p)``; identity in eval."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -86,13 +86,13 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` (num, dim) at indices ``input`` (*) -> (*, dim); rows used twice accumulate gradient."""
+    """Rows of ``weight`` (num, dim) at ``input`` (*) -> (*, dim); repeated rows accumulate gradient."""
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
     if not isinstance(input, Tensor) or _dtype_of(input._data).name not in ("int64", "int32"):
         got = input.dtype if isinstance(input, Tensor) else type(input).__name__
         raise RuntimeError(
-            f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {got} instead (while checking arguments for embedding)"
         )
     if weight.dim() != 2:

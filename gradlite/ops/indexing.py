@@ -23,7 +23,8 @@ def _normalise(x: Tensor, idx):
         if isinstance(p, Tensor):
             if p._device is not x._device:
                 raise RuntimeError(
-                    f"indices should be either on cpu or on the same device as the indexed tensor ({x.device})"
+                    f"indices should be either on cpu or on the same device as the indexed tensor "
+                    f"({x.device})"
                 )
             if p._data.ndim == 0 and _dtype_of(p._data).category == 1:
                 p = int(p.item())
@@ -42,7 +43,8 @@ def _normalise(x: Tensor, idx):
             p, basic = b.from_host(__import__("numpy").asarray(p), x._device.index), False
         elif isinstance(p, float):
             raise IndexError(
-                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+                "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                "indices"
             )
         out.append(p)
     return tuple(out), basic
@@ -133,8 +135,12 @@ def setitem(x: Tensor, idx, value) -> None:
     data = b.xp.asarray(x._data, copy=True)
     data[key] = v
     # d/dx: gy with the overwritten positions zeroed; d/dvalue: gy read back at idx (summed to value's shape)
-    result = apply("IndexPutBackward0", data, (x, value),
-                   (lambda gy: _zero_at(gy, key), lambda gy: _to_value(gy[key], value)))
+    result = apply(
+        "IndexPutBackward0",
+        data,
+        (x, value),
+        (lambda gy: _zero_at(gy, key), lambda gy: _to_value(gy[key], value)),
+    )
     assign(x, result, "setitem")
 
 
@@ -159,8 +165,11 @@ def _index(ix, op: str, x: Tensor, allow_int32: bool = True):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(ix).__name__}")
     dt = _dtype_of(ix._data)
     if dt.name != "int64" and not (allow_int32 and dt.name == "int32"):
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index" if op in ("gather", "scatter", "scatter_add")
-                           else f"{op}(): Expected dtype int32/int64 for index")
+        raise RuntimeError(
+            f"{op}(): Expected dtype int64 for index"
+            if op in ("gather", "scatter", "scatter_add")
+            else f"{op}(): Expected dtype int32/int64 for index"
+        )
     if ix._device is not x._device:
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, {x.device} and "
@@ -169,7 +178,9 @@ def _index(ix, op: str, x: Tensor, allow_int32: bool = True):
     return ix._data
 
 
-def _bounds(x: Tensor, ix, dim: int, size: int, exc=RuntimeError, negative_ok: bool = False, msg=None) -> None:
+def _bounds(
+    x: Tensor, ix, dim: int, size: int, exc=RuntimeError, negative_ok: bool = False, msg=None
+) -> None:
     """Raise ``exc`` for indices outside [0, size) (or [-size, size)): one host sync, as on every backend."""
     b = x._device.backend
     checked = ix if negative_ok else b.xp.where(ix < 0, ix - size, ix)
@@ -183,10 +194,12 @@ def _bounds(x: Tensor, ix, dim: int, size: int, exc=RuntimeError, negative_ok: b
 
 
 def _grid(shape: tuple, ix, d: int, xp) -> tuple:
-    """An advanced-indexing key addressing, for each element of ``ix`` (of ``shape``), its target along ``d``."""
+    """An advanced-indexing key addressing, for each element of ``ix``, its target along ``d``."""
     n = len(shape)
-    return tuple(ix if i == d else xp.reshape(xp.arange(shape[i]), (1,) * i + (-1,) + (1,) * (n - i - 1))
-                 for i in range(n))
+    return tuple(
+        ix if i == d else xp.reshape(xp.arange(shape[i]), (1,) * i + (-1,) + (1,) * (n - i - 1))
+        for i in range(n)
+    )
 
 
 def _scatter_add_grad(gy: Tensor, key, shape: tuple) -> Tensor:
@@ -205,20 +218,31 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     _bounds(x, ix, d, size, IndexError, msg="index out of range in self")
     xp = x._device.backend.xp
     flat = xp.reshape(ix, (-1,))
-    data = xp.take(x._data, flat, axis=d) if shape else xp.reshape(xp.take(xp.reshape(x._data, (1,)), flat), ())
+    data = (
+        xp.take(x._data, flat, axis=d) if shape else xp.reshape(xp.take(xp.reshape(x._data, (1,)), flat), ())
+    )
     key = (slice(None),) * d + (flat,) if shape else flat
-    return apply("IndexSelectBackward0", data, (x,),
-                 (lambda gy: _scatter_add_grad(gy.reshape(-1) if not shape else gy, key, shape or (1,))
-                  .reshape(shape),))
+    return apply(
+        "IndexSelectBackward0",
+        data,
+        (x,),
+        (
+            lambda gy: _scatter_add_grad(gy.reshape(-1) if not shape else gy, key, shape or (1,)).reshape(
+                shape
+            ),
+        ),
+    )
 
 
 def _gather_checks(x: Tensor, d: int, ix, op: str, src_shape=None) -> None:
     if ix.ndim != x.dim() and not (ix.ndim <= 1 and x.dim() <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as {'input' if op == 'gather' else 'self'} tensor")
+        who = "input" if op == "gather" else "self"
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as {who} tensor")
     for i in range(ix.ndim):
         if i != d and ix.shape[i] > x._data.shape[i]:
             raise RuntimeError(
-                f"Size does not match at dimension {i} expected index {list(ix.shape)} to be no larger than self "
+                f"Size does not match at dimension {i} expected index {list(ix.shape)} to be no larger "
+                f"than self "
                 f"{list(x._data.shape)} apart from dimension {d}"
             )
         if src_shape is not None and ix.shape[i] > src_shape[i]:
@@ -239,7 +263,9 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     xp = x._device.backend.xp
     shape = x._data.shape
     if not shape:
-        return apply("GatherBackward0", xp.reshape(x._data, ix.shape), (x,), (lambda gy: gy.sum().reshape(()),))
+        return apply(
+            "GatherBackward0", xp.reshape(x._data, ix.shape), (x,), (lambda gy: gy.sum().reshape(()),)
+        )
     key = _grid(ix.shape, ix, d, xp)
     data = x._data[key]
     # each gathered element sends its gradient back to where it came from; repeats accumulate
@@ -250,7 +276,9 @@ def _src(x: Tensor, src, ix, op: str):
     """The values a scatter writes: a tensor ``src`` (sliced to index's shape) or a python scalar."""
     if isinstance(src, Tensor):
         if src._device is not x._device:
-            raise RuntimeError(f"{op}(): expected self and src on the same device, got {x.device} and {src.device}")
+            raise RuntimeError(
+                f"{op}(): expected self and src on the same device, got {x.device} and {src.device}"
+            )
         if _dtype_of(src._data) is not _dtype_of(x._data):
             raise RuntimeError(f"{op}(): Expected self.dtype to be equal to src.dtype")
         sub = src._data[tuple(slice(0, n) for n in ix.shape)] if src.dim() else src._data
@@ -260,7 +288,7 @@ def _src(x: Tensor, src, ix, op: str):
 
 @tensor_method()
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
-    """A copy of ``x`` with ``src`` (tensor or scalar) written at ``index`` along ``dim`` (inverse of gather)."""
+    """A copy of ``x`` with ``src`` (tensor or scalar) written at ``index`` along ``dim``."""
     if reduce is not None:
         raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add or scatter_reduce")
     if src is None:
@@ -297,12 +325,14 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     key = _grid(ix.shape, ix, d, b.xp)
     data = b.xp.asarray(x._data, copy=True)
     b.scatter_add(data, key, sub)
-    return apply("ScatterAddBackward0", data, (x, srct), (lambda gy: gy, lambda gy: _pad_to(gy.gather(d, index), srct)))
+    return apply(
+        "ScatterAddBackward0", data, (x, srct), (lambda gy: gy, lambda gy: _pad_to(gy.gather(d, index), srct))
+    )
 
 
 @tensor_method()
 def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """A copy of ``x`` with ``alpha * source`` added at entries ``index`` along ``dim``; repeats accumulate."""
+    """A copy of ``x`` with ``alpha * source`` added at ``index`` along ``dim``; repeats accumulate."""
     ix = _index(index, "index_add", x)
     if ix.ndim > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
@@ -312,10 +342,11 @@ def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) ->
         raise RuntimeError(
             f"index_add_(): self ({x.dtype}) and source ({source.dtype}) must have the same scalar type"
         )
-    want = shape[:d] + (ix.shape[0] if ix.ndim else 1,) + shape[d + 1:] if shape else ()
+    want = shape[:d] + (ix.shape[0] if ix.ndim else 1,) + shape[d + 1 :] if shape else ()
     if source._data.shape != want and not (not shape and source.numel() == 1):
         raise RuntimeError(
-            f"index_add_(): source tensor shape {list(source._data.shape)} must match self shape {list(shape)} "
+            f"index_add_(): source tensor shape {list(source._data.shape)} must match self shape "
+            f"{list(shape)} "
             f"except along dim {d} with size {ix.shape[0] if ix.ndim else 1}"
         )
     _bounds(x, ix, d, shape[d] if shape else 1)
@@ -331,8 +362,12 @@ def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) ->
     else:
         data = data + b.xp.reshape(srcd, ())
     sshape = source._data.shape
-    return apply("IndexAddBackward0", data, (x, source),
-                 (lambda gy: gy, lambda gy: (gy.index_select(d, index) * alpha).reshape(sshape)))
+    return apply(
+        "IndexAddBackward0",
+        data,
+        (x, source),
+        (lambda gy: gy, lambda gy: (gy.index_select(d, index) * alpha).reshape(sshape)),
+    )
 
 
 @tensor_method()
@@ -349,7 +384,8 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     vt = isinstance(value, Tensor)
     if vt and value.dim() != 0:
         raise RuntimeError(
-            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.dim()} dimension(s)."
+            f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.dim()} "
+            f"dimension(s)."
         )
     xp = x._device.backend.xp
     shape = x._data.shape
@@ -365,15 +401,21 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     from gradlite.ops.pointwise import where
 
     # masked positions took the value: their gradient goes to it (summed), the rest passes to x
-    return apply("MaskedFillBackward0", data, (x, value),
-                 (lambda gy: where(mask, 0.0, gy), lambda gy: where(mask, gy, 0.0).sum()))
+    return apply(
+        "MaskedFillBackward0",
+        data,
+        (x, value),
+        (lambda gy: where(mask, 0.0, gy), lambda gy: where(mask, gy, 0.0).sum()),
+    )
 
 
 @tensor_method()
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     """The 1-D tensor of elements of ``x`` where ``mask`` (broadcast with x) is True, in row-major order."""
     if not isinstance(mask, Tensor) or _dtype_of(mask._data).name != "bool":
-        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {getattr(mask, 'dtype', type(mask))}")
+        raise RuntimeError(
+            f"masked_select: expected BoolTensor for mask, got {getattr(mask, 'dtype', type(mask))}"
+        )
     xp = x._device.backend.xp
     try:
         xb, mb = xp.broadcast_arrays(x._data, mask._data)
@@ -384,8 +426,12 @@ def masked_select(x: Tensor, mask: Tensor) -> Tensor:
     shape = xb.shape
     data = xb[mb] if shape else xp.reshape(xb, (1,))[xp.reshape(mb, (1,))]
     key = mb if shape else xp.reshape(mb, (1,))
-    return apply("MaskedSelectBackward0", data, (x,),
-                 (lambda gy: index_grad(gy, key, shape or (1,), True).reshape(shape),))
+    return apply(
+        "MaskedSelectBackward0",
+        data,
+        (x,),
+        (lambda gy: index_grad(gy, key, shape or (1,), True).reshape(shape),),
+    )
 
 
 @tensor_method()
@@ -403,7 +449,7 @@ def take(x: Tensor, index: Tensor) -> Tensor:
 
 
 def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
-    """``gather`` after broadcasting x and indices in all dims but ``dim`` (over flattened x when dim is None)."""
+    """``gather`` after broadcasting x and indices in all dims but ``dim`` (flattened when dim is None)."""
     if dim is None:
         return gather(x.reshape(-1), 0, indices.reshape(-1))
     if x.dim() != indices.dim():
@@ -414,12 +460,13 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     d = _wrap_dim(dim, x.dim())
     xs, js = list(x._data.shape), list(indices._data.shape)
     xs[d] = js[d] = 1
-    if any(a != b and 1 not in (a, b) for a, b in zip(xs, js)):
+    if any(a != b and 1 not in (a, b) for a, b in zip(xs, js, strict=True)):
         raise RuntimeError(
-            f"take_along_dim(): shapes {list(x.shape)} and {list(indices.shape)} cannot be broadcast apart from "
+            f"take_along_dim(): shapes {list(x.shape)} and {list(indices.shape)} cannot be broadcast apart "
+            f"from "
             f"dimension {d}"
         )
-    bshape = [max(a, b) if 0 not in (a, b) else 0 for a, b in zip(xs, js)]
+    bshape = [max(a, b) if 0 not in (a, b) else 0 for a, b in zip(xs, js, strict=True)]
     xe, je = list(bshape), list(bshape)
     xe[d], je[d] = x._data.shape[d], indices._data.shape[d]
     return gather(x.expand(xe), d, indices.expand(je))

@@ -20,7 +20,9 @@ def _tensors(tensors, op: str) -> list:
         raise RuntimeError(f"{op}(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"{op}(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+            raise TypeError(
+                f"{op}(): expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
         if t._device is not tensors[0]._device:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two devices, "
@@ -60,7 +62,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
         for j in range(len(s)):
             if j != d and s[j] != ref[j]:
                 raise RuntimeError(
-                    f"Sizes of tensors must match except in dimension {d}. Expected size {ref[j]} but got size "
+                    f"Sizes of tensors must match except in dimension {d}. Expected size {ref[j]} but got "
+                    f"size "
                     f"{s[j]} for tensor number {i} in the list."
                 )
     data = tensors[0]._device.backend.xp.concat([arrays[i] for i in kept], axis=d)
@@ -123,7 +126,7 @@ def atleast_2d(x: Tensor) -> Tensor:
 
 @tensor_method()
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """Views of consecutive pieces along ``dim``: of size ``split_size`` (last may be smaller) or of given sizes."""
+    """Views of consecutive pieces along ``dim``, of ``split_size`` (last may be shorter) or given sizes."""
     n = x.dim()
     if n == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
@@ -134,7 +137,9 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if size < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
         if size == 0 and length != 0:
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}")
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}"
+            )
         sizes = [size] * (length // size) + ([length % size] if length % size else []) if size else [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
@@ -179,7 +184,7 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
-    """Constant padding; ``pad`` = (left, right) for the last dim, then the one before, ...; negative crops."""
+    """Constant padding: ``pad`` = (left, right) of the last dim, then the one before...; negative crops."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got mode={mode!r}")
     pad = tuple(int(p) for p in pad)
@@ -198,7 +203,8 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = Non
         new[d] = shape[d] + lo + hi
         if new[d] < 0:
             raise RuntimeError(
-                f"The input size {shape[d]}, plus negative padding {lo} and {hi} resulted in a negative output "
+                f"The input size {shape[d]}, plus negative padding {lo} and {hi} resulted in a negative "
+                f"output "
                 f"size, which is invalid. Check dimension {d} of your input."
             )
         # negative padding crops the input: read from max(-lo, 0), write to max(lo, 0)
@@ -219,6 +225,6 @@ def _unpad(gy: Tensor, dst: tuple, src: tuple, shape: tuple) -> Tensor:
     from gradlite.ops.indexing import index_grad
 
     window = gy[dst]
-    if all(s == slice(None) or (s.start == 0 and s.stop == n) for s, n in zip(src, shape)):
+    if all(s == slice(None) or (s.start == 0 and s.stop == n) for s, n in zip(src, shape, strict=False)):
         return window
     return index_grad(window, src, shape, True)

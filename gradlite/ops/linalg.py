@@ -7,10 +7,10 @@ repeated labels, sums for labels that vanish, and one batched matmul per pair of
 
 from __future__ import annotations
 
+from gradlite.dtypes import bool_
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.arithmetic import matmul
 from gradlite.ops.indexing import index_grad
-from gradlite.dtypes import bool_
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
 
 
@@ -75,7 +75,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     for i, j in zip(da, db, strict=True):
         if sa[i] != sb[j]:
             raise RuntimeError(
-                f"contracted dimensions need to match, but first has size {sa[i]} in dim {i} and second has size "
+                f"contracted dimensions need to match, but first has size {sa[i]} in dim {i} and second "
+                f"has size "
                 f"{sb[j]} in dim {j}"
             )
     free_a = [i for i in range(na) if i not in da]
@@ -90,7 +91,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 
 @tensor_method()
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal ``offset`` of the (dim1, dim2) planes, appended as the last dim: (n, m) -> (min(n, m),)."""
+    """Diagonal ``offset`` of the (dim1, dim2) planes, as the last dim: (n, m) -> (min(n, m),)."""
     nd = x.dim()
     if nd < 2:
         raise RuntimeError(f"diagonal dimensions requires ndim larger than 2 but got {nd}")
@@ -140,12 +141,15 @@ def _triangle(name: str, keep_lower: bool):
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         xp = x._device.backend.xp
         f = xp.tril if keep_lower else xp.triu
-        return apply(f"{name.capitalize()}Backward0", f(x._data, k=diagonal), (x,),
-                     (lambda gy: op(gy, diagonal),))
+        return apply(
+            f"{name.capitalize()}Backward0", f(x._data, k=diagonal), (x,), (lambda gy: op(gy, diagonal),)
+        )
 
     op.__name__ = name
-    op.__doc__ = (f"The {'lower' if keep_lower else 'upper'} triangle (on and "
-                  f"{'below' if keep_lower else 'above'} diagonal k) of the last two dims; the rest zeroed.")
+    op.__doc__ = (
+        f"The {'lower' if keep_lower else 'upper'} triangle (on and "
+        f"{'below' if keep_lower else 'above'} diagonal k) of the last two dims; the rest zeroed."
+    )
     return op
 
 
@@ -154,7 +158,7 @@ triu = tensor_method()(_triangle("triu", False))
 
 
 def einsum(equation: str, *operands) -> Tensor:
-    """Einstein summation: ``einsum("bij,bjk->bik", a, b)``; supports '...', implicit output, repeated labels."""
+    """Einstein summation: ``einsum("bij,bjk->bik", a, b)``; '...', implicit output, repeated labels."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:
@@ -173,11 +177,15 @@ def einsum(equation: str, *operands) -> Tensor:
         raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     for c in eq:
         if not (c.isalpha() or c in ",.->"):
-            raise RuntimeError(f"einsum(): invalid subscript given at index {eq.index(c)} in the equation string, "
-                               "subscripts must be in [a-zA-Z]")
+            raise RuntimeError(
+                f"einsum(): invalid subscript given at index {eq.index(c)} in the equation string, "
+                "subscripts must be in [a-zA-Z]"
+            )
     # give '...' one private label per broadcast dim (characters that can never be user labels)
-    n_ell = max((t.dim() - len(s.replace("...", "")) for s, t in zip(terms, operands, strict=True)
-                 if "..." in s), default=0)
+    n_ell = max(
+        (t.dim() - len(s.replace("...", "")) for s, t in zip(terms, operands, strict=True) if "..." in s),
+        default=0,
+    )
     ell = "".join(chr(0x100 + i) for i in range(n_ell))
     labels = []
     for i, (s, t) in enumerate(zip(terms, operands, strict=True)):
@@ -185,19 +193,24 @@ def einsum(equation: str, *operands) -> Tensor:
         if "..." in s:
             k = t.dim() - len(plain)
             if k < 0:
-                raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(plain)}) is more than "
-                                   f"the number of dimensions ({t.dim()}) for operand {i}")
-            s = s.replace("...", ell[n_ell - k:])
+                raise RuntimeError(
+                    f"einsum(): the number of subscripts in the equation ({len(plain)}) is more than "
+                    f"the number of dimensions ({t.dim()}) for operand {i}"
+                )
+            s = s.replace("...", ell[n_ell - k :])
         elif len(s) != t.dim():
-            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
-                               f"number of dimensions ({t.dim()}) for operand {i} and no ellipsis was given")
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
+                f"number of dimensions ({t.dim()}) for operand {i} and no ellipsis was given"
+            )
         labels.append(s)
     if arrow:
         out = rhs.replace("...", ell)
         for c in out:
             if not any(c in s for s in labels):
-                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
-                                   "operand")
+                raise RuntimeError(
+                    f"einsum(): output subscript {c} does not appear in the equation for any input operand"
+                )
             if out.count(c) > 1:
                 raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
     else:
@@ -211,14 +224,18 @@ def einsum(equation: str, *operands) -> Tensor:
         for c, n in zip(s, t._data.shape, strict=True):
             if sizes.get(c, 1) != n and n != 1:
                 if c in sizes and sizes[c] != 1:
-                    raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not "
-                                       f"broadcast with previously seen size {sizes[c]}")
+                    raise RuntimeError(
+                        f"einsum(): subscript {c} has size {n} for operand {i} which does not "
+                        f"broadcast with previously seen size {sizes[c]}"
+                    )
             sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
-    ops = [_single(t, s, out, labels[:i] + labels[i + 1:]) for i, (s, t) in enumerate(zip(labels, operands,
-                                                                                             strict=True))]
+    ops = [
+        _single(t, s, out, labels[:i] + labels[i + 1 :])
+        for i, (s, t) in enumerate(zip(labels, operands, strict=True))
+    ]
     x, lx = ops[0]
     for j in range(1, len(ops)):
-        later = out + "".join(lab for _, lab in ops[j + 1:])
+        later = out + "".join(lab for _, lab in ops[j + 1 :])
         x, lx = _contract(x, lx, ops[j][0], ops[j][1], later, sizes)
     x, lx = _sum_out(x, lx, out)
     for c in out:  # a label of size 1 in every operand that was broadcast away still has its size
@@ -280,4 +297,3 @@ def _prod(it) -> int:
     for v in it:
         n *= v
     return n
-

@@ -142,7 +142,9 @@ Tensor.mT = property(lambda x: _mT(x), doc="The last two dimensions swapped (bat
 
 def _mT(x: Tensor) -> Tensor:
     if x.dim() < 2:
-        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {x.dim()}-D tensor.")
+        raise RuntimeError(
+            f"tensor.mT is only supported on matrices or batches of matrices. Got {x.dim()}-D tensor."
+        )
     return transpose(x, -2, -1)
 
 
@@ -180,7 +182,8 @@ def expand(x: Tensor, *sizes) -> Tensor:
     if len(sizes) < len(shape):
         raise RuntimeError(
             f"expand({x.type()}{{{list(shape)}}}, size={list(sizes)}): the number of sizes provided "
-            f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor ({len(shape)})"
+            f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+            f"({len(shape)})"
         )
     lead = len(sizes) - len(shape)
     target = []
@@ -195,7 +198,8 @@ def expand(x: Tensor, *sizes) -> Tensor:
             s = cur
         if cur != s and cur != 1:
             raise RuntimeError(
-                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at non-singleton "
+                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                f"non-singleton "
                 f"dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}"
             )
         target.append(s)
@@ -244,7 +248,8 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
         sizes = infer_shape(sizes, shape[d])
     except RuntimeError:
         raise RuntimeError(
-            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({shape[d]}) in "
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({shape[d]}) in "
             f"the input tensor"
         ) from None
     return reshape(x, shape[:d] + sizes + shape[d + 1 :])
@@ -267,7 +272,9 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     size = x._data.shape[d]
     start = int(start)
     if not -size <= start <= size:
-        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
     if start < 0:
         start += size
     if start + length > size:
@@ -301,7 +308,7 @@ def _basic(x: Tensor, key: tuple, name: str) -> Tensor:
 
 @tensor_method()
 def repeat(x: Tensor, *sizes) -> Tensor:
-    """Tile ``x`` ``sizes[i]`` times along each dim (leading new dims allowed): (a, b).repeat(2, 3) -> (2a, 3b)."""
+    """Tile ``x`` ``sizes[i]`` times along each dim (new leading dims allowed): (a, b), (2, 3) -> (2a, 3b)."""
     sizes = _shape_arg(sizes)
     shape = x._data.shape
     if len(sizes) < len(shape):
@@ -316,7 +323,7 @@ def repeat(x: Tensor, *sizes) -> Tensor:
 
     # gy viewed as (r0, s0, r1, s1, ...) sums over the repeat axes r_i back to full, then to x's shape
     def gx(gy):
-        split = tuple(v for r, s in zip(sizes, full) for v in (r, s))
+        split = tuple(v for r, s in zip(sizes, full, strict=False) for v in (r, s))
         return gy.reshape(split).sum(tuple(range(0, len(split), 2))).reshape(shape)
 
     return apply("RepeatBackward0", data, (x,), (gx,))
@@ -395,7 +402,7 @@ def movedim(x: Tensor, source, destination) -> Tensor:
     n = x.dim()
     src, dst = _dims(src, n), _dims(dst, n)
     order = [None] * n
-    for s, d in zip(src, dst):
+    for s, d in zip(src, dst, strict=False):
         order[d] = s
     rest = iter(i for i in range(n) if i not in src)
     return permute(x, tuple(o if o is not None else next(rest) for o in order))

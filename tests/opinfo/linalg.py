@@ -21,102 +21,150 @@ def pair(rng, a, b, name, **kw):
     return Sample((x, y), name=name, **kw)
 
 
-register(OpInfo(
-    name="matmul",
-    op=lambda m, x, y: m.matmul(x, y),
-    ref=lambda np, x, y: np.matmul(x, y),
-    samples=lambda rng: [
-        pair(rng, (2, 3), (3, 4), "mm"),
-        pair(rng, (3,), (3,), "dot"),
-        pair(rng, (2, 3), (3,), "mv"),
-        pair(rng, (3,), (3, 4), "vm"),
-        pair(rng, (2, 2, 3), (2, 3, 4), "bmm"),
-        pair(rng, (2, 1, 2, 3), (5, 3, 4), "batch_broadcast"),
-        pair(rng, (3,), (2, 3, 4), "vec_batch"),
-        pair(rng, (2, 4, 3), (3,), "batch_vec"),
-        pair(rng, (0, 3), (3, 2), "empty"),
-        pair(rng, (2, 0), (0, 3), "empty_inner"),
-        pair(rng, arr(rng, 3, 2).T, arr(rng, 4, 3).T, "transposed"),
-    ],
-    errors=lambda rng: [
-        ErrorSample(pair(rng, (2, 3), (2, 3), ""), RuntimeError, r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)"),
-        ErrorSample(pair(rng, (), (3,), ""), RuntimeError, "both arguments to matmul need to be at least 1D"),
-        ErrorSample(Sample((arr(rng, 2, 3).astype(np.float32), arr(rng, 3, 2)), keep_dtype=True), RuntimeError,
-                    "expected m1 and m2 to have the same dtype"),
-    ],
-    method="matmul",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="mm",
-    op=lambda m, x, y: m.mm(x, y),
-    ref=lambda np, x, y: np.matmul(x, y),
-    samples=lambda rng: [pair(rng, (2, 3), (3, 4), "mm"), pair(rng, (0, 3), (3, 2), "empty"),
-                         pair(rng, arr(rng, 3, 2).T, (3, 1), "transposed")],
-    errors=lambda rng: [ErrorSample(pair(rng, (3,), (3, 2), ""), RuntimeError, "self must be a matrix"),
-                        ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "mat2 must be a matrix")],
-    method="mm",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="bmm",
-    op=lambda m, x, y: m.bmm(x, y),
-    ref=lambda np, x, y: np.matmul(x, y),
-    samples=lambda rng: [pair(rng, (2, 2, 3), (2, 3, 4), "bmm"), pair(rng, (0, 2, 3), (0, 3, 1), "empty"),
-                         pair(rng, arr(rng, 3, 2, 2).T, (2, 3, 2), "transposed")],
-    errors=lambda rng: [
-        ErrorSample(pair(rng, (2, 3), (2, 3, 4), ""), RuntimeError, "batch1 must be a 3D tensor"),
-        ErrorSample(pair(rng, (2, 2, 3), (3, 3, 4), ""), RuntimeError,
-                    r"Expected size for first two dimensions of batch2 tensor to be: \[2, 3\] but got: \[3, 3\]"),
-    ],
-    method="bmm",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="mv",
-    op=lambda m, x, y: m.mv(x, y),
-    ref=lambda np, x, y: np.matmul(x, y),
-    samples=lambda rng: [pair(rng, (2, 3), (3,), "mv"), pair(rng, (0, 3), (3,), "empty"),
-                         pair(rng, arr(rng, 3, 2).T, (3,), "transposed")],
-    errors=lambda rng: [ErrorSample(pair(rng, (2, 3), (4,), ""), RuntimeError, r"size mismatch, got input \(2\)"),
-                        ErrorSample(pair(rng, (3,), (3,), ""), RuntimeError, "vector \\+ matrix @ vector expected")],
-    method="mv",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="dot",
-    op=lambda m, x, y: m.dot(x, y),
-    ref=lambda np, x, y: np.asarray(np.dot(x, y)),
-    samples=lambda rng: [pair(rng, (3,), (3,), "vec"), pair(rng, (0,), (0,), "empty")],
-    errors=lambda rng: [ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "1D tensors expected"),
-                        ErrorSample(pair(rng, (3,), (4,), ""), RuntimeError, "inconsistent tensor size")],
-    method="dot",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="outer",
-    op=lambda m, x, y: m.outer(x, y),
-    ref=lambda np, x, y: np.outer(x, y),
-    samples=lambda rng: [pair(rng, (3,), (2,), "vec"), pair(rng, (0,), (2,), "empty")],
-    errors=lambda rng: [ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "outer: Expected 1-D argument self")],
-    method="outer",
-    dtypes=ALL,
-))
-register(OpInfo(
-    name="tensordot",
-    op=lambda m, x, y, dims=2: m.tensordot(x, y, dims),
-    ref=lambda np, x, y, dims=2: np.asarray(np.tensordot(x, y, dims)),
-    samples=lambda rng: [
-        Sample((arr(rng, 2, 3, 4), arr(rng, 3, 4, 5)), name="dims2"),
-        Sample((arr(rng, 2, 3), arr(rng, 3, 4), 1), name="dims1"),
-        Sample((arr(rng, 2, 3, 4), arr(rng, 4, 2, 5), ([0, 2], [1, 0])), name="lists"),
-        Sample((arr(rng, 2), arr(rng, 3), 0), name="outer"),
-        Sample((arr(rng, 4, 3).T, arr(rng, 4, 2), 1), name="transposed"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 2, 3), arr(rng, 2, 3), 1)), RuntimeError,
-                                    "contracted dimensions need to match")],
-    dtypes=NUM,
-))
+register(
+    OpInfo(
+        name="matmul",
+        op=lambda m, x, y: m.matmul(x, y),
+        ref=lambda np, x, y: np.matmul(x, y),
+        samples=lambda rng: [
+            pair(rng, (2, 3), (3, 4), "mm"),
+            pair(rng, (3,), (3,), "dot"),
+            pair(rng, (2, 3), (3,), "mv"),
+            pair(rng, (3,), (3, 4), "vm"),
+            pair(rng, (2, 2, 3), (2, 3, 4), "bmm"),
+            pair(rng, (2, 1, 2, 3), (5, 3, 4), "batch_broadcast"),
+            pair(rng, (3,), (2, 3, 4), "vec_batch"),
+            pair(rng, (2, 4, 3), (3,), "batch_vec"),
+            pair(rng, (0, 3), (3, 2), "empty"),
+            pair(rng, (2, 0), (0, 3), "empty_inner"),
+            pair(rng, arr(rng, 3, 2).T, arr(rng, 4, 3).T, "transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                pair(rng, (2, 3), (2, 3), ""),
+                RuntimeError,
+                r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)",
+            ),
+            ErrorSample(
+                pair(rng, (), (3,), ""), RuntimeError, "both arguments to matmul need to be at least 1D"
+            ),
+            ErrorSample(
+                Sample((arr(rng, 2, 3).astype(np.float32), arr(rng, 3, 2)), keep_dtype=True),
+                RuntimeError,
+                "expected m1 and m2 to have the same dtype",
+            ),
+        ],
+        method="matmul",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="mm",
+        op=lambda m, x, y: m.mm(x, y),
+        ref=lambda np, x, y: np.matmul(x, y),
+        samples=lambda rng: [
+            pair(rng, (2, 3), (3, 4), "mm"),
+            pair(rng, (0, 3), (3, 2), "empty"),
+            pair(rng, arr(rng, 3, 2).T, (3, 1), "transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(pair(rng, (3,), (3, 2), ""), RuntimeError, "self must be a matrix"),
+            ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "mat2 must be a matrix"),
+        ],
+        method="mm",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="bmm",
+        op=lambda m, x, y: m.bmm(x, y),
+        ref=lambda np, x, y: np.matmul(x, y),
+        samples=lambda rng: [
+            pair(rng, (2, 2, 3), (2, 3, 4), "bmm"),
+            pair(rng, (0, 2, 3), (0, 3, 1), "empty"),
+            pair(rng, arr(rng, 3, 2, 2).T, (2, 3, 2), "transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(pair(rng, (2, 3), (2, 3, 4), ""), RuntimeError, "batch1 must be a 3D tensor"),
+            ErrorSample(
+                pair(rng, (2, 2, 3), (3, 3, 4), ""),
+                RuntimeError,
+                r"Expected size for first two dimensions of batch2 tensor to be: \[2, 3\] but got: \[3, 3\]",
+            ),
+        ],
+        method="bmm",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="mv",
+        op=lambda m, x, y: m.mv(x, y),
+        ref=lambda np, x, y: np.matmul(x, y),
+        samples=lambda rng: [
+            pair(rng, (2, 3), (3,), "mv"),
+            pair(rng, (0, 3), (3,), "empty"),
+            pair(rng, arr(rng, 3, 2).T, (3,), "transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(pair(rng, (2, 3), (4,), ""), RuntimeError, r"size mismatch, got input \(2\)"),
+            ErrorSample(pair(rng, (3,), (3,), ""), RuntimeError, "vector \\+ matrix @ vector expected"),
+        ],
+        method="mv",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="dot",
+        op=lambda m, x, y: m.dot(x, y),
+        ref=lambda np, x, y: np.asarray(np.dot(x, y)),
+        samples=lambda rng: [pair(rng, (3,), (3,), "vec"), pair(rng, (0,), (0,), "empty")],
+        errors=lambda rng: [
+            ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "1D tensors expected"),
+            ErrorSample(pair(rng, (3,), (4,), ""), RuntimeError, "inconsistent tensor size"),
+        ],
+        method="dot",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="outer",
+        op=lambda m, x, y: m.outer(x, y),
+        ref=lambda np, x, y: np.outer(x, y),
+        samples=lambda rng: [pair(rng, (3,), (2,), "vec"), pair(rng, (0,), (2,), "empty")],
+        errors=lambda rng: [
+            ErrorSample(pair(rng, (2, 3), (3,), ""), RuntimeError, "outer: Expected 1-D argument self")
+        ],
+        method="outer",
+        dtypes=ALL,
+    )
+)
+register(
+    OpInfo(
+        name="tensordot",
+        op=lambda m, x, y, dims=2: m.tensordot(x, y, dims),
+        ref=lambda np, x, y, dims=2: np.asarray(np.tensordot(x, y, dims)),
+        samples=lambda rng: [
+            Sample((arr(rng, 2, 3, 4), arr(rng, 3, 4, 5)), name="dims2"),
+            Sample((arr(rng, 2, 3), arr(rng, 3, 4), 1), name="dims1"),
+            Sample((arr(rng, 2, 3, 4), arr(rng, 4, 2, 5), ([0, 2], [1, 0])), name="lists"),
+            Sample((arr(rng, 2), arr(rng, 3), 0), name="outer"),
+            Sample((arr(rng, 4, 3).T, arr(rng, 4, 2), 1), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 2, 3), arr(rng, 2, 3), 1)),
+                RuntimeError,
+                "contracted dimensions need to match",
+            )
+        ],
+        dtypes=NUM,
+    )
+)
 
 
 def _np_einsum(np, eq, *xs):
@@ -124,78 +172,144 @@ def _np_einsum(np, eq, *xs):
 
 
 EINSUM_CASES = [
-    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]), ("ii->i", [(3, 3)]),
-    ("ii", [(3, 3)]), ("i,j->ij", [(2,), (3,)]), ("...ij,...jk", [(5, 2, 3), (3, 4)]), ("ij->", [(2, 3)]),
-    ("ij,ij->ij", [(2, 3), (2, 3)]), ("i,i", [(4,), (4,)]), ("ijk,jkl,lm->im", [(2, 3, 4), (3, 4, 2), (2, 5)]),
-    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]), ("iij->j", [(3, 3, 2)]), ("ij,kj->ikj", [(1, 3), (2, 3)]),
-    ("i...->...", [(2, 3, 4)]), ("ji", [(2, 3)]), ("", [()]), ("ij,j->i", [(0, 3), (3,)]),
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("i,j->ij", [(2,), (3,)]),
+    ("...ij,...jk", [(5, 2, 3), (3, 4)]),
+    ("ij->", [(2, 3)]),
+    ("ij,ij->ij", [(2, 3), (2, 3)]),
+    ("i,i", [(4,), (4,)]),
+    ("ijk,jkl,lm->im", [(2, 3, 4), (3, 4, 2), (2, 5)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+    ("iij->j", [(3, 3, 2)]),
+    ("ij,kj->ikj", [(1, 3), (2, 3)]),
+    ("i...->...", [(2, 3, 4)]),
+    ("ji", [(2, 3)]),
+    ("", [()]),
+    ("ij,j->i", [(0, 3), (3,)]),
 ]
 
-register(OpInfo(
-    name="einsum",
-    op=lambda m, eq, *xs: m.einsum(eq, *xs),
-    ref=_np_einsum,
-    samples=lambda rng: [Sample((eq, *[arr(rng, *s) for s in shapes]), name=eq.replace("->", "_to_").replace(",", "_")
-                                .replace("...", "E") or "scalar") for eq, shapes in EINSUM_CASES]
-    + [Sample(("ij,jk", arr(rng, 3, 2).T, arr(rng, 3, 2)), name="transposed")],
-    errors=lambda rng: [
-        ErrorSample(Sample(("ij,jk->ik", arr(rng, 2, 3), arr(rng, 2, 3))), RuntimeError,
-                    "subscript j has size 2 for operand 1 which does not broadcast with previously seen size 3"),
-        ErrorSample(Sample(("ij,jk", arr(rng, 2, 3))), RuntimeError, "fewer operands were provided"),
-        ErrorSample(Sample(("ij->k", arr(rng, 2, 3))), RuntimeError, "output subscript k does not appear"),
-        ErrorSample(Sample(("ijk->", arr(rng, 2, 3))), RuntimeError,
-                    r"the number of subscripts in the equation \(3\) does not match the number of dimensions \(2\)"),
-    ],
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="trace",
-    op=lambda m, x: m.trace(x),
-    ref=lambda np, x: np.asarray(np.trace(x)),
-    samples=lambda rng: [Sample((arr(rng, 3, 3),), name="square"), Sample((arr(rng, 2, 4),), name="wide"),
-                         Sample((arr(rng, 0, 2),), name="empty"), Sample((arr(rng, 3, 2).T,), name="transposed")],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "trace: expected a matrix")],
-    method="trace",
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="diag",
-    op=lambda m, x, k=0: m.diag(x, k),
-    ref=lambda np, x, k=0: np.diag(x, k),
-    samples=lambda rng: [Sample((arr(rng, 3),), name="vec"), Sample((arr(rng, 3), 1), name="vec_up"),
-                         Sample((arr(rng, 2), -2), name="vec_down"), Sample((arr(rng, 3, 4),), name="mat"),
-                         Sample((arr(rng, 3, 4), 2), name="mat_up"), Sample((arr(rng, 3, 4), -5), name="mat_outside"),
-                         Sample((arr(rng, 0),), name="empty"), Sample((arr(rng, 4, 3).T, -1), name="transposed")],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 2, 2, 2),)), RuntimeError, "Supports 1D or 2D tensors. Got 3D")],
-    method="diag",
-    dtypes=ALL,
-))
-register(OpInfo(
-    name="diagonal",
-    op=lambda m, x, *a: m.diagonal(x, *a),
-    ref=lambda np, x, *a: np.diagonal(x, *a),
-    samples=lambda rng: [Sample((arr(rng, 3, 4),), name="mat"), Sample((arr(rng, 3, 4), -1), name="below"),
-                         Sample((arr(rng, 2, 3, 4), 1, 2, 0), name="3d"), Sample((arr(rng, 0, 2),), name="empty"),
-                         Sample((arr(rng, 4, 3).T, 1), name="transposed")],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3), 0)), RuntimeError, "diagonal dimensions requires ndim"),
-                        ErrorSample(Sample((arr(rng, 3, 3), 0, 1, 1)), RuntimeError,
-                                    "diagonal dimensions cannot be identical")],
-    method="diagonal",
-    dtypes=ALL,
-))
-for _name, _np_name in (("tril", "tril"), ("triu", "triu")):
-    register(OpInfo(
-        name=_name,
-        op=lambda m, x, k=0, _n=_name: getattr(m, _n)(x, k),
-        ref=lambda np, x, k=0, _n=_np_name: getattr(np, _n)(x, k),
-        samples=lambda rng: [Sample((arr(rng, 3, 4),), name="mat"), Sample((arr(rng, 3, 4), 1), name="up"),
-                             Sample((arr(rng, 2, 3, 3), -1), name="batch"), Sample((arr(rng, 0, 3),), name="empty"),
-                             Sample((arr(rng, 4, 3).T, 2), name="transposed")],
-        errors=lambda rng, _n=_name: [ErrorSample(Sample((arr(rng, 3),)), RuntimeError,
-                                                  f"{_n}: input tensor must have at least 2 dimensions")],
-        method=_name,
+register(
+    OpInfo(
+        name="einsum",
+        op=lambda m, eq, *xs: m.einsum(eq, *xs),
+        ref=_np_einsum,
+        samples=lambda rng: (
+            [
+                Sample(
+                    (eq, *[arr(rng, *s) for s in shapes]),
+                    name=eq.replace("->", "_to_").replace(",", "_").replace("...", "E") or "scalar",
+                )
+                for eq, shapes in EINSUM_CASES
+            ]
+            + [Sample(("ij,jk", arr(rng, 3, 2).T, arr(rng, 3, 2)), name="transposed")]
+        ),
+        errors=lambda rng: [
+            ErrorSample(
+                Sample(("ij,jk->ik", arr(rng, 2, 3), arr(rng, 2, 3))),
+                RuntimeError,
+                "subscript j has size 2 for operand 1 which does not broadcast with previously seen size 3",
+            ),
+            ErrorSample(Sample(("ij,jk", arr(rng, 2, 3))), RuntimeError, "fewer operands were provided"),
+            ErrorSample(
+                Sample(("ij->k", arr(rng, 2, 3))), RuntimeError, "output subscript k does not appear"
+            ),
+            ErrorSample(
+                Sample(("ijk->", arr(rng, 2, 3))),
+                RuntimeError,
+                r"the number of subscripts in the equation \(3\) does not match the number of dimensions "
+                r"\(2\)",
+            ),
+        ],
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="trace",
+        op=lambda m, x: m.trace(x),
+        ref=lambda np, x: np.asarray(np.trace(x)),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 4),), name="wide"),
+            Sample((arr(rng, 0, 2),), name="empty"),
+            Sample((arr(rng, 3, 2).T,), name="transposed"),
+        ],
+        errors=lambda rng: [ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "trace: expected a matrix")],
+        method="trace",
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="diag",
+        op=lambda m, x, k=0: m.diag(x, k),
+        ref=lambda np, x, k=0: np.diag(x, k),
+        samples=lambda rng: [
+            Sample((arr(rng, 3),), name="vec"),
+            Sample((arr(rng, 3), 1), name="vec_up"),
+            Sample((arr(rng, 2), -2), name="vec_down"),
+            Sample((arr(rng, 3, 4),), name="mat"),
+            Sample((arr(rng, 3, 4), 2), name="mat_up"),
+            Sample((arr(rng, 3, 4), -5), name="mat_outside"),
+            Sample((arr(rng, 0),), name="empty"),
+            Sample((arr(rng, 4, 3).T, -1), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 2, 2, 2),)), RuntimeError, "Supports 1D or 2D tensors. Got 3D")
+        ],
+        method="diag",
         dtypes=ALL,
-    ))
+    )
+)
+register(
+    OpInfo(
+        name="diagonal",
+        op=lambda m, x, *a: m.diagonal(x, *a),
+        ref=lambda np, x, *a: np.diagonal(x, *a),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 4),), name="mat"),
+            Sample((arr(rng, 3, 4), -1), name="below"),
+            Sample((arr(rng, 2, 3, 4), 1, 2, 0), name="3d"),
+            Sample((arr(rng, 0, 2),), name="empty"),
+            Sample((arr(rng, 4, 3).T, 1), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 3), 0)), RuntimeError, "diagonal dimensions requires ndim"),
+            ErrorSample(
+                Sample((arr(rng, 3, 3), 0, 1, 1)), RuntimeError, "diagonal dimensions cannot be identical"
+            ),
+        ],
+        method="diagonal",
+        dtypes=ALL,
+    )
+)
+for _name, _np_name in (("tril", "tril"), ("triu", "triu")):
+    register(
+        OpInfo(
+            name=_name,
+            op=lambda m, x, k=0, _n=_name: getattr(m, _n)(x, k),
+            ref=lambda np, x, k=0, _n=_np_name: getattr(np, _n)(x, k),
+            samples=lambda rng: [
+                Sample((arr(rng, 3, 4),), name="mat"),
+                Sample((arr(rng, 3, 4), 1), name="up"),
+                Sample((arr(rng, 2, 3, 3), -1), name="batch"),
+                Sample((arr(rng, 0, 3),), name="empty"),
+                Sample((arr(rng, 4, 3).T, 2), name="transposed"),
+            ],
+            errors=lambda rng, _n=_name: [
+                ErrorSample(
+                    Sample((arr(rng, 3),)),
+                    RuntimeError,
+                    f"{_n}: input tensor must have at least 2 dimensions",
+                )
+            ],
+            method=_name,
+            dtypes=ALL,
+        )
+    )
 
 
 # -- norms ---------------------------------------------------------------------------------------------
@@ -226,42 +340,70 @@ def _norm_samples(rng):
     ]
 
 
-register(OpInfo(
-    name="linalg.vector_norm",
-    op=lambda m, x, *a: m.linalg.vector_norm(x, *a),
-    ref=_np_vector_norm,
-    samples=_norm_samples,
-    errors=lambda rng: [ErrorSample(Sample((np.array([1, 2]),)), RuntimeError,
-                                    "Expected a floating point or complex tensor as input")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="linalg.vector_norm",
+        op=lambda m, x, *a: m.linalg.vector_norm(x, *a),
+        ref=_np_vector_norm,
+        samples=_norm_samples,
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((np.array([1, 2]),)),
+                RuntimeError,
+                "Expected a floating point or complex tensor as input",
+            )
+        ],
+        dtypes=FLT,
+    )
+)
 
 
 def _np_matrix_norm(np, x, ord="fro", dim=(-2, -1), keepdim=False):
     return np.asarray(np.linalg.norm(x, ord, tuple(dim), keepdim), dtype=x.dtype)
 
 
-register(OpInfo(
-    name="linalg.matrix_norm",
-    op=lambda m, x, *a: m.linalg.matrix_norm(x, *a),
-    ref=_np_matrix_norm,
-    samples=lambda rng: [Sample((arr(rng, 3, 4),), name="fro"), Sample((arr(rng, 3, 4), 1), name="one"),
-                         Sample((arr(rng, 2, 3, 4), float("inf")), name="inf_batch"),
-                         Sample((arr(rng, 3, 4), -1, (1, 0), True), name="neg1_dims_keepdim"),
-                         Sample((arr(rng, 4, 3).T, -float("inf")), name="transposed")],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")],
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="linalg.norm",
-    op=lambda m, x, *a: m.linalg.norm(x, *a),
-    ref=lambda np, x, *a: np.asarray(np.linalg.norm(x, *a), dtype=x.dtype) if x.ndim in (1, 2) or a else
-    np.asarray(np.sqrt((x * x).sum()), dtype=x.dtype),
-    samples=lambda rng: [Sample((arr(rng, 3, 4),), name="fro"), Sample((arr(rng, 4), 1), name="vec_l1"),
-                         Sample((arr(rng, 3, 4), float("inf")), name="mat_inf"),
-                         Sample((arr(rng, 3, 4), None, 1), name="dim"), Sample((arr(rng, 2, 3, 4),), name="3d"),
-                         Sample((arr(rng, 4, 3).T, 1), name="transposed")],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 2, 3, 4), 1)), RuntimeError,
-                                    "If dim is not specified but ord is, the input must be 1D or 2D")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="linalg.matrix_norm",
+        op=lambda m, x, *a: m.linalg.matrix_norm(x, *a),
+        ref=_np_matrix_norm,
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 4),), name="fro"),
+            Sample((arr(rng, 3, 4), 1), name="one"),
+            Sample((arr(rng, 2, 3, 4), float("inf")), name="inf_batch"),
+            Sample((arr(rng, 3, 4), -1, (1, 0), True), name="neg1_dims_keepdim"),
+            Sample((arr(rng, 4, 3).T, -float("inf")), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")
+        ],
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.norm",
+        op=lambda m, x, *a: m.linalg.norm(x, *a),
+        ref=lambda np, x, *a: (
+            np.asarray(np.linalg.norm(x, *a), dtype=x.dtype)
+            if x.ndim in (1, 2) or a
+            else np.asarray(np.sqrt((x * x).sum()), dtype=x.dtype)
+        ),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 4),), name="fro"),
+            Sample((arr(rng, 4), 1), name="vec_l1"),
+            Sample((arr(rng, 3, 4), float("inf")), name="mat_inf"),
+            Sample((arr(rng, 3, 4), None, 1), name="dim"),
+            Sample((arr(rng, 2, 3, 4),), name="3d"),
+            Sample((arr(rng, 4, 3).T, 1), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 2, 3, 4), 1)),
+                RuntimeError,
+                "If dim is not specified but ord is, the input must be 1D or 2D",
+            )
+        ],
+        dtypes=FLT,
+    )
+)

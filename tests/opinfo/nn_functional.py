@@ -49,110 +49,154 @@ def _softmax_samples(rng):
     ]
 
 
-register(OpInfo(
-    name="softmax",
-    op=lambda m, x, d: m.nn.functional.softmax(x, d),
-    ref=lambda np, x, d: np.exp(_np_log_softmax(np, x, d)),
-    samples=_softmax_samples,
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 4), 2)), IndexError, "Dimension out of range")],
-    method="softmax",
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="log_softmax",
-    op=lambda m, x, d: m.nn.functional.log_softmax(x, d),
-    ref=_np_log_softmax,
-    samples=_softmax_samples,
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 4), -3)), IndexError, "Dimension out of range")],
-    method="log_softmax",
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="softmax_function",
-    op=lambda m, x, d: m.softmax(x, d),
-    ref=lambda np, x, d: np.exp(_np_log_softmax(np, x, d)),
-    samples=lambda rng: [Sample((arr(rng, 3, 4), 1), name="rows")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="softmax",
+        op=lambda m, x, d: m.nn.functional.softmax(x, d),
+        ref=lambda np, x, d: np.exp(_np_log_softmax(np, x, d)),
+        samples=_softmax_samples,
+        errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 4), 2)), IndexError, "Dimension out of range")],
+        method="softmax",
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="log_softmax",
+        op=lambda m, x, d: m.nn.functional.log_softmax(x, d),
+        ref=_np_log_softmax,
+        samples=_softmax_samples,
+        errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 4), -3)), IndexError, "Dimension out of range")],
+        method="log_softmax",
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="softmax_function",
+        op=lambda m, x, d: m.softmax(x, d),
+        ref=lambda np, x, d: np.exp(_np_log_softmax(np, x, d)),
+        samples=lambda rng: [Sample((arr(rng, 3, 4), 1), name="rows")],
+        dtypes=FLT,
+    )
+)
 
 
 # -- linear, dropout, one_hot, embedding ----------------------------------------------------------------
-register(OpInfo(
-    name="linear",
-    op=lambda m, x, w, b=None: m.nn.functional.linear(x, w, b),
-    ref=lambda np, x, w, b=None: x @ w.T + (0 if b is None else b),
-    samples=lambda rng: [
-        Sample((arr(rng, 4, 3), arr(rng, 2, 3), arr(rng, 2)), name="bias"),
-        Sample((arr(rng, 4, 3), arr(rng, 2, 3)), name="no_bias"),
-        Sample((arr(rng, 2, 5, 3), arr(rng, 2, 3), arr(rng, 2)), name="batch"),
-        Sample((arr(rng, 3), arr(rng, 2, 3), arr(rng, 2)), name="vec"),
-        Sample((arr(rng, 0, 3), arr(rng, 2, 3), arr(rng, 2)), name="empty"),
-        Sample((arr(rng, 3, 4).T, arr(rng, 3, 2).T, arr(rng, 2)), name="transposed"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 4, 3), arr(rng, 2, 5))), RuntimeError,
-                                    "mat1 and mat2 shapes cannot be multiplied")],
-    dtypes=NUM,
-))
-register(OpInfo(
-    name="dropout_deterministic",
-    op=lambda m, x, **kw: m.nn.functional.dropout(x, **kw),
-    ref=lambda np, x, p=0.5, training=True: x * 0 if training and p == 1 else x,
-    samples=lambda rng: [
-        Sample((arr(rng, 3, 4),), {"training": False}, name="eval"),
-        Sample((arr(rng, 3, 4),), {"p": 0.0}, name="p0"),
-        Sample((arr(rng, 3, 4),), {"p": 1.0}, name="p1"),
-    ],
-    errors=lambda rng: [
-        ErrorSample(Sample((arr(rng, 3),), {"p": 1.5}), ValueError, "dropout probability has to be between 0 and 1"),
-        ErrorSample(Sample((arr(rng, 3),), {"p": -0.1}), ValueError, "but got -0.1"),
-    ],
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="embedding_padding_idx",
-    op=lambda m, i, w, **kw: m.nn.functional.embedding(i, w, **kw),
-    ref=lambda np, i, w, padding_idx=None: w[i],
-    samples=lambda rng: [
-        Sample((np.array([[0, 2, 0], [4, 1, 1]]), arr(rng, 5, 3)), {"padding_idx": 0}, name="padding"),
-        Sample((ix(3, 4, 4), arr(rng, 5, 3)), {"padding_idx": -1}, name="neg_padding"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((ix(1), arr(rng, 5, 3)), {"padding_idx": 5}), AssertionError,
-                                    "Padding_idx must be within num_embeddings")],
-    skips={"gradcheck": "by design the padding row gets no gradient although the output depends on it",
-           "gradgradcheck": "as gradcheck: the padding row's gradient is zeroed on purpose"},
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="one_hot",
-    op=lambda m, t, n=-1: m.nn.functional.one_hot(t, n),
-    ref=lambda np, t, n=-1: (t[..., None] == np.arange(n if n != -1 else t.max() + 1)).astype(np.int64),
-    samples=lambda rng: [Sample((ix(0, 2, 1),), name="infer"), Sample((np.array([[1], [3]]), 5), name="2d"),
-                         Sample((np.array(2), 3), name="0d"), Sample((ix(), 3), name="empty")],
-    errors=lambda rng: [
-        ErrorSample(Sample((ix(0, 3), 3)), RuntimeError, "Class values must be smaller than num_classes"),
-        ErrorSample(Sample((ix(0, -1), 3)), RuntimeError, "Class values must be non-negative"),
-        ErrorSample(Sample((arr(rng, 3), 3), keep_dtype=True), RuntimeError, "one_hot is only applicable to index tensor"),
-    ],
-    differentiable=False,
-    dtypes=("int64",),
-))
-register(OpInfo(
-    name="embedding",
-    op=lambda m, i, w, **kw: m.nn.functional.embedding(i, w, **kw),
-    ref=lambda np, i, w, padding_idx=None: w[i],
-    samples=lambda rng: [
-        Sample((np.array([[0, 2, 0], [4, 4, 1]]), arr(rng, 5, 3)), name="repeated"),
-        Sample((np.array(2), arr(rng, 5, 3)), name="0d"),
-        Sample((ix(), arr(rng, 5, 3)), name="empty"),
-        Sample((ix(1, 2), arr(rng, 3, 5).T), name="transposed"),
-    ],
-    errors=lambda rng: [
-        ErrorSample(Sample((ix(5), arr(rng, 5, 3))), IndexError, "index out of range in self"),
-        ErrorSample(Sample((arr(rng, 2), arr(rng, 5, 3))), RuntimeError,
-                    "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int"),
-    ],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="linear",
+        op=lambda m, x, w, b=None: m.nn.functional.linear(x, w, b),
+        ref=lambda np, x, w, b=None: x @ w.T + (0 if b is None else b),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 3), arr(rng, 2, 3), arr(rng, 2)), name="bias"),
+            Sample((arr(rng, 4, 3), arr(rng, 2, 3)), name="no_bias"),
+            Sample((arr(rng, 2, 5, 3), arr(rng, 2, 3), arr(rng, 2)), name="batch"),
+            Sample((arr(rng, 3), arr(rng, 2, 3), arr(rng, 2)), name="vec"),
+            Sample((arr(rng, 0, 3), arr(rng, 2, 3), arr(rng, 2)), name="empty"),
+            Sample((arr(rng, 3, 4).T, arr(rng, 3, 2).T, arr(rng, 2)), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 4, 3), arr(rng, 2, 5))),
+                RuntimeError,
+                "mat1 and mat2 shapes cannot be multiplied",
+            )
+        ],
+        dtypes=NUM,
+    )
+)
+register(
+    OpInfo(
+        name="dropout_deterministic",
+        op=lambda m, x, **kw: m.nn.functional.dropout(x, **kw),
+        ref=lambda np, x, p=0.5, training=True: x * 0 if training and p == 1 else x,
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 4),), {"training": False}, name="eval"),
+            Sample((arr(rng, 3, 4),), {"p": 0.0}, name="p0"),
+            Sample((arr(rng, 3, 4),), {"p": 1.0}, name="p1"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3),), {"p": 1.5}),
+                ValueError,
+                "dropout probability has to be between 0 and 1",
+            ),
+            ErrorSample(Sample((arr(rng, 3),), {"p": -0.1}), ValueError, "but got -0.1"),
+        ],
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="embedding_padding_idx",
+        op=lambda m, i, w, **kw: m.nn.functional.embedding(i, w, **kw),
+        ref=lambda np, i, w, padding_idx=None: w[i],
+        samples=lambda rng: [
+            Sample((np.array([[0, 2, 0], [4, 1, 1]]), arr(rng, 5, 3)), {"padding_idx": 0}, name="padding"),
+            Sample((ix(3, 4, 4), arr(rng, 5, 3)), {"padding_idx": -1}, name="neg_padding"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((ix(1), arr(rng, 5, 3)), {"padding_idx": 5}),
+                AssertionError,
+                "Padding_idx must be within num_embeddings",
+            )
+        ],
+        skips={
+            "gradcheck": "by design the padding row gets no gradient although the output depends on it",
+            "gradgradcheck": "as gradcheck: the padding row's gradient is zeroed on purpose",
+        },
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="one_hot",
+        op=lambda m, t, n=-1: m.nn.functional.one_hot(t, n),
+        ref=lambda np, t, n=-1: (t[..., None] == np.arange(n if n != -1 else t.max() + 1)).astype(np.int64),
+        samples=lambda rng: [
+            Sample((ix(0, 2, 1),), name="infer"),
+            Sample((np.array([[1], [3]]), 5), name="2d"),
+            Sample((np.array(2), 3), name="0d"),
+            Sample((ix(), 3), name="empty"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((ix(0, 3), 3)), RuntimeError, "Class values must be smaller than num_classes"),
+            ErrorSample(Sample((ix(0, -1), 3)), RuntimeError, "Class values must be non-negative"),
+            ErrorSample(
+                Sample((arr(rng, 3), 3), keep_dtype=True),
+                RuntimeError,
+                "one_hot is only applicable to index tensor",
+            ),
+        ],
+        differentiable=False,
+        dtypes=("int64",),
+    )
+)
+register(
+    OpInfo(
+        name="embedding",
+        op=lambda m, i, w, **kw: m.nn.functional.embedding(i, w, **kw),
+        ref=lambda np, i, w, padding_idx=None: w[i],
+        samples=lambda rng: [
+            Sample((np.array([[0, 2, 0], [4, 4, 1]]), arr(rng, 5, 3)), name="repeated"),
+            Sample((np.array(2), arr(rng, 5, 3)), name="0d"),
+            Sample((ix(), arr(rng, 5, 3)), name="empty"),
+            Sample((ix(1, 2), arr(rng, 3, 5).T), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((ix(5), arr(rng, 5, 3))), IndexError, "index out of range in self"),
+            ErrorSample(
+                Sample((arr(rng, 2), arr(rng, 5, 3))),
+                RuntimeError,
+                "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                "Long, Int",
+            ),
+        ],
+        dtypes=FLT,
+    )
+)
 
 
 # -- regression losses --------------------------------------------------------------------------------
@@ -169,26 +213,35 @@ def _pair_samples(rng, **kw):
 
 
 def _pair_errors(rng):
-    return [ErrorSample(Sample((arr(rng, 3), arr(rng, 3)), {"reduction": "avg"}), ValueError,
-                        "avg is not a valid value for reduction")]
+    return [
+        ErrorSample(
+            Sample((arr(rng, 3), arr(rng, 3)), {"reduction": "avg"}),
+            ValueError,
+            "avg is not a valid value for reduction",
+        )
+    ]
 
 
-register(OpInfo(
-    name="mse_loss",
-    op=lambda m, x, t, **kw: m.nn.functional.mse_loss(x, t, **kw),
-    ref=lambda np, x, t, reduction="mean": _reduce(np, (x - t) ** 2, reduction),
-    samples=lambda rng: _pair_samples(rng) + [Sample((arr(rng, 3, 4), arr(rng, 4)), name="broadcast")],
-    errors=_pair_errors,
-    dtypes=FLT,
-))
-register(OpInfo(
-    name="l1_loss",
-    op=lambda m, x, t, **kw: m.nn.functional.l1_loss(x, t, **kw),
-    ref=lambda np, x, t, reduction="mean": _reduce(np, np.abs(x - t), reduction),
-    samples=_pair_samples,
-    errors=_pair_errors,
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="mse_loss",
+        op=lambda m, x, t, **kw: m.nn.functional.mse_loss(x, t, **kw),
+        ref=lambda np, x, t, reduction="mean": _reduce(np, (x - t) ** 2, reduction),
+        samples=lambda rng: _pair_samples(rng) + [Sample((arr(rng, 3, 4), arr(rng, 4)), name="broadcast")],
+        errors=_pair_errors,
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="l1_loss",
+        op=lambda m, x, t, **kw: m.nn.functional.l1_loss(x, t, **kw),
+        ref=lambda np, x, t, reduction="mean": _reduce(np, np.abs(x - t), reduction),
+        samples=_pair_samples,
+        errors=_pair_errors,
+        dtypes=FLT,
+    )
+)
 
 
 def _np_smooth_l1(np, x, t, reduction="mean", beta=1.0):
@@ -197,16 +250,29 @@ def _np_smooth_l1(np, x, t, reduction="mean", beta=1.0):
     return _reduce(np, loss.astype(x.dtype), reduction)
 
 
-register(OpInfo(
-    name="smooth_l1_loss",
-    op=lambda m, x, t, **kw: m.nn.functional.smooth_l1_loss(x, t, **kw),
-    ref=_np_smooth_l1,
-    samples=lambda rng: _pair_samples(rng) + _pair_samples(rng, beta=0.5)[:1] + [
-        Sample((arr(rng, 3, 4), arr(rng, 3, 4)), {"beta": 0.0}, name="beta0")],
-    errors=lambda rng: _pair_errors(rng) + [ErrorSample(Sample((arr(rng, 3), arr(rng, 3)), {"beta": -1.0}),
-                                                        RuntimeError, "does not support negative values for beta")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="smooth_l1_loss",
+        op=lambda m, x, t, **kw: m.nn.functional.smooth_l1_loss(x, t, **kw),
+        ref=_np_smooth_l1,
+        samples=lambda rng: (
+            _pair_samples(rng)
+            + _pair_samples(rng, beta=0.5)[:1]
+            + [Sample((arr(rng, 3, 4), arr(rng, 3, 4)), {"beta": 0.0}, name="beta0")]
+        ),
+        errors=lambda rng: (
+            _pair_errors(rng)
+            + [
+                ErrorSample(
+                    Sample((arr(rng, 3), arr(rng, 3)), {"beta": -1.0}),
+                    RuntimeError,
+                    "does not support negative values for beta",
+                )
+            ]
+        ),
+        dtypes=FLT,
+    )
+)
 
 
 def _np_huber(np, x, t, reduction="mean", delta=1.0):
@@ -214,14 +280,16 @@ def _np_huber(np, x, t, reduction="mean", delta=1.0):
     return _reduce(np, np.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)).astype(x.dtype), reduction)
 
 
-register(OpInfo(
-    name="huber_loss",
-    op=lambda m, x, t, **kw: m.nn.functional.huber_loss(x, t, **kw),
-    ref=_np_huber,
-    samples=lambda rng: _pair_samples(rng) + _pair_samples(rng, delta=0.5)[:1],
-    errors=_pair_errors,
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="huber_loss",
+        op=lambda m, x, t, **kw: m.nn.functional.huber_loss(x, t, **kw),
+        ref=_np_huber,
+        samples=lambda rng: _pair_samples(rng) + _pair_samples(rng, delta=0.5)[:1],
+        errors=_pair_errors,
+        dtypes=FLT,
+    )
+)
 
 
 # -- classification losses -----------------------------------------------------------------------------
@@ -262,21 +330,29 @@ def _class_samples(rng, big=False):
 def _class_errors(rng):
     return [
         ErrorSample(Sample((arr(rng, 4, 5), ix(1, 0, 5, 2))), IndexError, "Target 5 is out of bounds"),
-        ErrorSample(Sample((arr(rng, 4, 5), ix(1, 0, 2))), ValueError,
-                    r"Expected input batch_size \(4\) to match target batch_size \(3\)"),
-        ErrorSample(Sample((arr(rng, 4, 5), ix(1, 0, 1, 2), arr(rng, 4))), RuntimeError,
-                    "weight tensor should be defined either for all 5 classes or no classes"),
+        ErrorSample(
+            Sample((arr(rng, 4, 5), ix(1, 0, 2))),
+            ValueError,
+            r"Expected input batch_size \(4\) to match target batch_size \(3\)",
+        ),
+        ErrorSample(
+            Sample((arr(rng, 4, 5), ix(1, 0, 1, 2), arr(rng, 4))),
+            RuntimeError,
+            "weight tensor should be defined either for all 5 classes or no classes",
+        ),
     ]
 
 
-register(OpInfo(
-    name="nll_loss",
-    op=lambda m, x, t, w=None, **kw: m.nn.functional.nll_loss(x, t, w, **kw),
-    ref=_np_nll,
-    samples=_class_samples,
-    errors=_class_errors,
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="nll_loss",
+        op=lambda m, x, t, w=None, **kw: m.nn.functional.nll_loss(x, t, w, **kw),
+        ref=_np_nll,
+        samples=_class_samples,
+        errors=_class_errors,
+        dtypes=FLT,
+    )
+)
 
 
 def _np_ce(np, x, t, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
@@ -317,29 +393,49 @@ def _ce_samples(rng):
     probs = probs / probs.sum(1, keepdims=True)
     out += [
         Sample((arr(rng, 4, 5), ix(1, 0, -100, 2)), {"label_smoothing": 0.2}, name="smoothing"),
-        Sample((arr(rng, 4, 5), ix(1, 0, 3, 2), arr(rng, 5, lo=0.5, hi=2.0)),
-               {"label_smoothing": 0.1, "reduction": "sum"}, grad=(0,), name="smoothing_weight"),
+        Sample(
+            (arr(rng, 4, 5), ix(1, 0, 3, 2), arr(rng, 5, lo=0.5, hi=2.0)),
+            {"label_smoothing": 0.1, "reduction": "sum"},
+            grad=(0,),
+            name="smoothing_weight",
+        ),
         Sample((arr(rng, 4, 5), probs), name="probs"),
-        Sample((arr(rng, 4, 5) * 1e4, probs), {"reduction": "sum", "label_smoothing": 0.3}, name="probs_large"),
-        Sample((arr(rng, 4, 5), probs, arr(rng, 5, lo=0.5, hi=2.0)), {"reduction": "none"}, grad=(0, 1),
-               name="probs_weight"),
-        Sample((arr(rng, 2, 3, 4), np.moveaxis(probs[:3, :3].repeat(3, 0)[:8].reshape(2, 4, 3), -1, 1).copy()),
-               name="probs_kdim"),
+        Sample(
+            (arr(rng, 4, 5) * 1e4, probs), {"reduction": "sum", "label_smoothing": 0.3}, name="probs_large"
+        ),
+        Sample(
+            (arr(rng, 4, 5), probs, arr(rng, 5, lo=0.5, hi=2.0)),
+            {"reduction": "none"},
+            grad=(0, 1),
+            name="probs_weight",
+        ),
+        Sample(
+            (arr(rng, 2, 3, 4), np.moveaxis(probs[:3, :3].repeat(3, 0)[:8].reshape(2, 4, 3), -1, 1).copy()),
+            name="probs_kdim",
+        ),
     ]
     return out
 
 
-register(OpInfo(
-    name="cross_entropy",
-    op=lambda m, x, t, w=None, **kw: m.nn.functional.cross_entropy(x, t, w, **kw),
-    ref=_np_ce,
-    samples=_ce_samples,
-    errors=lambda rng: _class_errors(rng) + [
-        ErrorSample(Sample((arr(rng, 4, 5), ix(1, 0, 1, 2)), {"label_smoothing": 1.5}), RuntimeError,
-                    "label_smoothing must be between 0.0 and 1.0"),
-    ],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="cross_entropy",
+        op=lambda m, x, t, w=None, **kw: m.nn.functional.cross_entropy(x, t, w, **kw),
+        ref=_np_ce,
+        samples=_ce_samples,
+        errors=lambda rng: (
+            _class_errors(rng)
+            + [
+                ErrorSample(
+                    Sample((arr(rng, 4, 5), ix(1, 0, 1, 2)), {"label_smoothing": 1.5}),
+                    RuntimeError,
+                    "label_smoothing must be between 0.0 and 1.0",
+                ),
+            ]
+        ),
+        dtypes=FLT,
+    )
+)
 
 
 def _np_bce(np, x, t, weight=None, reduction="mean"):
@@ -349,23 +445,38 @@ def _np_bce(np, x, t, weight=None, reduction="mean"):
     return _reduce(np, loss.astype(x.dtype), reduction)
 
 
-register(OpInfo(
-    name="binary_cross_entropy",
-    op=lambda m, x, t, w=None, **kw: m.nn.functional.binary_cross_entropy(x, t, w, **kw),
-    ref=_np_bce,
-    samples=lambda rng: [
-        Sample((arr(rng, 3, 4, lo=0.05, hi=0.95), arr(rng, 3, 4, lo=0, hi=1)), {"reduction": r}, name=r)
-        for r in REDUCTIONS
-    ] + [
-        Sample((arr(rng, 3, 4, lo=0.05, hi=0.95), arr(rng, 3, 4, lo=0, hi=1), arr(rng, 4, lo=0.5, hi=2)),
-               grad=(0, 1), name="weight"),
-        Sample((arr(rng, lo=0.05, hi=0.95), arr(rng, lo=0, hi=1)), name="0d"),
-        Sample((arr(rng, 4, 3, lo=0.05, hi=0.95).T, arr(rng, 3, 4, lo=0, hi=1)), name="transposed"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 1, lo=0.1, hi=0.9), arr(rng, 3, lo=0, hi=1))), ValueError,
-                                    "Using a target size .* that is different to the input size")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="binary_cross_entropy",
+        op=lambda m, x, t, w=None, **kw: m.nn.functional.binary_cross_entropy(x, t, w, **kw),
+        ref=_np_bce,
+        samples=lambda rng: (
+            [
+                Sample(
+                    (arr(rng, 3, 4, lo=0.05, hi=0.95), arr(rng, 3, 4, lo=0, hi=1)), {"reduction": r}, name=r
+                )
+                for r in REDUCTIONS
+            ]
+            + [
+                Sample(
+                    (arr(rng, 3, 4, lo=0.05, hi=0.95), arr(rng, 3, 4, lo=0, hi=1), arr(rng, 4, lo=0.5, hi=2)),
+                    grad=(0, 1),
+                    name="weight",
+                ),
+                Sample((arr(rng, lo=0.05, hi=0.95), arr(rng, lo=0, hi=1)), name="0d"),
+                Sample((arr(rng, 4, 3, lo=0.05, hi=0.95).T, arr(rng, 3, 4, lo=0, hi=1)), name="transposed"),
+            ]
+        ),
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3, 1, lo=0.1, hi=0.9), arr(rng, 3, lo=0, hi=1))),
+                ValueError,
+                "Using a target size .* that is different to the input size",
+            )
+        ],
+        dtypes=FLT,
+    )
+)
 
 
 def _np_bce_logits(np, x, t, weight=None, reduction="mean", pos_weight=None):
@@ -377,26 +488,49 @@ def _np_bce_logits(np, x, t, weight=None, reduction="mean", pos_weight=None):
     return _reduce(np, loss.astype(x.dtype), reduction)
 
 
-register(OpInfo(
-    name="binary_cross_entropy_with_logits",
-    op=lambda m, x, t, w=None, **kw: m.nn.functional.binary_cross_entropy_with_logits(x, t, w, **kw),
-    ref=_np_bce_logits,
-    samples=lambda rng: [
-        Sample((arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1)), {"reduction": r}, name=r) for r in REDUCTIONS
-    ] + [
-        Sample((arr(rng, 3, 4) * 1e4, arr(rng, 3, 4, lo=0, hi=1)), name="large_logits"),
-        Sample((arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1)), {"pos_weight": arr(rng, 4, lo=0.5, hi=3)},
-               grad=(0, 1), name="pos_weight"),
-        Sample((arr(rng, 3, 4) * 1e4, arr(rng, 3, 4, lo=0, hi=1)),
-               {"pos_weight": arr(rng, 4, lo=0.5, hi=3), "reduction": "sum"}, grad=(0, 1), name="pos_weight_large"),
-        Sample((arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1), arr(rng, 3, 1, lo=0.5, hi=2)), grad=(0, 1), name="weight"),
-        Sample((arr(rng), arr(rng, lo=0, hi=1)), name="0d"),
-        Sample((arr(rng, 4, 3).T, arr(rng, 3, 4, lo=0, hi=1)), name="transposed"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3, 1), arr(rng, 3, lo=0, hi=1))), ValueError,
-                                    r"Target size \(.*\) must be the same as input size")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="binary_cross_entropy_with_logits",
+        op=lambda m, x, t, w=None, **kw: m.nn.functional.binary_cross_entropy_with_logits(x, t, w, **kw),
+        ref=_np_bce_logits,
+        samples=lambda rng: (
+            [
+                Sample((arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1)), {"reduction": r}, name=r)
+                for r in REDUCTIONS
+            ]
+            + [
+                Sample((arr(rng, 3, 4) * 1e4, arr(rng, 3, 4, lo=0, hi=1)), name="large_logits"),
+                Sample(
+                    (arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1)),
+                    {"pos_weight": arr(rng, 4, lo=0.5, hi=3)},
+                    grad=(0, 1),
+                    name="pos_weight",
+                ),
+                Sample(
+                    (arr(rng, 3, 4) * 1e4, arr(rng, 3, 4, lo=0, hi=1)),
+                    {"pos_weight": arr(rng, 4, lo=0.5, hi=3), "reduction": "sum"},
+                    grad=(0, 1),
+                    name="pos_weight_large",
+                ),
+                Sample(
+                    (arr(rng, 3, 4), arr(rng, 3, 4, lo=0, hi=1), arr(rng, 3, 1, lo=0.5, hi=2)),
+                    grad=(0, 1),
+                    name="weight",
+                ),
+                Sample((arr(rng), arr(rng, lo=0, hi=1)), name="0d"),
+                Sample((arr(rng, 4, 3).T, arr(rng, 3, 4, lo=0, hi=1)), name="transposed"),
+            ]
+        ),
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3, 1), arr(rng, 3, lo=0, hi=1))),
+                ValueError,
+                r"Target size \(.*\) must be the same as input size",
+            )
+        ],
+        dtypes=FLT,
+    )
+)
 
 
 def _np_kl(np, x, t, reduction="mean", log_target=False):
@@ -424,12 +558,19 @@ def _kl_samples(rng):
     return out
 
 
-register(OpInfo(
-    name="kl_div",
-    op=lambda m, x, t, **kw: m.nn.functional.kl_div(x, t, **kw),
-    ref=_np_kl,
-    samples=_kl_samples,
-    errors=lambda rng: [ErrorSample(Sample((arr(rng, 3), arr(rng, 3)), {"reduction": "avg"}), ValueError,
-                                    "avg is not a valid value for reduction")],
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="kl_div",
+        op=lambda m, x, t, **kw: m.nn.functional.kl_div(x, t, **kw),
+        ref=_np_kl,
+        samples=_kl_samples,
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3), arr(rng, 3)), {"reduction": "avg"}),
+                ValueError,
+                "avg is not a valid value for reduction",
+            )
+        ],
+        dtypes=FLT,
+    )
+)

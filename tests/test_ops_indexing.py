@@ -1,0 +1,162 @@
+"""Indexing beyond the registry: accumulation of repeated indices, ``x[idx] = v`` and autograd's safety
+rules, error types per op (as PyTorch), and gradients PyTorch itself cannot compute."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradlite as gl
+from gradlite.autograd import gradcheck, gradgradcheck
+from tests.conftest import assert_close, to_numpy
+
+RNG = np.random.default_rng(0)
+
+
+def test_repeated_indices_accumulate(device):
+    x = gl.zeros(4, 2, device=device, requires_grad=True)
+    x[gl.tensor([0, 0, 3, 0], device=device)].sum().backward()
+    np.testing.assert_array_equal(to_numpy(x.grad)[:, 0], [3, 0, 0, 1])
+
+
+def test_getitem_gradients_match_torch(torch, device):
+    a = RNG.standard_normal((4, 3, 2))
+    keys = [(slice(None), 1), (Ellipsis, None, 0), ([0, 0, 2], slice(None), [1, 1, 0]), (1, slice(0, 3, 2))]
+    for k in keys:
+        xg = gl.tensor(a, device=device, requires_grad=True)
+        xt = torch.tensor(a, device=device, requires_grad=True)
+        yg, yt = xg[k], xt[k]
+        assert_close(yg, yt)
+        w = RNG.standard_normal(tuple(yt.shape))
+        (yg * gl.tensor(w, device=device)).sum().backward()
+        (yt * torch.tensor(w, device=device)).sum().backward()
+        assert_close(xg.grad, xt.grad)
+
+
+def test_basic_index_is_a_view_sharing_the_version(device):
+    x = gl.randn(3, 4, device=device)
+    row = x[1]
+    x.mul_(2)
+    assert row._version_count == x._version_count == 1
+    np.testing.assert_array_equal(to_numpy(row), to_numpy(x)[1])
+
+
+def test_negative_step_raises_value_error_as_torch(device):
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        gl.randn(4, device=device)[::-1]
+
+
+def test_setitem_on_leaf_that_requires_grad_raises(device):
+    x = gl.randn(3, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        x[0] = 1.0
+    with gl.no_grad():
+        x[0] = 1.0
+    assert x[0].item() == 1.0 and x._version_count == 1
+
+
+def test_setitem_is_differentiable_for_both_sides(torch, device):
+    a, v = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
+    xg, vg = (gl.tensor(u, device=device, requires_grad=True) for u in (a, v))
+    xt, vt = (torch.tensor(u, device=device, requires_grad=True) for u in (a, v))
+    for x, val, m in ((xg, vg, gl), (xt, vt, torch)):
+        y = x * 2
+        y[torch.tensor([1, 3]).tolist()] = val * 3
+        (y * m.arange(12, device=device).reshape(4, 3).to(y.dtype)).sum().backward()
+    assert_close(xg.grad, xt.grad)
+    assert_close(vg.grad, vt.grad)
+
+
+def test_setitem_after_save_raises_at_backward(device):
+    x = gl.randn(3, device=device, requires_grad=True)
+    y = x * 1
+    z = y * y  # saves y
+    y[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def test_setitem_gradcheck_and_gradgradcheck():
+    x = gl.randn(4, 3, dtype=gl.float64, requires_grad=True)
+    v = gl.randn(2, 1, dtype=gl.float64, requires_grad=True)
+
+    def f(x, v):
+        y = x.clone()
+        y[1:3] = v * v
+        return y * y
+
+    assert gradcheck(f, (x, v))
+    assert gradgradcheck(f, (x, v))
+
+
+def test_scatter_with_larger_src_has_correct_gradient():
+    """src larger than index: only its first index.shape block is used (PyTorch's backward fails here)."""
+    x = gl.randn(3, 4, dtype=gl.float64, requires_grad=True)
+    src = gl.randn(3, 5, dtype=gl.float64, requires_grad=True)
+    idx = gl.tensor([[2, 0, 1, 1], [0, 0, 2, 1]])
+    assert gradcheck(lambda a, s: a.scatter_add(0, idx, s), (x, src))
+    assert gradcheck(lambda a, s: a.scatter(1, gl.tensor([[0, 3], [1, 2]]), s), (x, src))
+
+
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (lambda x, i: x[i], IndexError, "index 7 is out of bounds for dimension 0 with size 4"),
+        (lambda x, i: x.index_select(0, i), IndexError, "index out of range in self"),
+        (
+            lambda x, i: x.take(i + 5),
+            IndexError,
+            "out of range: tried to access index 12 on a tensor of 12 elements",
+        ),
+        (lambda x, i: x.gather(0, i.reshape(1, 1).expand(1, 3)), RuntimeError, "index 7 is out of bounds"),
+        (
+            lambda x, i: x.scatter(0, i.reshape(1, 1).expand(1, 3), 1.0),
+            RuntimeError,
+            "index 7 is out of bounds",
+        ),
+        (
+            lambda x, i: x.index_add(0, i, gl.ones(1, 3, device=x.device)),
+            RuntimeError,
+            "index 7 is out of bounds",
+        ),
+        (lambda x, i: gl.nn.functional.embedding(i, x), IndexError, "index out of range in self"),
+    ],
+)
+def test_out_of_range_raises_on_every_device(device, call, exc, match):
+    """The check is explicit (CuPy would wrap silently), so both devices raise the same error."""
+    x = gl.randn(4, 3, device=device)
+    i = gl.tensor([7], device=device)
+    with pytest.raises(exc, match=match):
+        call(x, i)
+
+
+def test_index_must_be_integer(device):
+    x = gl.randn(4, device=device)
+    with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or bool tensors"):
+        x[gl.tensor([0.0], device=device)]
+    with pytest.raises(RuntimeError, match="Expected dtype int64 for index"):
+        x.gather(0, gl.tensor([0], dtype=gl.int32, device=device))
+
+
+def test_masked_fill_gradient_reaches_a_tensor_value(torch, device):
+    a = RNG.standard_normal((3, 4))
+    mask = RNG.standard_normal(4) > 0
+    xg, vg = (
+        gl.tensor(a, device=device, requires_grad=True),
+        gl.tensor(0.5, device=device, requires_grad=True),
+    )
+    xt, vt = (
+        torch.tensor(a, device=device, requires_grad=True),
+        torch.tensor(0.5, device=device, requires_grad=True),
+    )
+    (xg.masked_fill(gl.tensor(mask, device=device), vg) ** 2).sum().backward()
+    (xt.masked_fill(torch.tensor(mask, device=device), vt) ** 2).sum().backward()
+    assert_close(xg.grad, xt.grad)
+    assert_close(vg.grad, vt.grad)
+
+
+def test_gather_double_backward():
+    x = gl.randn(3, 4, dtype=gl.float64, requires_grad=True)
+    idx = gl.tensor([[0, 0], [3, 1], [2, 2]])
+    assert gradgradcheck(lambda a: a.gather(1, idx) ** 2, (x,))
+    assert gradgradcheck(lambda a: a[gl.tensor([0, 0, 2])] ** 2, (x,))

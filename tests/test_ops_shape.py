@@ -1,0 +1,115 @@
+"""Shape and join ops beyond the registry: views share storage and version, pieces of a split feed back
+into one gradient, dtype promotion in cat/stack, padding that crops, and PyTorch's grad_fn names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradlite as gl
+from gradlite.autograd import gradgradcheck
+from tests.conftest import assert_close, to_numpy
+
+RNG = np.random.default_rng(0)
+
+
+def test_split_pieces_are_views_sharing_the_version(device):
+    x = gl.randn(5, 2, device=device)
+    a, b = x.split([2, 3])
+    x.add_(1)
+    assert a._version_count == b._version_count == x._version_count
+    np.testing.assert_array_equal(to_numpy(b), to_numpy(x)[2:])
+
+
+def test_gradient_through_some_split_pieces_matches_torch(torch, device):
+    a = RNG.standard_normal((7, 3))
+    xg = gl.tensor(a, device=device, requires_grad=True)
+    xt = torch.tensor(a, device=device, requires_grad=True)
+    for x, m in ((xg, gl), (xt, torch)):
+        p = x.chunk(3)
+        u = x.unbind(1)
+        (m.cat([p[2] * 2, p[0]]).sum() + (u[1] ** 2).sum()).backward()
+    assert_close(xg.grad, xt.grad)
+
+
+def test_cat_and_stack_promote_dtypes_as_torch(torch, device):
+    f32 = RNG.standard_normal(3).astype(np.float32)
+    i64 = np.array([1, 2, 3])
+    for fn in ("cat", "stack"):
+        g = getattr(gl, fn)([gl.tensor(f32, device=device), gl.tensor(i64, device=device)])
+        t = getattr(torch, fn)([torch.tensor(f32, device=device), torch.tensor(i64, device=device)])
+        assert_close(g, t)
+
+
+def test_cat_gradient_to_mixed_dtype_inputs_keeps_each_dtype(device):
+    a = gl.randn(2, device=device, requires_grad=True)
+    b = gl.randn(2, dtype=gl.float64, device=device, requires_grad=True)
+    gl.cat([a, b]).sum().backward()
+    assert a.grad.dtype == gl.float32 and b.grad.dtype == gl.float64
+
+
+def test_grad_fn_names_follow_torch(torch, device):
+    xg = gl.randn(2, 3, device=device, requires_grad=True)
+    xt = torch.randn(2, 3, device=device, requires_grad=True)
+    calls = [
+        lambda m, x: m.cat([x, x]),
+        lambda m, x: m.stack([x, x]),
+        lambda m, x: x.flip(0),
+        lambda m, x: x.roll(1, 0),
+        lambda m, x: x.repeat(2, 1),
+        lambda m, x: x.narrow(1, 0, 2),
+        lambda m, x: x.select(0, 1),
+        lambda m, x: m.nn.functional.pad(x, (1, 1)),
+        lambda m, x: x.permute(1, 0),
+        lambda m, x: x.tril(),
+        lambda m, x: m.nn.functional.softmax(x, 1),
+        lambda m, x: m.nn.functional.log_softmax(x, 1),
+    ]
+    for c in calls:
+        assert type(c(gl, xg).grad_fn).__name__ == type(c(torch, xt).grad_fn).__name__
+
+
+def test_pad_crop_and_value_match_torch(torch, device):
+    a = RNG.standard_normal((2, 3, 4))
+    for pad, value in (((1, -2), 0.0), ((-1, 0, 2, 1), 3.0), ((0, 0, 0, 0, 1, 0), -1.0)):
+        xg = gl.tensor(a, device=device, requires_grad=True)
+        xt = torch.tensor(a, device=device, requires_grad=True)
+        yg = gl.nn.functional.pad(xg, pad, value=value)
+        yt = torch.nn.functional.pad(xt, pad, value=value)
+        assert_close(yg, yt)
+        w = RNG.standard_normal(tuple(yt.shape))
+        (yg * gl.tensor(w, device=device)).sum().backward()
+        (yt * torch.tensor(w, device=device)).sum().backward()
+        assert_close(xg.grad, xt.grad)
+
+
+def test_pad_rejects_other_modes(device):
+    with pytest.raises(NotImplementedError, match="only mode='constant'"):
+        gl.nn.functional.pad(gl.randn(1, 2, 3, device=device), (1, 1), mode="reflect")
+
+
+def test_view_of_transposed_raises_but_reshape_copies(device):
+    x = gl.randn(3, 4, device=device).t()
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        x.view(12)
+    y = x.reshape(12)
+    np.testing.assert_array_equal(to_numpy(y), to_numpy(x).reshape(12))
+
+
+def test_double_backward_of_layout_ops():
+    x = gl.randn(3, 4, dtype=gl.float64, requires_grad=True)
+    ops = [
+        lambda a: a.flip(1) * a,
+        lambda a: a.roll((1, 2), (0, 1)) * a,
+        lambda a: a.repeat(2, 1) ** 2,
+        lambda a: gl.cat(a.chunk(2, 1)[::-1], 1) * a,
+        lambda a: gl.nn.functional.pad(a, (1, -1)) ** 2,
+    ]
+    for f in ops:
+        assert gradgradcheck(f, (x,))
+
+
+def test_movedim_matches_torch(torch, device):
+    a = RNG.standard_normal((2, 3, 4, 5))
+    for s, d in ((0, 3), ((0, 1), (3, 2)), (-1, 0)):
+        assert_close(gl.tensor(a, device=device).movedim(s, d), torch.tensor(a, device=device).movedim(s, d))
