@@ -27,7 +27,7 @@ from gradlite.nn.activation import (
 )
 from gradlite.nn.attention import MultiheadAttention
 from gradlite.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from gradlite.nn.conv import Conv1d, Conv2d
+from gradlite.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from gradlite.nn.dropout import Dropout
 from gradlite.nn.flatten import Flatten, Unflatten
 from gradlite.nn.linear import Bilinear, Identity, Linear
@@ -76,6 +76,8 @@ __all__ = [
     "CELU",
     "Conv1d",
     "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
     "CrossEntropyLoss",
     "Dropout",
     "ELU",

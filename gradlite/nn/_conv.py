@@ -194,3 +194,89 @@ def _one(v) -> int:
     if len(v) != 1:
         raise ValueError(f"expected an int or a 1-tuple, got {v}")
     return int(v[0])
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """The adjoint of conv2d (a "deconvolution"): (N, C_in, H, W) -> (N, C_out, H_out, W_out), weight
+    (C_in, C_out / groups, kh, kw); H_out = (H - 1) * stride - 2 * padding + dilation * (kh - 1) + outpad + 1.
+
+    Each input pixel scatters ``weight`` times its value into the output: one matmul, then ``fold``.
+    """
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    if weight.dim() != 4:
+        raise RuntimeError(
+            "conv_transpose2d: expected a 4D weight (in_channels, out_channels/groups, kh, kw), "
+            f"got weight of size {list(weight.shape)}"
+        )
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    ci, og, kh, kw = weight.shape
+    if c != ci or ci % groups:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(input.shape)} "
+            f"to have {ci} channels, but got {c} channels instead"
+        )
+    (sh, sw), (ph, pw) = pair(stride, "stride"), pair(padding, "padding")
+    (oph, opw), (dh, dw) = pair(output_padding, "output_padding"), pair(dilation, "dilation")
+    if oph >= sh or opw >= sw:
+        # PyTorch also allows output_padding < dilation; gradlite's fold needs it below the stride
+        raise RuntimeError(
+            f"output padding must be smaller than stride, but got output_padding={(oph, opw)}, "
+            f"stride={(sh, sw)}"
+        )
+    oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    o = og * groups
+    # (G, C_in/G, C_out/G * kh * kw)^T @ (N, G, C_in/G, H * W) -> (N, G, C_out/G * kh * kw, H * W)
+    wg = weight.reshape(groups, ci // groups, og * kh * kw)
+    cols = wg.mT @ x.reshape(n, groups, ci // groups, h * w)
+    cols = cols.reshape(n, o, kh, kw, h, w)
+    # fold's buffer (oh + 2 * padding rows) holds every written row plus the output_padding ones, which no
+    # input reaches (they stay zero, as in PyTorch)
+    y = fold(cols, (n, o, oh, ow), (kh, kw), (sh, sw), (ph, ph, pw, pw), (dh, dw))
+    if bias is not None:
+        y = y + bias.reshape(1, o, 1, 1)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """(N, C_in, L) or (C_in, L) -> (N, C_out, L_out): conv_transpose2d over a height of 1."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            "Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    y = conv_transpose2d(
+        input.unsqueeze(-2),
+        weight.unsqueeze(-2),
+        bias,
+        (1, _one(stride)),
+        (0, _one(padding)),
+        (0, _one(output_padding)),
+        groups,
+        (1, _one(dilation)),
+    )
+    return y.squeeze(-2)

@@ -7,7 +7,7 @@ import math
 from gradlite import dtypes
 from gradlite.creation import empty, tensor
 from gradlite.nn import init
-from gradlite.nn._conv import conv1d, conv2d
+from gradlite.nn._conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
@@ -52,6 +52,7 @@ def _pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
 
 class _ConvNd(Module):
     _n = 0
+    _transposed = False
 
     def __init__(
         self,
@@ -66,6 +67,7 @@ class _ConvNd(Module):
         padding_mode: str = "zeros",
         device=None,
         dtype=None,
+        output_padding=0,
     ):
         super().__init__()
         n = self._n
@@ -91,12 +93,16 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = _ntuple(padding, n, "padding")
-        self.output_padding = (0,) * n
-        self.transposed = False
+        self.output_padding = _ntuple(output_padding, n, "output_padding")
+        self.transposed = self._transposed
         self.padding_mode = padding_mode
-        self.weight = Parameter(
-            empty(out_channels, in_channels // groups, *self.kernel_size, device=device, dtype=dtype)
+        # transposed convolutions store (in, out / groups, *k): the layout of the conv they are the adjoint of
+        shape = (
+            (in_channels, out_channels // groups)
+            if self.transposed
+            else (out_channels, in_channels // groups)
         )
+        self.weight = Parameter(empty(*shape, *self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(empty(out_channels, device=device, dtype=dtype))
         else:
@@ -133,6 +139,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -160,3 +168,96 @@ class Conv2d(_ConvNd):
     def forward(self, x: Tensor) -> Tensor:
         x, pad = self._pad_input(x)
         return conv2d(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{type(self).__name__} does not accept a padding string, got padding={padding!r}"
+            )
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+            output_padding,
+        )
+
+    def _output_padding(self, x: Tensor, output_size) -> tuple:
+        """PyTorch's rule: ``output_size`` picks output_padding within [min size, min size + stride - 1]."""
+        n = self._n
+        if output_size is None:
+            return self.output_padding
+        output_size = list(output_size)
+        spatial = x.dim() - (2 if x.dim() == n + 2 else 1)
+        if len(output_size) == x.dim():
+            output_size = output_size[x.dim() - n :]
+        if len(output_size) != n:
+            raise ValueError(
+                f"ConvTranspose{n}D: for {x.dim()}D input, output_size must have {n} or "
+                f"{x.dim()} elements (got {len(output_size)})"
+            )
+        lo = [
+            (x.shape[spatial + i] - 1) * self.stride[i]
+            - 2 * self.padding[i]
+            + self.dilation[i] * (self.kernel_size[i] - 1)
+            + 1
+            for i in range(n)
+        ]
+        hi = [lo[i] + self.stride[i] - 1 for i in range(n)]
+        if any(not lo[i] <= output_size[i] <= hi[i] for i in range(n)):
+            raise ValueError(
+                f"requested an output size of {output_size}, but valid sizes range from {lo} to {hi} "
+                f"(for an input of {list(x.shape[spatial:])})"
+            )
+        return tuple(output_size[i] - lo[i] for i in range(n))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution (the adjoint of Conv1d) over (N, C_in, L) or (C_in, L)."""
+
+    _n = 1
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        op = self._output_padding(x, output_size)
+        return conv_transpose1d(
+            x, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (Conv2d's adjoint) of (N, C_in, H, W); weight (C_in, C_out / g, kh, kw)."""
+
+    _n = 2
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        op = self._output_padding(x, output_size)
+        return conv_transpose2d(
+            x, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from gradlite.nn._attention import scaled_dot_product_attention  # noqa: F401
-from gradlite.nn._conv import conv1d, conv2d  # noqa: F401  (layers' functional forms, from nn's own modules)
+from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from nn's own modules)
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+)
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

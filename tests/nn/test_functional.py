@@ -22,6 +22,10 @@ CASES = {
         [(2, 2, 5, 6), (3, 2, 3, 2), (3,)],
     ),
     "conv2d_groups": (lambda x, w: F.conv2d(x, w, groups=2, padding="same"), [(1, 4, 4, 4), (4, 2, 3, 3)]),
+    "conv_transpose2d": (
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1, groups=2),
+        [(1, 4, 3, 3), (4, 1, 3, 2), (2,)],
+    ),
     "conv1d": (lambda x, w: F.conv1d(x, w, stride=2, padding=1), [(2, 3, 7), (2, 3, 3)]),
     "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(2, 2, 6, 5)]),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), [(2, 2, 6, 5)]),
@@ -43,7 +47,9 @@ def test_gradcheck(device, name):
     assert gradcheck(fn, inputs)
 
 
-@pytest.mark.parametrize("name", ["conv2d", "max_pool2d", "avg_pool2d", "layer_norm", "sdpa_causal"])
+@pytest.mark.parametrize(
+    "name", ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "layer_norm", "sdpa_causal"]
+)
 def test_gradgradcheck(device, name):
     fn, shapes = CASES[name]
     inputs = [t64(*s, device=device, seed=i) for i, s in enumerate(shapes)]

@@ -209,6 +209,36 @@ def test_conv1d(device, torch, kw):
     check_module(torch, gm, tm, [randn(3, 11)], device, rtol=1e-4, atol=1e-5)
 
 
+CONVT2D = [
+    dict(),
+    dict(stride=2, padding=1, output_padding=1),
+    dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), dilation=(2, 1)),
+    dict(groups=2, bias=False),
+]
+
+
+@pytest.mark.parametrize("kw", CONVT2D, ids=[str(k) for k in CONVT2D])
+def test_conv_transpose2d(device, torch, kw):
+    gm, tm = build(torch, "ConvTranspose2d", 4, 6, 3, device=device, **kw)
+    check_module(torch, gm, tm, [randn(2, 4, 5, 6)], device, rtol=1e-4, atol=1e-5)
+    check_module(torch, gm, tm, [randn(4, 5, 6)], device, rtol=1e-4, atol=1e-5)
+
+
+def test_conv_transpose_output_size_and_1d(device, torch):
+    gm, tm = build(torch, "ConvTranspose2d", 3, 2, 3, device=device, stride=2, padding=1)
+    (tx,), (gx,) = pair(torch, [randn(1, 3, 4, 4)], device)
+    assert_close(gm(gx, output_size=[8, 8]), tm(tx, output_size=[8, 8]), rtol=1e-5, atol=1e-5)
+    assert gm(gx, output_size=(1, 2, 7, 8)).shape == (1, 2, 7, 8)
+    with pytest.raises(ValueError, match="valid sizes range from"):
+        gm(gx, output_size=[10, 10])
+    gm, tm = build(torch, "ConvTranspose1d", 3, 4, 3, device=device, stride=2, padding=1, output_padding=1)
+    check_module(torch, gm, tm, [randn(2, 3, 7)], device, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match='Only "zeros" padding mode'):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+    with pytest.raises(RuntimeError, match=r"expected input\[1, 2, 4, 4\] to have 3 channels"):
+        nn.ConvTranspose2d(3, 2, 3).to(device)(gradlite.randn(1, 2, 4, 4, device=device))
+
+
 def test_conv_default_init_bounds(device):
     w = to_numpy(nn.Conv2d(8, 16, 3).to(device).weight)
     bound = 1 / np.sqrt(8 * 9)
