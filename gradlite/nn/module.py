@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from gradlite.autograd.grad_mode import is_grad_enabled as grad_enabled
 from gradlite.autograd.grad_mode import no_grad
 from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
@@ -22,6 +23,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     # -- registration ----------------------------------------------------------------------------
     def _check_init(self, name: str) -> None:
@@ -296,7 +299,12 @@ class Module:
                 r = hook(self, args)
                 if r is not None:
                     args = r if isinstance(r, tuple) else (r,)
-        out = self.forward(*args, **kwargs)
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_enabled():
+            from gradlite.nn._hooks import call_with_backward_hooks
+
+            out, args = call_with_backward_hooks(self, args, kwargs)
+        else:
+            out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_hooks.values()):
             r = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if r is not None:
@@ -316,6 +324,16 @@ class Module:
         With ``with_kwargs=True`` it is ``hook(module, args, kwargs, output)``.
         """
         return _Handle(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_input, grad_output) -> None | new grad_input`` runs when the gradients w.r.t.
+        the module's tensor inputs are computed (grad_input holds None for inputs that need none)."""
+        return _Handle(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """``hook(module, grad_output) -> None | new grad_output`` runs when the gradients w.r.t. the module's
+        outputs are computed, before they flow into the module."""
+        return _Handle(self._backward_pre_hooks, hook, prepend)
 
     # -- lookup by dotted name -------------------------------------------------------------------
     def get_submodule(self, target: str) -> Module:

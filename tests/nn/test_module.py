@@ -352,3 +352,56 @@ def test_parameter_list_and_dict(device, torch):
     m = UsesList().to(device)
     m(gradlite.full((2,), 2.0, device=device)).backward()
     assert all(float(w.grad.sum()) == 4.0 for w in m.ws)
+
+
+def test_full_backward_hooks_match_torch(device, torch):
+    def run(lib, dev):
+        m = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+        with lib.no_grad():
+            for i, p in enumerate(m.parameters()):
+                p.copy_(lib.linspace(-1, 1, p.numel()).reshape(p.shape) * (i + 1))
+        m = m.to(dev)
+        seen = []
+
+        def lin_hook(mod, grad_input, grad_output):
+            seen.append([None if g is None else to_numpy(g) for g in grad_input + grad_output])
+            return (grad_input[0] * 3,)  # replaces the gradient w.r.t. the input
+
+        def pre_hook(mod, grad_output):
+            seen.append([to_numpy(g) for g in grad_output])
+            return (grad_output[0] + 1,)
+
+        h1 = m[0].register_full_backward_hook(lin_hook)
+        m[1].register_full_backward_pre_hook(pre_hook)
+        x = lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 2.0]], requires_grad=True, device=dev)
+        m(x).sum().backward()
+        h1.remove()
+        x2 = lib.tensor([[1.0, -2.0, 0.5]], requires_grad=True, device=dev)
+        m(x2).sum().backward()  # the removed hook no longer scales x2's gradient
+        return seen, to_numpy(x.grad), to_numpy(x2.grad), [to_numpy(p.grad) for p in m.parameters()]
+
+    t_seen, t_gx, t_gx2, t_gp = run(torch, "cpu")
+    g_seen, g_gx, g_gx2, g_gp = run(gradlite, device)
+    assert len(g_seen) == len(t_seen) == 3
+    for a, b in zip(g_seen, t_seen, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g_gx, t_gx, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g_gx2, t_gx2, rtol=1e-5, atol=1e-6)
+    for a, b in zip(g_gp, t_gp, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_backward_hook_without_input_grad_and_bad_return(device):
+    m = nn.Linear(3, 2).to(device)
+    got = []
+    m.register_full_backward_hook(lambda mod, gi, go: got.append((gi, go[0].shape)))
+    with pytest.warns(UserWarning, match="no inputs require gradients"):
+        m(gradlite.ones(4, 3, device=device)).sum().backward()
+    assert got == [((None,), gradlite.Size([4, 2]))]
+    m2 = nn.Linear(3, 2).to(device)
+    m2.register_full_backward_hook(lambda mod, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="invalid number of grad_input, got 2, but expected 1"):
+        m2(gradlite.ones(4, 3, device=device, requires_grad=True)).sum().backward()
+    with gradlite.no_grad():  # no graph: hooks are not involved
+        assert m2(gradlite.ones(1, 3, device=device)).shape == (1, 2)
