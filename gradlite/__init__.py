@@ -4,7 +4,14 @@
 """
 
 from gradlite import autograd, cuda, dtypes, ops  # noqa: F401  (ops registers the Tensor methods)
-from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradlite.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from gradlite.creation import (
     Generator,
     arange,

@@ -418,7 +418,7 @@ def _make(data, dev=CPU, requires_grad=False, grad_fn=None, cls=Tensor) -> Tenso
     t._grad_fn = grad_fn
     t._output_nr = 0
     t._version = [0]
-    t._meta = None
+    t._meta = {"inference": True} if _grad_state.inference else None  # made inside inference_mode
     return t
 
 
@@ -515,6 +515,12 @@ def register_post_accumulate_grad_hook(self: Tensor, hook):
     return RemovableHandle(hooks, hook)
 
 
+def is_inference(self: Tensor) -> bool:
+    """True for a tensor made inside ``inference_mode``: it can never enter autograd."""
+    return bool(self._meta and self._meta.get("inference"))
+
+
+Tensor.is_inference = is_inference
 Tensor.register_hook = register_hook
 Tensor.retain_grad = retain_grad
 Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook

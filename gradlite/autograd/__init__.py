@@ -5,7 +5,14 @@ from gradlite.autograd.anomaly_mode import check_anomaly as _check_anomaly
 from gradlite.autograd.engine import backward, grad
 from gradlite.autograd import functional
 from gradlite.autograd.function import Function, FunctionCtx, once_differentiable
-from gradlite.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradlite.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from gradlite.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from gradlite.autograd.node import Node
 
@@ -20,7 +27,9 @@ __all__ = [
     "enable_grad",
     "functional",
     "grad",
+    "inference_mode",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "no_grad",
     "once_differentiable",
     "set_detect_anomaly",

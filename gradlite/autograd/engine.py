@@ -182,60 +182,66 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     anomaly = anomaly_mode._enabled
     obs = observer
 
-    # 2. traverse
-    while ready:
-        node = ready.pop()
-        g = buffers.pop(node, None)
-        edges = node._edges
-        if need is not None and node not in need:
-            gxs = (None,) * len(edges)
-        else:
-            if node._pre_hooks:
-                g = _run_pre_hooks(node, g)
-            if wanted_node:
-                _capture(node, g, wanted_node, results)
-            fns = node._fns
-            if fns is None:
-                raise RuntimeError(FREED)
-            if node._saved:
-                _check_versions(node)
-            if type(fns) is tuple:
-                y = None if node._out is None else _rebuild_output(node)
-                gxs = []
-                for fn, e in zip(fns, edges):
-                    if e is None or g is None or (need is not None and (
-                            id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)):
-                        gxs.append(None)
-                    else:
-                        gxs.append(fn(g) if y is None else fn(g, y))
-            else:  # one function for all inputs (custom Function, several outputs)
-                gxs = fns(g) if g is not None else (None,) * len(edges)
-            gxs = [None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
-                   for i, (gx, e) in enumerate(zip(gxs, edges))]
-            if anomaly:
-                anomaly_mode.check_anomaly(node, gxs)
-            if node._hooks:
-                gxs = _run_post_hooks(node, gxs, g)
-            if obs is not None:
-                obs("node", node, g, gxs)
-            if not retain_graph:
-                node._release()
-        gdata = None if g is None or type(g) is list else g._data
-        for i, e in enumerate(edges):
-            if e is None:
-                continue
-            target, nr = e[0], e[1]
-            gx = gxs[i]
-            if nr == LEAF:
+    # 2. traverse (in anomaly mode an error names the forward call of the node that raised it)
+    node = None
+    try:
+        while ready:
+            node = ready.pop()
+            g = buffers.pop(node, None)
+            edges = node._edges
+            if need is not None and node not in need:
+                gxs = (None,) * len(edges)
+            else:
+                if node._pre_hooks:
+                    g = _run_pre_hooks(node, g)
+                if wanted_node:
+                    _capture(node, g, wanted_node, results)
+                fns = node._fns
+                if fns is None:
+                    raise RuntimeError(FREED)
+                if node._saved:
+                    _check_versions(node)
+                if type(fns) is tuple:
+                    y = None if node._out is None else _rebuild_output(node)
+                    gxs = []
+                    for fn, e in zip(fns, edges):
+                        if e is None or g is None or (need is not None and (
+                                id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)):
+                            gxs.append(None)
+                        else:
+                            gxs.append(fn(g) if y is None else fn(g, y))
+                else:  # one function for all inputs (custom Function, several outputs)
+                    gxs = fns(g) if g is not None else (None,) * len(edges)
+                gxs = [None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
+                       for i, (gx, e) in enumerate(zip(gxs, edges))]
+                if anomaly:
+                    anomaly_mode.check_anomaly(node, gxs)
+                if node._hooks:
+                    gxs = _run_post_hooks(node, gxs, g)
+                if obs is not None:
+                    obs("node", node, g, gxs)
+                if not retain_graph:
+                    node._release()
+            gdata = None if g is None or type(g) is list else g._data
+            for i, e in enumerate(edges):
+                if e is None:
+                    continue
+                target, nr = e[0], e[1]
+                gx = gxs[i]
+                if nr == LEAF:
+                    if gx is not None:
+                        _to_leaf(leaf_grads, target, gx, gx._data is not gdata and getattr(gx._data, "base", None) is None)
+                    continue
                 if gx is not None:
-                    _to_leaf(leaf_grads, target, gx, gx._data is not gdata and getattr(gx._data, "base", None) is None)
-                continue
-            if gx is not None:
-                _to_buffer(buffers, target, nr, gx)
-            d = deps[target] - 1
-            deps[target] = d
-            if d == 0:
-                ready.append(target)
+                    _to_buffer(buffers, target, nr, gx)
+                d = deps[target] - 1
+                deps[target] = d
+                if d == 0:
+                    ready.append(target)
+    except Exception:
+        if anomaly and node is not None:
+            anomaly_mode.warn_error_in(node)
+        raise
 
     # 3. leaves (in PyTorch, their AccumulateGrad nodes): tensor hooks, then accumulation
     for leaf, g, fresh in leaf_grads.values():
@@ -309,8 +315,13 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
     if create_graph:
         leaf._grad = g if old is None else old + g
     elif old is None:
-        # The stored gradient must not alias anything the caller or another leaf can see.
-        data = g._data if fresh else leaf._device.backend.xp.asarray(g._data, copy=True)
+        # The stored gradient must not alias anything the caller or another leaf can see, and it takes the
+        # leaf's memory layout (PyTorch's gradient layout contract): stored as it comes, the weight gradient
+        # of ``x @ w.t()`` (a transposed view) would make every later update of ``w`` a slow strided loop.
+        data = g._data
+        if not fresh or getattr(data, "strides", None) != getattr(leaf._data, "strides", None):
+            data = leaf._device.backend.xp.empty_like(leaf._data)
+            data[...] = g._data
         leaf._grad = _make(data, leaf._device)
     else:
         if old._requires_grad:

@@ -1,4 +1,5 @@
-"""Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled`` (context managers and decorators)."""
+"""Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode`` (context managers
+and decorators)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import functools
 
 class _State:
     # One module-level object, read on every op: a plain attribute is the cheapest global flag.
-    __slots__ = ("grad_enabled", "inference")
+    # ``inference_used`` turns on the inference-tensor checks only once inference_mode has been entered.
+    __slots__ = ("grad_enabled", "inference", "inference_used")
 
     def __init__(self):
         self.grad_enabled = True
         self.inference = False
+        self.inference_used = False
 
 
 state = _State()
@@ -19,6 +22,17 @@ state = _State()
 
 def is_grad_enabled() -> bool:
     return state.grad_enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    return state.inference
+
+
+INFERENCE_SAVE_ERROR = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in "
+    "computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use "
+    "it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`."
+)
 
 
 class _Mode:
@@ -80,3 +94,35 @@ class set_grad_enabled(_Mode):
     def __call__(self, fn):
         state.grad_enabled = self._prev  # used as a decorator: the constructor must not have switched
         return super().__call__(fn)
+
+
+class inference_mode(_Mode):
+    """Like ``no_grad``, and tensors made inside are *inference tensors*: they can never enter autograd
+    later (saving one for backward, an in-place update or ``requires_grad_()`` outside raises)."""
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode):  # ``@inference_mode`` without parentheses
+            self.__init__()
+            return self(mode)
+        return self
+
+    def __init__(self, mode: bool = True):
+        self._mode = bool(mode)
+        self._args = (mode,)
+
+    def __enter__(self):
+        self._prev = state.grad_enabled
+        self._prev_inf = state.inference
+        if self._mode:
+            state.inference_used = True
+        state.grad_enabled = not self._mode  # as c10::InferenceMode: inference_mode(False) enables grad
+        state.inference = self._mode
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._prev
+        state.inference = self._prev_inf
+        return False
+
+    def clone(self):
+        return self.__class__(self._mode)

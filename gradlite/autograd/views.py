@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import weakref
 
+from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
 from gradlite.autograd.node import node_class
 
@@ -23,6 +24,9 @@ def note_view(out, base) -> None:
     """Record that ``out`` is a view of ``base`` (called by ``ops.shape.as_view``)."""
     m = base._meta
     root = m.get("base", base) if m else base
+    if out._meta or (m and m.get("inference")):  # made in inference_mode, or a view of such a tensor
+        out._meta = {"inference": True, "base": root}
+        return
     if state.grad_enabled:
         out._meta = {"base": root}
         rm = root._meta
@@ -82,6 +86,8 @@ def rebase(x, root, result) -> None:
     # d root_new / d root_old is the identity outside the view, 0 inside; d root_new / d result is the
     # scatter into the view, whose transpose is the gather of the view's elements.
     node = node_class("CopySlices")((lambda g: g * mask_t, lambda g: gather(g, idx)), (old, new))
+    if anomaly_mode._enabled:
+        anomaly_mode.record_trace(node)
     root._grad_fn = node
     root._output_nr = 0
     root._requires_grad = True

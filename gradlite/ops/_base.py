@@ -69,6 +69,8 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             for t in (s if isinstance(s, tuple) else (s,))
             if isinstance(t, Tensor)
         )
+        if state.inference_used:
+            _no_inference_saved(checks)
     node = node_class(name)(fns, tuple(edges), checks)
     if save_output:
         node._out = (data, out._version, dev)
@@ -78,6 +80,14 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     out._grad_fn = node
     out._requires_grad = True
     return out
+
+
+def _no_inference_saved(checks) -> None:
+    for t, _, _ in checks:
+        if t._meta and t._meta.get("inference"):
+            from gradlite.autograd.grad_mode import INFERENCE_SAVE_ERROR
+
+            raise RuntimeError(INFERENCE_SAVE_ERROR)
 
 
 def _tier(a) -> int:
