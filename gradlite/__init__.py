@@ -52,7 +52,12 @@ from gradlite.dtypes import (
     uint8,
 )
 from gradlite.ops.arithmetic import add, div, dot, matmul, mm, mul, neg, pow, sub
+from gradlite.ops.arithmetic import divide, multiply, negative, positive, rsub, subtract, true_divide  # noqa: F401
 from gradlite.ops.comparison import eq, ge, gt, le, lt, ne
+from gradlite.ops.comparison import (  # noqa: F401
+    allclose, equal, greater, greater_equal, isclose, isfinite, isinf, isnan, less, less_equal, logical_and,
+    logical_not, logical_or, logical_xor, not_equal,
+)
 from gradlite.ops.indexing import (
     gather,
     index_add,
@@ -68,8 +73,19 @@ from gradlite.ops.inplace import clone
 from gradlite.ops.join import cat, chunk, concat, concatenate, hstack, row_stack, split, stack, unbind, vstack
 from gradlite.ops.linalg import bmm, diag, diagonal, einsum, ger, mv, outer, tensordot, trace, tril, triu
 from gradlite.ops.pointwise import abs, exp, log, relu, sigmoid, sign, sqrt, tanh, where
+from gradlite.ops.pointwise import (  # noqa: F401
+    absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2,
+    atanh, clamp, clamp_max, clamp_min, clip, cos, cosh, erf, erfc, exp2, expm1, lerp, log1p, log2, log10,
+    maximum, minimum, reciprocal, rsqrt, sin, sinh, square, tan,
+)
+from gradlite.ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, remainder, round, trunc  # noqa: F401
+from gradlite.ops.activation import celu, hardtanh, logsigmoid, relu6, selu, softplus  # noqa: F401
 from gradlite.ops.random import randperm
 from gradlite.ops.reduction import mean, norm, sum
+from gradlite.ops.reduction import (  # noqa: F401
+    all, amax, amin, any, argmax, argmin, cumprod, cumsum, logsumexp, max, min, prod, return_types, std,
+    std_mean, var, var_mean,
+)
 from gradlite.ops.shape import (
     broadcast_to,
     expand,

@@ -60,6 +60,7 @@ DTYPE_CASES = [
     for op in REGISTRY
     for i, s in enumerate(samples_of(op))
     for dt in op.dtypes
+    if s.dtypes is None or dt in s.dtypes
 ]
 ERROR_CASES = [
     pytest.param(op, j, id=f"{op.name}-{e.sample.name or j}", marks=_marks(op))
@@ -148,9 +149,11 @@ def is_tensor(x) -> bool:
     return isinstance(x, gl.Tensor) or (_torch is not None and isinstance(x, _torch.Tensor))
 
 
-def _skip_if(op, check: str) -> None:
+def _skip_if(op, check: str, sample: Sample | None = None) -> None:
     if check in op.skips:
         pytest.skip(f"{op.name}: {op.skips[check]}")
+    if sample is not None and check in sample.skip:
+        pytest.skip(f"{op.name}, sample {sample.name}: {sample.skip[check]}")
 
 
 def _need_torch(device):
@@ -223,8 +226,8 @@ def _shares_memory(a, b) -> bool:
 @pytest.mark.parametrize("op, i, dtype", DTYPE_CASES)
 def test_forward(op, i, dtype, device):
     """Values vs NumPy, method form, no input mutation; dtype, device and values vs PyTorch."""
-    _skip_if(op, "forward")
     sample = samples_of(op)[i]
+    _skip_if(op, "forward", sample)
     np_args, np_kwargs = prepare(sample, dtype)
     args, kwargs, _ = build(gl, np_args, np_kwargs, device, sample, requires_grad=False)
     inputs = _flat_tensors(args, kwargs)
@@ -262,8 +265,9 @@ def test_forward(op, i, dtype, device):
 
 
 # -- gradients ------------------------------------------------------------------------------------------
-def _float_dtypes(op) -> list:
-    return [d for d in op.dtypes if d in ("float32", "float64")]
+def _float_dtypes(op, sample: Sample | None = None) -> list:
+    return [d for d in op.dtypes if d in ("float32", "float64") and (sample is None or sample.dtypes is None
+                                                                     or d in sample.dtypes)]
 
 
 def _upstream(m, outs, device, rng):
@@ -295,7 +299,8 @@ def test_gradients(op, i, device):
     if not op.differentiable:
         _check_not_differentiable(op, sample, device)
         return
-    for dtype in _float_dtypes(op) or ["float32"]:
+    _skip_if(op, "gradients", sample)
+    for dtype in _float_dtypes(op, sample) or ["float32"]:
         np_args, np_kwargs = prepare(sample, dtype)
         leaves, inputs, before, outs, gs, gs_np = _run_backward(gl, op, sample, np_args, np_kwargs, device)
         if not leaves:
@@ -346,9 +351,9 @@ def _check_not_differentiable(op, sample, device):
 def _gradcheck_setup(op, i, device):
     if not op.differentiable:
         pytest.skip(f"{op.name} is not differentiable (checked by test_gradients)")
-    if "float64" not in op.dtypes:
-        pytest.skip(f"{op.name} does not support float64")
     sample = samples_of(op)[i]
+    if "float64" not in _float_dtypes(op, sample):
+        pytest.skip(f"{op.name} (sample {sample.name or i}) does not run in float64")
     np_args, np_kwargs = prepare(sample, "float64")
     args, kwargs, leaves = build(gl, np_args, np_kwargs, device, sample, requires_grad=True)
     if not leaves:
@@ -372,7 +377,7 @@ def _gradcheck_setup(op, i, device):
 @pytest.mark.parametrize("op, i", SAMPLE_CASES)
 def test_gradcheck(op, i, device):
     """Analytical gradients equal central finite differences (float64)."""
-    _skip_if(op, "gradcheck")
+    _skip_if(op, "gradcheck", samples_of(op)[i])
     fn, leaves = _gradcheck_setup(op, i, device)
     assert gradcheck(fn, tuple(leaves), atol=op.gradcheck_atol, rtol=op.gradcheck_rtol)
 
@@ -380,7 +385,7 @@ def test_gradcheck(op, i, device):
 @pytest.mark.parametrize("op, i", SAMPLE_CASES)
 def test_gradgradcheck(op, i, device):
     """Second derivatives pass gradgradcheck when claimed, and fail it when not claimed."""
-    _skip_if(op, "gradgradcheck")
+    _skip_if(op, "gradgradcheck", samples_of(op)[i])
     fn, leaves = _gradcheck_setup(op, i, device)
     if op.supports_gradgrad:
         assert gradgradcheck(fn, tuple(leaves), atol=op.gradcheck_atol, rtol=op.gradcheck_rtol)
@@ -395,9 +400,9 @@ def test_inplace(op, i, device):
     """``x.op_(...)`` returns x, holds the out-of-place result, bumps the version, and is differentiable."""
     if op.inplace is None:
         pytest.skip(f"{op.name} has no in-place variant")
-    _skip_if(op, "inplace")
     sample = samples_of(op)[i]
-    dtype = op.dtypes[0]
+    _skip_if(op, "inplace", sample)
+    dtype = (sample.dtypes or op.dtypes)[0]
     np_args, np_kwargs = prepare(sample, dtype)
     args, kwargs, _ = build(gl, np_args, np_kwargs, device, sample, requires_grad=False)
     expected = call(op, gl, args, kwargs)
@@ -495,11 +500,14 @@ def test_registry_is_consistent():
     """Every entry has samples, valid dtypes and check names; names are unique."""
     names = [op.name for op in REGISTRY]
     assert len(names) == len(set(names))
-    known = {"forward", "torch", "gradcheck", "gradgradcheck", "method", "inplace", "errors"}
+    known = {"forward", "torch", "gradients", "gradcheck", "gradgradcheck", "method", "inplace", "errors"}
     for op in REGISTRY:
         assert samples_of(op), f"{op.name} has no samples"
         assert set(op.dtypes) <= set(gl.dtypes.BY_NAME), f"{op.name}: unknown dtypes {op.dtypes}"
         assert set(op.skips) <= known, f"{op.name}: unknown skip keys {set(op.skips) - known}"
+        for s in samples_of(op):
+            assert set(s.skip) <= known, f"{op.name}, sample {s.name}: unknown skip keys {set(s.skip) - known}"
+            assert s.dtypes is None or set(s.dtypes) <= set(op.dtypes), f"{op.name}, sample {s.name}: dtypes"
         if op.method is not None:
             assert hasattr(gl.Tensor, op.method), f"{op.name}: Tensor has no method {op.method!r}"
         if op.inplace is not None:

@@ -1,6 +1,7 @@
 """Ops by family. Importing this package registers every op as a Tensor method."""
 
 from gradlite.ops import (  # noqa: F401
+    activation,
     arithmetic,
     comparison,
     convert,
@@ -11,5 +12,6 @@ from gradlite.ops import (  # noqa: F401
     pointwise,
     random,
     reduction,
+    rounding,
     shape,
 )

@@ -65,7 +65,8 @@ def sub(x, y, *, alpha=1) -> Tensor:
 def mul(x, y) -> Tensor:
     """Elementwise product with broadcasting."""
     xd, yd = operands(x, y, "mul")
-    return apply("MulBackward0", xd * yd, (x, y), (lambda gy: gy * y, lambda gy: gy * x), saved=(y, x))
+    data = xd & yd if _is_bool(xd) and _is_bool(yd) else xd * yd  # bool * bool is logical and
+    return apply("MulBackward0", data, (x, y), (lambda gy: gy * y, lambda gy: gy * x), saved=(y, x))
 
 
 @tensor_method("__truediv__", "div", "divide", "true_divide")
@@ -115,18 +116,25 @@ def pow(x, p) -> Tensor:
     if not isinstance(x, Tensor):
         return _rpow(p, x)
     xd, pd = operands(x, p, "pow")
+    if _dtype_of(xd) is dtypes.bool_:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if not isinstance(p, Tensor):
+        if type(p) is int and p < 0 and not _dtype_of(xd).is_floating_point:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         if p == 0:
             return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * 0,))
         # d/dx x**p = p * x**(p-1)
         return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * p * x ** (p - 1),), saved=(x,))
     return apply("PowBackward1", xd**pd, (x, p), (_pow_base_grad(x, p), _pow_exp_grad(x, p)),
-                 saved=(p, x), save_output=True)
+                 saved=((x, p), (x, p)), save_output=True)
 
 
 def _pow_base_grad(x, p):
     def g(gy, y):
-        return gy * p * x ** (p - 1)
+        from gradlite.ops.pointwise import where
+
+        # d/dx x**p = p x**(p-1), taken as 0 where p == 0 (x**0 is flat even at x == 0)
+        return where(p == 0, 0.0, gy * p * x ** (p - 1))
 
     return g
 
@@ -147,8 +155,17 @@ def _rpow(x: Tensor, base) -> Tensor:
     bd, xd = operands(base, x, "pow")
     import math
 
-    lb = math.log(base) if base > 0 else float("nan")
-    return apply("PowBackward2", bd**xd, (base, x), (None, lambda gy, y: gy * y * lb), save_output=True)
+    lb = math.log(base) if base > 0 else float("nan") if base < 0 else float("-inf")
+
+    def gx(gy, y):
+        if base != 0:
+            return gy * y * lb
+        from gradlite.ops.pointwise import where
+
+        # 0**x is flat for x >= 0 (PyTorch's choice), and 0 * -inf would be nan
+        return where(x >= 0, 0.0, gy * y * lb)
+
+    return apply("PowBackward2", bd**xd, (base, x), (None, gx), saved=(None, x), save_output=True)
 
 
 @tensor_method("__radd__")
@@ -193,11 +210,24 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
         g = restore(gy) @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)
         return g.squeeze(-2) if len(xs) == 1 else g
 
+    # A transposed matrix y (the weight of ``x @ w.t()``) gets its gradient in its own layout, (gy^T @ X)^T:
+    # the same product, but copying or updating that gradient later runs contiguously. (The plain X^T @ gy
+    # would be a transposed array there, and a transposed copy of a 1024 x 1024 matrix is 20x a plain one.)
+    y_transposed = len(xs) == 2 and len(ys) == 2 and _f_order(yd)
+
     def gyf(gy):
+        if y_transposed:
+            return (gy.mT @ x).mT
         g = (x.unsqueeze(-1) if len(xs) == 1 else x.mT) @ restore(gy)
         return g.squeeze(-1) if len(ys) == 1 else g
 
     return apply(_MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0"), data, (x, y), (gx, gyf), saved=(y, x))
+
+
+def _f_order(a) -> bool:
+    """True for a Fortran-ordered (e.g. transposed) array; False when unknown (array-API arrays)."""
+    f = getattr(a, "flags", None)
+    return f is not None and f.f_contiguous and not f.c_contiguous
 
 
 # grad_fn names PyTorch shows for matmul by operand ranks
@@ -259,3 +289,14 @@ def dot(x: Tensor, y: Tensor) -> Tensor:
     if x.dtype is not y.dtype:
         raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}")
     return matmul(x, y)
+
+
+def rsub(x: Tensor, y, *, alpha=1) -> Tensor:
+    """``y - alpha * x`` (PyTorch's reversed subtraction)."""
+    return sub(y, x, alpha=alpha)
+
+
+divide = true_divide = div
+subtract = sub
+multiply = mul
+negative = neg

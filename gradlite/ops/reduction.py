@@ -1,11 +1,26 @@
-"""Reductions: sum, mean, norm (whole tensor, or over ``dim`` with ``keepdim``)."""
+"""Reductions: sum, mean, prod, max/min (whole, per-dim with indices), amax/amin, argmax/argmin, var/std,
+norm, logsumexp, cumsum/cumprod, all/any (whole tensor, or over ``dim`` with ``keepdim``)."""
 
 from __future__ import annotations
 
+import builtins
+from collections import namedtuple
+
 from gradlite import dtypes
 from gradlite.ops._base import apply, tensor_method
-from gradlite.ops.pointwise import fdata
-from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
+from gradlite.ops.pointwise import fdata, where
+from gradlite.tensor import Tensor, _dtype_of, _make, _wrap_dim
+
+
+class return_types:  # noqa: N801 -- PyTorch's name (torch.return_types.max)
+    """The named tuples that per-dim ``max``/``min`` return: ``(values, indices)``."""
+
+    max = namedtuple("max", ["values", "indices"])
+    min = namedtuple("min", ["values", "indices"])
+
+
+_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                "float32": "Float", "float64": "Double", "float16": "Half"}
 
 
 def reduce_dims(dim, ndim: int) -> tuple:
@@ -28,17 +43,33 @@ def expand_back(gy: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
     return gy.expand(shape)
 
 
+def _count(shape, axes) -> int:
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _xp(x: Tensor):
+    return x._device.backend.xp
+
+
+def _as(x: Tensor, name: str):
+    b = x._device.backend
+    return b.xp.astype(x._data, b.dtype(name))
+
+
 @tensor_method()
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of all elements, or over ``dim``. Integer and bool inputs sum to int64, as PyTorch."""
     xd = x._data
-    xp = x._device.backend.xp
+    xp = _xp(x)
     axes = reduce_dims(dim, xd.ndim)
     src = _dtype_of(xd)
     if dtype is not None:
-        xd = xp.astype(xd, x._device.backend.dtype(dtypes.as_dtype(dtype).name))
+        xd = _as(x, dtypes.as_dtype(dtype).name)
     elif not src.is_floating_point:
-        xd = xp.astype(xd, x._device.backend.dtype("int64"))
+        xd = _as(x, "int64")
     shape = x._data.shape
     data = xp.sum(xd, axis=axes, keepdims=keepdim)
     return apply("SumBackward0" if dim is None else "SumBackward1", data, (x,),
@@ -54,40 +85,274 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
             f"dtype. Got: {_TORCH_NAMES.get(src.name, src.name)}"
         )
-    xd = x._data if dtype is None else x._device.backend.xp.astype(x._data, x._device.backend.dtype(src.name))
-    xp = x._device.backend.xp
+    xd = x._data if dtype is None else _as(x, src.name)
+    xp = _xp(x)
     axes = reduce_dims(dim, xd.ndim)
     shape = xd.shape
-    n = 1
-    for a in axes:
-        n *= shape[a]
+    n = _count(shape, axes)
     data = xp.mean(xd, axis=axes, keepdims=keepdim)
     # d/dx mean = 1/n for every element reduced
     return apply("MeanBackward0" if dim is None else "MeanBackward1", data, (x,),
                  (lambda gy: expand_back(gy / n, shape, axes, keepdim),))
 
 
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+@tensor_method()
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or over one ``dim``. Integer and bool inputs give int64, as PyTorch."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod(): argument 'dim' must be int, not tuple")
+    src = _dtype_of(x._data)
+    name = dtypes.as_dtype(dtype).name if dtype is not None else (src.name if src.is_floating_point else "int64")
+    xd = x._data if name == src.name else _as(x, name)
+    if dim is None:
+        data = _xp(x).prod(xd)
+        return apply("ProdBackward0", data, (x,),
+                     (lambda gy, y: _prod_grad(x.reshape(-1), gy, y, 0).reshape(x.shape),), saved=(x,),
+                     save_output=True)
+    d = _wrap_dim(dim, xd.ndim)
+    data = _xp(x).prod(xd, axis=d, keepdims=keepdim)
+
+    def gx(gy, y):
+        if not keepdim and x.dim():
+            gy, y = gy.unsqueeze(d), y.unsqueeze(d)
+        return _prod_grad(x, gy, y, d if x.dim() else 0)
+
+    return apply("ProdBackward1", data, (x,), (gx,), saved=(x,), save_output=True)
+
+
+def _prod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
+    """gy * (product of the other elements along ``d``), exact with zeros and without host syncs.
+
+    With no zero along the slice that is y / x. With exactly one zero, only that element has a nonzero
+    gradient: the product of the others, i.e. the product with that zero replaced by 1. With two or more,
+    that product is itself 0, so the same formula covers it.
+    """
+    if x.dim() == 0:
+        return gy * 1.0
+    zero = x == 0
+    first = zero & (zero.cumsum(d) == 1)
+    others = where(first, 1.0, x).prod(d, keepdim=True)
+    no_zero = zero.sum(d, keepdim=True) == 0
+    safe = where(zero, 1.0, x)
+    return gy * where(first, others, where(no_zero, y / safe, 0.0))
+
+
+# -- max / min ------------------------------------------------------------------------------------------
+def _extreme(x: Tensor, dim, keepdim: bool, is_max: bool, name: str):
+    if dim is not None and isinstance(dim, Tensor):
+        from gradlite.ops.pointwise import maximum, minimum
+
+        return maximum(x, dim) if is_max else minimum(x, dim)
+    if _dtype_of(x._data) is dtypes.bool_:
+        r = _extreme(x.to(dtypes.uint8), dim, keepdim, is_max, name)
+        return r.to(dtypes.bool_) if dim is None else type(r)(r.values.to(dtypes.bool_), r.indices)
+    xp = _xp(x)
+    xd = x._data
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction "
+                "dim with the 'dim' argument."
+            )
+        data = _nan_extreme(xp, xd, None, False, is_max)
+        # whole-tensor max: PyTorch spreads the gradient evenly over ties
+        return apply("MaxBackward1" if is_max else "MinBackward1", data, (x,),
+                     (lambda gy, y: _even_grad(x, gy, y, tuple(range(x.dim())), False),), saved=(x,),
+                     save_output=True)
+    d = _wrap_dim(dim, xd.ndim)
+    if xd.ndim and xd.shape[d] == 0:
+        raise IndexError(
+            f"{name}(): Expected reduction dim {d} to have non-zero size."
+        )
+    axis = d if xd.ndim else None
+    values = _nan_extreme(xp, xd, axis, keepdim, is_max)
+    idx = _arg(xp, xd, axis, keepdim, is_max)
+    indices = _make(idx, x._device)
+
+    # per-dim max: the gradient goes to the element whose index is returned
+    def gx(gy):
+        return where(_index_mask(x, idx, d, keepdim), expand_back(gy, xd.shape, (d,) if xd.ndim else (), keepdim),
+                     0.0)
+
+    out = apply("MaxBackward0" if is_max else "MinBackward0", values, (x,), (gx,))
+    return (return_types.max if is_max else return_types.min)(out, indices)
+
+
+def _nan_extreme(xp, xd, axis, keepdim, is_max):
+    """max/min that propagate NaN, as PyTorch (the array API leaves NaN handling unspecified)."""
+    data = (xp.max if is_max else xp.min)(xd, axis=axis, keepdims=keepdim)
+    if _dtype_of(xd).is_floating_point:
+        nan = xp.any(xp.isnan(xd), axis=axis, keepdims=keepdim)
+        data = xp.where(nan, xp.asarray(float("nan"), dtype=xd.dtype), data)
+    return data
+
+
+def _arg(xp, xd, axis, keepdim, is_max):
+    """Index of the first max/min (NaN counts as the extreme, as PyTorch), int64."""
+    if _dtype_of(xd).is_floating_point:
+        nan = xp.isnan(xd)
+        fill = float("inf") if is_max else float("-inf")
+        xd = xp.where(nan, xp.asarray(fill, dtype=xd.dtype), xd)
+    idx = (xp.argmax if is_max else xp.argmin)(xd, axis=axis, keepdims=keepdim)
+    return xp.astype(idx, xp.int64)
+
+
+def _index_mask(x: Tensor, idx, d: int, keepdim: bool):
+    """Bool tensor of x's shape, True at the position ``idx`` selects along ``d``."""
+    xp = _xp(x)
+    shape = x._data.shape
+    if not shape:
+        return _make(xp.ones((), dtype=xp.bool), x._device)
+    if not keepdim:
+        idx = xp.expand_dims(idx, axis=d)
+    r = xp.arange(shape[d], dtype=xp.int64)
+    r = xp.reshape(r, tuple(shape[d] if i == d else 1 for i in range(len(shape))))
+    return _make(r == idx, x._device)
+
+
+def _even_grad(x: Tensor, gy: Tensor, y: Tensor, axes: tuple, keepdim: bool) -> Tensor:
+    """amax/amin/whole max gradient: gy shared evenly by the elements equal to the result."""
+    shape = x._data.shape
+    yb = expand_back(y, shape, axes, keepdim)
+    mask = (x == yb) | (x.isnan() & yb.isnan())
+    count = mask.sum(axes, keepdim=True)
+    return where(mask, expand_back(gy, shape, axes, keepdim) / count, 0.0)
 
 
 @tensor_method()
-def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """The vector p-norm over all elements or ``dim`` (p = 2 by default; also 1 and inf)."""
-    if p == "fro":
+def max(x: Tensor, dim=None, keepdim: bool = False):
+    """Largest element; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, ``maximum``."""
+    return _extreme(x, dim, keepdim, True, "max")
+
+
+@tensor_method()
+def min(x: Tensor, dim=None, keepdim: bool = False):
+    """Smallest element; with ``dim`` a ``(values, indices)`` named tuple; with a tensor, ``minimum``."""
+    return _extreme(x, dim, keepdim, False, "min")
+
+
+def _amax(x: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
+    name = "amax" if is_max else "amin"
+    if _dtype_of(x._data) is dtypes.bool_:
+        return _amax(x.to(dtypes.uint8), dim, keepdim, is_max).to(dtypes.bool_)
+    xd = x._data
+    axes = reduce_dims(None if dim == () else dim, xd.ndim)
+    for a in axes:
+        if xd.shape[a] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+    data = _nan_extreme(_xp(x), xd, axes, keepdim, is_max)
+    return apply("AmaxBackward0" if is_max else "AminBackward0", data, (x,),
+                 (lambda gy, y: _even_grad(x, gy, y, axes, keepdim),), saved=(x,), save_output=True)
+
+
+@tensor_method()
+def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Largest values over ``dim`` (all dims by default); ties share the gradient evenly."""
+    return _amax(x, dim, keepdim, True)
+
+
+@tensor_method()
+def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Smallest values over ``dim`` (all dims by default); ties share the gradient evenly."""
+    return _amax(x, dim, keepdim, False)
+
+
+def _argext(x: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
+    name = "argmax" if is_max else "argmin"
+    xp = _xp(x)
+    xd = x._data
+    if _dtype_of(xd) is dtypes.bool_:
+        xd = _as(x, "uint8")
+    if dim is None:
+        if x.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        idx = _arg(xp, xp.reshape(xd, (-1,)), None, False, is_max)
+        if keepdim:
+            idx = xp.reshape(idx, (1,) * xd.ndim)
+        return _make(idx, x._device)
+    d = _wrap_dim(dim, xd.ndim)
+    if xd.ndim and xd.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return _make(_arg(xp, xd, d if xd.ndim else None, keepdim, is_max), x._device)
+
+
+@tensor_method()
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first largest element, flattened or along ``dim``; not differentiable."""
+    return _argext(x, dim, keepdim, True)
+
+
+@tensor_method()
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Index (int64) of the first smallest element, flattened or along ``dim``; not differentiable."""
+    return _argext(x, dim, keepdim, False)
+
+
+# -- moments ----------------------------------------------------------------------------------------------
+def _correction(dim, unbiased, correction, name):
+    if isinstance(dim, bool):  # var(x, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{name}: can't specify both unbiased and correction")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+@tensor_method()
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance over ``dim`` (all by default) with ``correction`` (1: Bessel's, the default; or ``unbiased``)."""
+    if not _dtype_of(x._data).is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    dim, correction = _correction(dim, unbiased, correction, "var")
+    axes = reduce_dims(dim, x.dim())
+    n = _count(x._data.shape, axes)
+    centered = x - x.mean(axes, keepdim=True)
+    # composed from differentiable ops: its gradient 2 (x - mean) / (n - correction) needs no code
+    return (centered * centered).sum(axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+
+
+@tensor_method()
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Standard deviation: ``sqrt(var(x, dim, correction))``."""
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(var, mean)`` over ``dim``."""
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, _dim_or_none(dim), keepdim)
+
+
+def std_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """``(std, mean)`` over ``dim``."""
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, _dim_or_none(dim), keepdim)
+
+
+def _dim_or_none(dim):
+    return None if isinstance(dim, bool) else dim
+
+
+# -- norms and log-sum-exp ------------------------------------------------------------------------------
+@tensor_method()
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The vector p-norm over all elements or ``dim`` (p = 2 by default; also 1, inf, -inf, 0 and any real)."""
+    if p == "fro" or p is None:
         p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): p={p!r} is a matrix norm; use gradlite.linalg.matrix_norm")
     if not _dtype_of(x._data).is_floating_point:
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype}")
+    if dtype is not None:
+        x = x.to(dtypes.as_dtype(dtype))
     if p == 2:
         xd = fdata(x)
-        xp = x._device.backend.xp
+        xp = _xp(x)
         axes = reduce_dims(dim, xd.ndim)
         shape = xd.shape
         data = xp.sqrt(xp.sum(xd * xd, axis=axes, keepdims=keepdim))
 
         # d/dx ||x|| = x / ||x||, taken as 0 where the norm is 0 (PyTorch's subgradient)
         def gx(gy, y):
-            from gradlite.ops.pointwise import where
-
             zero = y == 0  # divide by 1 there, not 0: no RuntimeWarning, and no inf * 0 in double backward
             scale = where(zero, 0.0, gy / where(zero, 1.0, y))
             return x * expand_back(scale, shape, axes, keepdim)
@@ -96,5 +361,112 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     if p == 1:
         return x.abs().sum(dim, keepdim)
     if p == float("inf"):
-        return x.abs().amax(dim, keepdim)
+        return x.abs().amax(() if dim is None else dim, keepdim)
+    if p == float("-inf"):
+        return x.abs().amin(() if dim is None else dim, keepdim)
+    if p == 0:
+        return _count_nonzero(x, dim, keepdim)
     return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+
+def _count_nonzero(x: Tensor, dim, keepdim) -> Tensor:
+    # the 0-"norm" counts nonzeros: piecewise constant, so its gradient is 0
+    axes = reduce_dims(dim, x.dim())
+    data = _xp(x).sum(_xp(x).astype((x._data != 0), x._data.dtype), axis=axes, keepdims=keepdim)
+    return apply("LinalgVectorNormBackward0", data, (x,), (lambda gy: x * 0.0,))
+
+
+@tensor_method()
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, computed around the max so it never overflows."""
+    if not _dtype_of(x._data).is_floating_point:
+        x = x.to(dtypes.get_default_dtype())
+    axes = reduce_dims(dim, x.dim())
+    if x.numel() == 0:
+        return x.exp().sum(axes, keepdim).log()
+    m = x.detach().amax(axes, keepdim=True)
+    # an infinite max (all -inf, or an inf) would give inf - inf = nan: shift by 0 there instead
+    m = where(m.isinf(), 0.0, m)
+    # d/dx = softmax(x): the composed gradient exp(x - m) / sum exp(x - m) is exactly that
+    s = (x - m).exp().sum(axes, keepdim=keepdim).log()
+    return s + (m if keepdim else m.reshape(s.shape))
+
+
+# -- scans ------------------------------------------------------------------------------------------------
+def _rev(x: Tensor, d: int) -> Tensor:
+    """``x`` reversed along ``d`` (differentiable; its gradient is the reverse of the gradient)."""
+    return apply("FlipBackward0", _xp(x).flip(x._data, axis=d), (x,), (lambda gy: _rev(gy, d),))
+
+
+def _scan_dtype(x: Tensor, dtype):
+    src = _dtype_of(x._data)
+    if dtype is not None:
+        return dtypes.as_dtype(dtype).name
+    return src.name if src.is_floating_point else "int64"
+
+
+@tensor_method()
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sums along ``dim``; integer and bool inputs give int64."""
+    name = _scan_dtype(x, dtype)
+    xd = x._data if name == x.dtype.name else _as(x, name)
+    if not xd.ndim:
+        _wrap_dim(dim, 0)
+        return apply("CumsumBackward0", _xp(x).asarray(xd, copy=True), (x,), (lambda gy: gy,))
+    d = _wrap_dim(dim, xd.ndim)
+    data = _xp(x).cumulative_sum(xd, axis=d)
+    # d/dx_i sum_{k>=i} = reverse running sum of gy
+    return apply("CumsumBackward0", data, (x,), (lambda gy: _rev(_rev(gy, d).cumsum(d), d),))
+
+
+@tensor_method()
+def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running products along ``dim``; integer and bool inputs give int64. Exact gradient with zeros."""
+    name = _scan_dtype(x, dtype)
+    xd = x._data if name == x.dtype.name else _as(x, name)
+    if not xd.ndim:
+        _wrap_dim(dim, 0)
+        return apply("CumprodBackward0", _xp(x).asarray(xd, copy=True), (x,), (lambda gy: gy,))
+    d = _wrap_dim(dim, xd.ndim)
+    data = _xp(x).cumulative_prod(xd, axis=d)
+    return apply("CumprodBackward0", data, (x,), (lambda gy, y: _cumprod_grad(x, gy, y, d),), saved=(x,),
+                 save_output=True)
+
+
+def _cumprod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
+    """grad_i = sum_{k>=i} gy_k prod_{j<=k, j!=i} x_j, without dividing by zero or syncing the host.
+
+    Before the first zero z of a slice, that is revsum(gy * y)_i / x_i. At z it is revsum(gy * y')_z with
+    y' the running product of x with x_z replaced by 1. After z every term contains x_z = 0.
+    """
+    zero = x == 0
+    seen = zero.cumsum(d)
+    first = zero & (seen == 1)
+    before = seen == 0
+    safe = where(before, x, 1.0)
+
+    def revsum(t):
+        return _rev(_rev(t, d).cumsum(d), d)
+
+    at_zero = revsum(gy * where(first, 1.0, x).cumprod(d))
+    return where(before, revsum(gy * y) / safe, where(first, at_zero, 0.0))
+
+
+# -- logic ----------------------------------------------------------------------------------------------------
+def _logic(x: Tensor, dim, keepdim: bool, fn) -> Tensor:
+    xp = _xp(x)
+    xd = x._data
+    axes = reduce_dims(dim, xd.ndim)
+    return _make(fn(xp)(xd, axis=axes, keepdims=keepdim), x._device)
+
+
+@tensor_method()
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where every element (over ``dim``) is nonzero; bool tensor."""
+    return _logic(x, dim, keepdim, lambda xp: xp.all)
+
+
+@tensor_method()
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """True where some element (over ``dim``) is nonzero; bool tensor."""
+    return _logic(x, dim, keepdim, lambda xp: xp.any)

@@ -19,6 +19,7 @@ class Sample:
     ``args`` may hold NumPy arrays (turned into tensors of the test's device and dtype; float arrays are
     the differentiable inputs), python scalars, or anything else passed through unchanged.
     ``grad`` (optional) lists which positions are differentiable; by default every float array.
+    A non-contiguous input is written as a transposed array (``rng.standard_normal((3, 2)).T``).
     """
 
     args: tuple
@@ -26,6 +27,8 @@ class Sample:
     name: str = ""
     grad: tuple | None = None
     keep_dtype: bool = False  # True: arrays keep their NumPy dtype instead of taking the test's dtype
+    dtypes: tuple | None = None  # run this sample only for these of the op's dtypes (None: all of them)
+    skip: dict = field(default_factory=dict)  # check name -> why it does not apply to this sample
 
 
 @dataclass
