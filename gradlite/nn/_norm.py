@@ -118,3 +118,62 @@ def group_norm(
     if bias is not None:
         y = y + bias.reshape(view)
     return y
+
+
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise (N, C, *) per sample and channel over the spatial dims; with running statistics, they
+    move towards the batch average of the per-instance statistics (as PyTorch)."""
+    if input.dim() < 3:
+        raise ValueError(
+            f"instance_norm: expected (N, C, *) input with spatial dims, got {list(input.shape)}"
+        )
+    n, c = input.shape[:2]
+    view = (1, c) + (1,) * (input.dim() - 2)
+    if use_input_stats:
+        dims = tuple(range(2, input.dim()))
+        y, mu, var = _normalise(input, dims, eps)
+        if running_mean is not None and running_var is not None:
+            m = input.numel() // (n * c)
+            with no_grad():
+                unbiased = var.detach().reshape(n, c) * (m / max(m - 1, 1))
+                running_mean.mul_(1 - momentum).add_(mu.detach().reshape(n, c).mean(0) * momentum)
+                running_var.mul_(1 - momentum).add_(unbiased.mean(0) * momentum)
+    else:
+        y = (input - running_mean.reshape(view)) / (running_var.reshape(view) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(view)
+    if bias is not None:
+        y = y + bias.reshape(view)
+    return y
+
+
+def rms_norm(
+    input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``normalized_shape`` dims; eps defaults to
+    the dtype's machine epsilon, as PyTorch."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k :]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, "
+            f"expected input with shape [*, {', '.join(map(str, shape))}], "
+            f"but got input of size{list(input.shape)}"
+        )
+    if eps is None:
+        eps = _EPS[input.dtype.name]
+    dims = tuple(range(input.dim() - k, input.dim()))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+_EPS = {"float16": 0.0009765625, "float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}

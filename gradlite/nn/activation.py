@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import warnings
 
+from gradlite.creation import empty
+from gradlite.nn import _activation, init
 from gradlite.nn import functional as F
 from gradlite.nn.module import Module
+from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
 
 
@@ -193,3 +196,79 @@ class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
         dim = self.dim if self.dim is not None else _softmax_dim(x.dim(), "log_softmax")
         return F.log_softmax(x, dim)
+
+
+class PReLU(Module):
+    """Leaky ReLU with a learned slope, shared (default) or one per channel (dim 1), starting at ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Threshold(_Activation):
+    def __init__(self, threshold: float, value: float, inplace: bool = False):
+        super().__init__(inplace)
+        self.threshold, self.value = threshold, value
+
+    def _fn(self, x):
+        return _activation.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}{_inplace_str(self.inplace, False)}"
+
+
+class GLU(Module):
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmin(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        dim = self.dim if self.dim is not None else _softmax_dim(x.dim(), "softmin")
+        return _activation.softmin(x, dim)
+
+
+class Softsign(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.softsign(x)
+
+
+class Tanhshrink(Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.tanhshrink(x)
+
+
+class Hardshrink(Module):
+    def __init__(self, lambd: float = 0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.hardshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    def forward(self, x: Tensor) -> Tensor:
+        return _activation.softshrink(x, self.lambd)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from gradlite import dtypes
-from gradlite.creation import empty, tensor
+from gradlite.creation import empty
 from gradlite.nn import init
 from gradlite.nn._conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from gradlite.nn._padding import pad_dim
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
@@ -22,32 +22,6 @@ def _ntuple(v, n: int, name: str) -> tuple:
     if len(v) != n:
         raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {v}")
     return v
-
-
-def _pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
-    """Pad one dim by gathering source positions: reflect (mirror without the edge), replicate, circular."""
-    if not lo and not hi:
-        return x
-    size = x.shape[dim]
-    if mode == "reflect" and (lo >= size or hi >= size):
-        raise RuntimeError(
-            f"Padding size should be less than the corresponding input dimension, but got: padding "
-            f"({lo}, {hi}) at dimension {dim} of input {list(x.shape)}"
-        )
-    if mode == "circular" and (lo > size or hi > size):
-        raise RuntimeError(
-            f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension "
-            f"{dim} of input {list(x.shape)})"
-        )
-    src = []
-    for j in range(-lo, size + hi):
-        if mode == "reflect":
-            src.append(-j if j < 0 else 2 * (size - 1) - j if j >= size else j)
-        elif mode == "replicate":
-            src.append(min(max(j, 0), size - 1))
-        else:
-            src.append(j % size)
-    return x.index_select(dim, tensor(src, dtype=dtypes.int64, device=x.device))
 
 
 class _ConvNd(Module):
@@ -130,7 +104,7 @@ class _ConvNd(Module):
                 lo, hi = total // 2, total - total // 2
             else:
                 lo = hi = self.padding[i]
-            x = _pad_dim(x, x.dim() - n + i, lo, hi, self.padding_mode)
+            x = pad_dim(x, x.dim() - n + i, lo, hi, self.padding_mode)
         return x, 0
 
     def extra_repr(self) -> str:

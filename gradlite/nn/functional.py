@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from gradlite.nn._activation import (  # noqa: F401  (activations the nn package adds)
+    glu,
+    hardshrink,
+    prelu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
 from gradlite.nn._attention import scaled_dot_product_attention  # noqa: F401
 from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from nn's own modules)
     conv1d,
@@ -9,6 +19,7 @@ from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from n
     conv_transpose1d,
     conv_transpose2d,
 )
+from gradlite.nn._dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -20,7 +31,7 @@ from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     nll_loss,
     smooth_l1_loss,
 )
-from gradlite.nn._norm import batch_norm, group_norm, layer_norm  # noqa: F401
+from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: F401
 from gradlite.nn._pool import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -30,6 +41,10 @@ from gradlite.nn._pool import (  # noqa: F401
     max_pool2d,
 )
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
+from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F401
+from gradlite.nn.fold import fold, unfold  # noqa: F401
+from gradlite.nn.pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
+from gradlite.nn.upsampling import interpolate  # noqa: F401
 from gradlite.ops.join import pad  # noqa: F401
 from gradlite.ops.pointwise import relu, sigmoid, tanh  # noqa: F401  (re-exported under F.)
 from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)

@@ -1,11 +1,12 @@
-"""Normalisation layers: LayerNorm, BatchNorm1d/2d (running statistics, momentum, eval mode), GroupNorm."""
+"""Normalisation layers: LayerNorm, RMSNorm, BatchNorm1d/2d (running statistics, momentum, eval mode),
+GroupNorm, InstanceNorm1d/2d."""
 
 from __future__ import annotations
 
 from gradlite import dtypes
 from gradlite.creation import empty, ones, tensor, zeros
 from gradlite.nn import init
-from gradlite.nn._norm import batch_norm, group_norm, layer_norm
+from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
@@ -186,3 +187,87 @@ class GroupNorm(Module):
             f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
             f"bias={self.bias is not None}"
         )
+
+
+class _InstanceNorm(_BatchNorm):
+    """InstanceNorm has BatchNorm's parameters and buffers, with PyTorch's defaults: no affine, no stats."""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() not in self._dims:
+            want = " or ".join(f"{d}D" for d in self._dims)
+            raise ValueError(f"expected {want} input (got {x.dim()}D input)")
+        unbatched = x.dim() == self._dims[0]
+        if unbatched:
+            x = x.unsqueeze(0)
+        if x.shape[1] != self.num_features and self.affine:
+            raise ValueError(
+                f"expected input's size at dim=1 to match num_features ({self.num_features}), but "
+                f"got: {x.shape[1]}."
+            )
+        y = instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L)."""
+
+    _dims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W)."""
+
+    _dims = (3, 4)
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dims; elementwise weight."""
+
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        self.normalized_shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

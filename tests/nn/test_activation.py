@@ -8,7 +8,7 @@ import pytest
 import gradlite
 from gradlite import nn
 from tests.conftest import assert_close
-from tests.nn.parity import check_module
+from tests.nn.parity import check_module, copy_from_torch
 
 ACTIVATIONS = [
     ("ReLU", {}),
@@ -35,6 +35,15 @@ ACTIVATIONS = [
     ("Softmax", {"dim": 1}),
     ("Softmax", {"dim": -1}),
     ("LogSoftmax", {"dim": 0}),
+    ("Softmin", {"dim": 1}),
+    ("Softsign", {}),
+    ("Tanhshrink", {}),
+    ("Threshold", {"threshold": 0.5, "value": -2.0}),
+    ("GLU", {"dim": 0}),
+    ("GLU", {"dim": -3}),
+    ("Hardshrink", {}),
+    ("Softshrink", {"lambd": 1.5}),
+    ("PReLU", {}),
 ]
 
 
@@ -88,3 +97,19 @@ def test_activation_argument_errors():
         nn.GELU(approximate="fast")
     with pytest.raises(ValueError, match="max_val"):
         nn.Hardtanh(1.0, -1.0)
+
+
+def test_prelu_per_channel(device, torch):
+    tm, gm = torch.nn.PReLU(5, init=0.1), nn.PReLU(5, init=0.1).to(device)
+    with torch.no_grad():
+        tm.weight.uniform_(-0.5, 0.5)
+    copy_from_torch(gm, tm, device)
+    assert repr(gm) == repr(tm)
+    check_module(torch, gm, tm, [data()], device)
+    with pytest.raises(RuntimeError, match="parameter numbers = 5 and channel size = 4"):
+        gm(gradlite.randn(2, 4, device=device))
+
+
+def test_glu_odd_dim_error(device):
+    with pytest.raises(RuntimeError, match="Halving dimension must be even, but dimension 1 is size 5"):
+        nn.GLU(1)(gradlite.randn(2, 5, device=device))

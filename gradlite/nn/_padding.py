@@ -1,0 +1,65 @@
+"""Padding of the last dims with mode 'constant', 'reflect', 'replicate' or 'circular', as ``F.pad``.
+
+The non-constant modes gather source positions with ``index_select`` (its gradient scatter-adds, so an
+edge value that is copied several times gets all their gradients).
+"""
+
+from __future__ import annotations
+
+from gradlite import dtypes
+from gradlite.creation import tensor
+from gradlite.tensor import Tensor
+
+
+def pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
+    """Pad one dim by ``lo`` before and ``hi`` after with ``mode`` in reflect (mirror, edge excluded),
+    replicate (repeat the edge) or circular (wrap around)."""
+    if not lo and not hi:
+        return x
+    size = x.shape[dim]
+    if mode == "reflect" and (lo >= size or hi >= size):
+        raise RuntimeError(
+            "Padding size should be less than the corresponding input dimension, but got: "
+            f"padding ({lo}, {hi}) "
+            f"at dimension {dim} of input {list(x.shape)}"
+        )
+    if mode == "circular" and (lo > size or hi > size):
+        raise RuntimeError(
+            f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension {dim} "
+            "of "
+            f"input {list(x.shape)})"
+        )
+    if mode == "replicate" and size == 0:
+        raise RuntimeError(f"replicate padding needs a non-empty dimension {dim}, got input {list(x.shape)}")
+    src = []
+    for j in range(-lo, size + hi):
+        if mode == "reflect":
+            src.append(-j if j < 0 else 2 * (size - 1) - j if j >= size else j)
+        elif mode == "replicate":
+            src.append(min(max(j, 0), size - 1))
+        else:
+            src.append(j % size)
+    return x.index_select(dim, tensor(src, dtype=dtypes.int64, device=x.device))
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ..."""
+    if len(pad) % 2:
+        raise ValueError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise ValueError(
+            "Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {input.dim()}"
+        )
+    if mode == "constant":
+        from gradlite.ops.join import pad as constant_pad
+
+        return constant_pad(input, tuple(pad), "constant", value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unsupported padding mode: {mode}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"{mode} padding does not support negative padding, got {tuple(pad)}")
+    y = input
+    for i in range(len(pad) // 2):
+        y = pad_dim(y, input.dim() - 1 - i, pad[2 * i], pad[2 * i + 1], mode)
+    return y
