@@ -32,7 +32,10 @@ def main(argv=None) -> dict:
     svg_path, dot_path = OUT / "graph_tutorial.svg", OUT / "graph_tutorial.dot"
     view.save(svg_path)
     view.save(dot_path)
-    print(f"\n2. wrote {svg_path} (open it in a browser; in Jupyter, `graph.draw(z)` shows it inline) and {dot_path}")
+    print(
+        f"\n2. wrote {svg_path} (open it in a browser; in Jupyter, `graph.draw(z)` shows it inline) and "
+        f"{dot_path}"
+    )
 
     print("\n3. backward, node by node")
     graph.explain_backward(z, params=names)

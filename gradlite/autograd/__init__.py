@@ -1,9 +1,8 @@
 """Automatic differentiation: the graph, the engine, grad modes and the functional entry points."""
 
-from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
-from gradlite.autograd.anomaly_mode import check_anomaly as _check_anomaly
-from gradlite.autograd.engine import backward, grad
 from gradlite.autograd import functional
+from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
+from gradlite.autograd.engine import backward, grad
 from gradlite.autograd.function import Function, FunctionCtx, once_differentiable
 from gradlite.autograd.grad_mode import (
     enable_grad,
@@ -18,6 +17,7 @@ from gradlite.autograd.node import Node
 
 __all__ = [
     "Function",
+    "GradcheckError",
     "FunctionCtx",
     "Node",
     "Variable",
@@ -27,6 +27,8 @@ __all__ = [
     "enable_grad",
     "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "inference_mode",
     "is_grad_enabled",
     "is_inference_mode_enabled",

@@ -57,7 +57,8 @@ class detect_anomaly:
 
     def __enter__(self):
         warnings.warn(
-            "Anomaly Detection has been enabled. This mode will increase the runtime and should only be enabled "
+            "Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+            "enabled "
             "for debugging.",
             UserWarning,
             stacklevel=2,
@@ -111,7 +112,8 @@ def check_anomaly(node, grads) -> None:
 def warn_error_in(node) -> None:
     """PyTorch's warning for an error raised while a node ran, with the forward call that created it."""
     warnings.warn(
-        f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n{forward_trace(node)}",
+        f"Error detected in {node.name()}. Traceback of forward call that caused the "
+        f"error:\n{forward_trace(node)}",
         UserWarning,
         stacklevel=3,
     )

@@ -32,14 +32,24 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         is_grads_batched=False, materialize_grads=False):
-    """``gradlite.autograd.grad``: the gradients of ``outputs`` w.r.t. ``inputs``, without touching ``.grad``."""
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
+    """``gradlite.autograd.grad``: d outputs / d inputs, without touching ``.grad``."""
     if is_grads_batched:
         raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by gradlite")
     if materialize_grads and allow_unused is False:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
-                         "but got: allow_unused=False.")
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
     outputs = _as_tuple(outputs, "outputs")
     inputs = _as_tuple(inputs, "inputs")
     if not inputs:
@@ -88,14 +98,16 @@ def _root_grads(tensors, grad_tensors) -> list:
     if len(grad_tensors) != len(tensors):
         raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(tensors)} gradients")
     grads = []
-    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors, strict=True)):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.dtype.is_floating_point:
-                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got {t.dtype}"
+                )
             xp = t._device.backend.xp
             g = _make(xp.ones_like(t._data), t._device)
         else:
@@ -154,7 +166,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     buffers: dict = {}
     leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
     stack = []
-    for t, g in zip(roots, root_grads):
+    for t, g in zip(roots, root_grads, strict=True):
         fn = t._grad_fn
         if fn is None:
             _to_leaf(leaf_grads, t, g, False)
@@ -204,16 +216,24 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 if type(fns) is tuple:
                     y = None if node._out is None else _rebuild_output(node)
                     gxs = []
-                    for fn, e in zip(fns, edges):
-                        if e is None or g is None or (need is not None and (
-                                id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)):
+                    for fn, e in zip(fns, edges, strict=True):
+                        if (
+                            e is None
+                            or g is None
+                            or (
+                                need is not None
+                                and (id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)
+                            )
+                        ):
                             gxs.append(None)
                         else:
                             gxs.append(fn(g) if y is None else fn(g, y))
                 else:  # one function for all inputs (custom Function, several outputs)
                     gxs = fns(g) if g is not None else (None,) * len(edges)
-                gxs = [None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
-                       for i, (gx, e) in enumerate(zip(gxs, edges))]
+                gxs = [
+                    None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
+                    for i, (gx, e) in enumerate(zip(gxs, edges, strict=True))
+                ]
                 if anomaly:
                     anomaly_mode.check_anomaly(node, gxs)
                 if node._hooks:
@@ -230,7 +250,12 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 gx = gxs[i]
                 if nr == LEAF:
                     if gx is not None:
-                        _to_leaf(leaf_grads, target, gx, gx._data is not gdata and getattr(gx._data, "base", None) is None)
+                        _to_leaf(
+                            leaf_grads,
+                            target,
+                            gx,
+                            gx._data is not gdata and getattr(gx._data, "base", None) is None,
+                        )
                     continue
                 if gx is not None:
                     _to_buffer(buffers, target, nr, gx)
@@ -362,7 +387,7 @@ def sum_to(g, shape, node=None, index=0):
     """Sum ``g`` over the dimensions that broadcasting added to reach it from ``shape``."""
     gshape = g._data.shape
     lead = len(gshape) - len(shape)
-    ok = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:]))
+    ok = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:], strict=True))
     if not ok:
         from gradlite.tensor import Size
 
@@ -371,7 +396,9 @@ def sum_to(g, shape, node=None, index=0):
             f"{who} returned an invalid gradient at index {index} - got {Size(gshape)} but expected shape "
             f"compatible with {Size(shape)}"
         )
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1
+    )
     if axes:
         g = g.sum(axes, keepdim=True)
     if lead:

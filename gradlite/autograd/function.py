@@ -27,8 +27,10 @@ class FunctionCtx:
         """Keep ``tensors`` (or None) for backward; they are version-checked when unpacked."""
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward can only save tensors, but argument {tensors.index(t)} is of "
-                                f"type {type(t).__name__}")
+                raise TypeError(
+                    f"save_for_backward can only save tensors, but argument {tensors.index(t)} is of "
+                    f"type {type(t).__name__}"
+                )
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -104,8 +106,10 @@ class Function(metaclass=_FunctionMeta):
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
-                                  "autograd.Function to use it with backward mode AD.")
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
 
     vjp = backward
 
@@ -143,14 +147,21 @@ def _record(cls, ctx, args, outs) -> None:
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             d = a._data
-            edges.append((a, LEAF, d.shape, d.dtype) if a._grad_fn is None else (a._grad_fn, a._output_nr, d.shape,
-                                                                                   d.dtype))
+            edges.append(
+                (a, LEAF, d.shape, d.dtype)
+                if a._grad_fn is None
+                else (a._grad_fn, a._output_nr, d.shape, d.dtype)
+            )
         else:
             edges.append(None)
     ctx._edges = tuple(edges)
     ctx._n_out = len(outs)
-    in_meta = tuple((a._data.shape, a._data.dtype, a._device) if isinstance(a, Tensor) else None for a in args)
-    out_meta = tuple((o._data.shape, o._data.dtype, o._device) if isinstance(o, Tensor) else None for o in outs)
+    in_meta = tuple(
+        (a._data.shape, a._data.dtype, a._device) if isinstance(a, Tensor) else None for a in args
+    )
+    out_meta = tuple(
+        (o._data.shape, o._data.dtype, o._device) if isinstance(o, Tensor) else None for o in outs
+    )
     non_diff = ctx._non_diff
     for d in ctx._dirty:
         if d._requires_grad and d._grad_fn is None:
@@ -212,7 +223,7 @@ def _backward_fn(cls, ctx, in_meta, out_meta):
                 raise RuntimeError(
                     f"{name} returned an incorrect number of gradients (expected {n_in}, got {len(result)})"
                 )
-        for i, (gx, meta) in enumerate(zip(result, in_meta)):
+        for i, (gx, meta) in enumerate(zip(result, in_meta, strict=True)):
             if gx is None:
                 continue
             if meta is None:
@@ -221,11 +232,14 @@ def _backward_fn(cls, ctx, in_meta, out_meta):
                     "corresponding forward input was not a Variable"
                 )
             if not isinstance(gx, Tensor):
-                raise RuntimeError(f"{name} returned a {type(gx).__name__} as gradient {i}; expected a Tensor or None")
+                raise RuntimeError(
+                    f"{name} returned a {type(gx).__name__} as gradient {i}; expected a Tensor or None"
+                )
             shape, dt, dev = meta
             if gx._data.shape != shape:
                 raise RuntimeError(
-                    f"{name} returned an invalid gradient at index {i} - got {Size(gx._data.shape)} but expected "
+                    f"{name} returned an invalid gradient at index {i} - got {Size(gx._data.shape)} but "
+                    "expected "
                     f"shape {Size(shape)} (gradlite does not broadcast the gradients of custom functions)"
                 )
             if gx._data.dtype != dt:
@@ -260,4 +274,3 @@ def once_differentiable(fn):
             return fn(ctx, *args)
 
     return wrapper
-

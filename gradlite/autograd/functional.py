@@ -24,7 +24,8 @@ def _as_tuple(inp, arg_name: str, fn_name: str):
         if not isinstance(el, Tensor):
             where = f"the value at index {i}" if is_tuple else f"the given {arg_name}"
             raise TypeError(
-                f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of Tensors but {where} has "
+                f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of Tensors but "
+                f"{where} has "
                 f"type {type(el)}."
             )
     return is_tuple, inp
@@ -63,7 +64,9 @@ def _validate_v(v, other, is_other_tuple: bool) -> None:
     for idx, (el_v, el_other) in enumerate(zip(v, other, strict=True)):
         if el_v.shape != el_other.shape:
             prepend = f"Entry {idx} in " if is_other_tuple else ""
-            raise RuntimeError(f"{prepend}v has invalid size: should be {el_other.shape} but got {el_v.shape}.")
+            raise RuntimeError(
+                f"{prepend}v has invalid size: should be {el_other.shape} but got {el_v.shape}."
+            )
 
 
 def _check_requires_grad(inputs, input_type: str, strict: bool) -> None:
@@ -72,26 +75,32 @@ def _check_requires_grad(inputs, input_type: str, strict: bool) -> None:
     for i, inp in enumerate(inputs):
         if inp is None:
             raise RuntimeError(
-                f"The output of the user-provided function is independent of input {i}. This is not allowed in "
+                f"The output of the user-provided function is independent of input {i}. This is not allowed "
+                "in "
                 "strict mode."
             )
         if not inp._requires_grad:
             if input_type == "hessian":
                 raise RuntimeError(
-                    f"The hessian of the user-provided function with respect to input {i} is independent of the "
-                    "input. This is not allowed in strict mode. You should ensure that your function is thrice "
+                    f"The hessian of the user-provided function with respect to input {i} is independent of "
+                    "the "
+                    "input. This is not allowed in strict mode. You should ensure that your function is "
+                    "thrice "
                     "differentiable and that the hessian depends on the inputs."
                 )
             if input_type == "jacobian":
                 raise RuntimeError(
                     "While computing the hessian, found that the jacobian of the user-provided function with "
-                    f"respect to input {i} is independent of the input. This is not allowed in strict mode. You "
-                    "should ensure that your function is twice differentiable and that the jacobian depends on the "
+                    f"respect to input {i} is independent of the input. This is not allowed in strict mode. "
+                    "You "
+                    "should ensure that your function is twice differentiable and that the jacobian depends "
+                    "on the "
                     "inputs (this would be violated by a linear function for example)."
                 )
             if input_type == "grad_inputs":
                 raise RuntimeError(
-                    f"The gradient with respect to input {i} is independent of the inputs of the user-provided "
+                    f"The gradient with respect to input {i} is independent of the inputs of the "
+                    "user-provided "
                     "function. This is not allowed in strict mode."
                 )
             raise RuntimeError(
@@ -113,15 +122,17 @@ def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retai
 
 _STRICT_NONE = {
     "back": "The output of the user-provided function is independent of input {i}. This is not allowed in "
-            "strict mode.",
-    "back_trick": "The gradient with respect to the input is independent of entry {i} in the grad_outputs when "
-                  "using the double backward trick to compute forward mode gradients. This is not allowed in "
-                  "strict mode.",
-    "double_back": "The jacobian of the user-provided function is independent of input {i}. This is not allowed "
-                   "in strict mode.",
+    "strict mode.",
+    "back_trick": "The gradient with respect to the input is independent of entry {i} in the grad_outputs "
+    "when "
+    "using the double backward trick to compute forward mode gradients. This is not allowed in "
+    "strict mode.",
+    "double_back": "The jacobian of the user-provided function is independent of input {i}. This is not "
+    "allowed "
+    "in strict mode.",
     "double_back_trick": "The hessian of the user-provided function is independent of entry {i} in the "
-                         "grad_jacobian. This is not allowed in strict mode as it prevents from using the double "
-                         "backward trick to replace forward mode AD.",
+    "grad_jacobian. This is not allowed in strict mode as it prevents from using the double "
+    "backward trick to replace forward mode AD.",
 }
 
 
@@ -137,7 +148,8 @@ def _fill_in_zeros(grads, refs, strict: bool, create_graph: bool, stage: str):
         elif strict and create_graph and not g._requires_grad:
             what = "hessian" if "double" in stage else "jacobian"
             raise RuntimeError(
-                f"The {what} of the user-provided function is independent of input {i}. This is not allowed in "
+                f"The {what} of the user-provided function is independent of input {i}. This is not allowed "
+                "in "
                 "strict mode when create_graph=True."
             )
         res.append(g)
@@ -158,7 +170,8 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             _validate_v(v, outputs, is_outputs_tuple)
         elif len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(
-                "The vector v can only be None if the user-provided function returns a single Tensor with a single "
+                "The vector v can only be None if the user-provided function returns a single Tensor with a "
+                "single "
                 "element."
             )
     with set_grad_enabled(True if create_graph else is_grad_enabled()):
@@ -182,7 +195,8 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             _validate_v(v, inputs, is_inputs_tuple)
         elif len(inputs) != 1 or inputs[0].numel() != 1:
             raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor with "
+                "The vector v can only be None if the input to the user-provided function is a single Tensor "
+                "with "
                 "a single element."
             )
         outputs = func(*inputs)
@@ -200,18 +214,28 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     return _tuple_postprocess(outputs, is_outputs_tuple), _tuple_postprocess(res, is_outputs_tuple)
 
 
-def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
-             strategy: str = "reverse-mode"):
-    """The Jacobian of ``func`` at ``inputs``: entry (i, j) has shape ``outputs[i].shape + inputs[j].shape``."""
+def jacobian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
+    """Jacobian of ``func``; entry (i, j) has shape ``outputs[i].shape + inputs[j].shape``."""
     from gradlite.creation import zeros_like
     from gradlite.ops.join import stack
 
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
-                         'function has more outputs than inputs, "forward-mode" tends to be more performant. '
-                         'Otherwise, prefer to use "reverse-mode".')
+        raise ValueError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more performant. '
+            'Otherwise, prefer to use "reverse-mode".'
+        )
     if vectorize or strategy == "forward-mode":
-        raise NotImplementedError("gradlite's jacobian supports only vectorize=False and strategy='reverse-mode'")
+        raise NotImplementedError(
+            "gradlite's jacobian supports only vectorize=False and strategy='reverse-mode'"
+        )
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
@@ -228,29 +252,40 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False, vec
                     if g is not None:
                         if strict and create_graph and not g._requires_grad:
                             raise RuntimeError(
-                                f"The jacobian of the user-provided function is independent of input {i}. This is "
+                                f"The jacobian of the user-provided function is independent of input {i}. "
+                                "This is "
                                 "not allowed in strict mode when create_graph=True."
                             )
                         row.append(g)
                     else:
                         if strict:
                             raise RuntimeError(
-                                f"Output {i} of the user-provided function is independent of input {k}. This is "
+                                f"Output {i} of the user-provided function is independent of input {k}. This "
+                                "is "
                                 "not allowed in strict mode."
                             )
                         row.append(zeros_like(inp))
-            jac.append(tuple(
-                (stack(row, 0) if row else zeros_like(inp).reshape((0,) + tuple(inp.shape)))
-                .reshape(tuple(out.shape) + tuple(inp.shape))
-                for row, inp in zip(rows, inputs, strict=True)
-            ))
+            jac.append(
+                tuple(
+                    (stack(row, 0) if row else zeros_like(inp).reshape((0,) + tuple(inp.shape))).reshape(
+                        tuple(out.shape) + tuple(inp.shape)
+                    )
+                    for row, inp in zip(rows, inputs, strict=True)
+                )
+            )
         jac = _grad_postprocess(tuple(jac), create_graph)
         return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
 
 
-def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vectorize: bool = False,
-            outer_jacobian_strategy: str = "reverse-mode"):
-    """The Hessian of a scalar ``func`` at ``inputs``: entry (i, j) has shape ``inputs[i].shape + inputs[j].shape``."""
+def hessian(
+    func,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
+    """Hessian of a scalar ``func``; entry (i, j) has shape ``inputs[i].shape + inputs[j].shape``."""
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
     def single_output(*inp):
@@ -260,7 +295,9 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
         if is_out_tuple or not isinstance(out, Tensor):
             raise RuntimeError("The function given to hessian should return a single Tensor")
         if out.numel() != 1:
-            raise RuntimeError("The Tensor returned by the function given to hessian should contain a single element")
+            raise RuntimeError(
+                "The Tensor returned by the function given to hessian should contain a single element"
+            )
         return out.reshape(())
 
     def jac_func(*inp):
@@ -268,8 +305,14 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
         _check_requires_grad(jac, "jacobian", strict)
         return jac
 
-    res = jacobian(jac_func, inputs, create_graph=create_graph, strict=strict, vectorize=vectorize,
-                   strategy=outer_jacobian_strategy)
+    res = jacobian(
+        jac_func,
+        inputs,
+        create_graph=create_graph,
+        strict=strict,
+        vectorize=vectorize,
+        strategy=outer_jacobian_strategy,
+    )
     return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
 
 
@@ -285,7 +328,8 @@ def _second_order(name: str, func, inputs, v, create_graph: bool, strict: bool, 
             _validate_v(v, inputs, is_inputs_tuple)
         elif len(inputs) != 1 or inputs[0].numel() != 1:
             raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor with "
+                "The vector v can only be None if the input to the user-provided function is a single Tensor "
+                "with "
                 "a single element."
             )
         outputs = func(*inputs)
@@ -294,7 +338,9 @@ def _second_order(name: str, func, inputs, v, create_graph: bool, strict: bool, 
         if is_outputs_tuple or not isinstance(outputs[0], Tensor):
             raise RuntimeError(f"The function given to {name} should return a single Tensor")
         if outputs[0].numel() != 1:
-            raise RuntimeError(f"The Tensor returned by the function given to {name} should contain a single element")
+            raise RuntimeError(
+                f"The Tensor returned by the function given to {name} should contain a single element"
+            )
         jac = _autograd_grad(outputs, inputs, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
         if trick:  # H v as the gradient w.r.t. u of (u^T H), which is linear in u

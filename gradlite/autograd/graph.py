@@ -62,14 +62,20 @@ def _node_device(node, consumer_device):
 
 
 class GraphView:
-    """The graph behind a tensor: ``.text()``, ``.dot()``, ``.svg()``, ``.save(path)``; Jupyter shows the SVG."""
+    """The graph behind a tensor: ``.text()``, ``.dot()``, ``.svg()``, ``.save(path)``; Jupyter shows it."""
 
     def __init__(self, tensor, params: dict | None = None):
         names = {id(t): n for n, t in (params or {}).items()}
         self.items: dict = {}
         self.order: list = []  # items in discovery order (root first)
-        root = _Item(("tensor", id(tensor)), "output", names.get(id(tensor), "output"), tuple(tensor.shape),
-                     tensor.dtype.name, tensor.device)
+        root = _Item(
+            ("tensor", id(tensor)),
+            "output",
+            names.get(id(tensor), "output"),
+            tuple(tensor.shape),
+            tensor.dtype.name,
+            tensor.device,
+        )
         self._add(root)
         fn = tensor.grad_fn
         if fn is None:
@@ -92,8 +98,16 @@ class GraphView:
                 if nr == LEAF:
                     key = ("tensor", id(target))
                     if key not in self.items:
-                        self._add(_Item(key, "leaf", names.get(id(target), "leaf"), tuple(shape), _dtype_name(dt),
-                                        target.device))
+                        self._add(
+                            _Item(
+                                key,
+                                "leaf",
+                                names.get(id(target), "leaf"),
+                                tuple(shape),
+                                _dtype_name(dt),
+                                target.device,
+                            )
+                        )
                 else:
                     key = ("node", id(target))
                     if id(target) not in seen:
@@ -125,7 +139,9 @@ class GraphView:
             branch = "└─ " if last else "├─ "
             tail = " (leaf, accumulates .grad)" if item.kind == "leaf" else ""
             again = key in shown and item.kind == "node"
-            lines.append(f"{prefix}{branch}{item.name} -> {item.detail()}{tail}{' (see above)' if again else ''}")
+            lines.append(
+                f"{prefix}{branch}{item.name} -> {item.detail()}{tail}{' (see above)' if again else ''}"
+            )
             if again:
                 continue
             shown.add(key)
@@ -179,7 +195,8 @@ class GraphView:
         for layer in range(n_layers):
             row = layers.get(layer, [])
             if layer:
-                def pos(it):
+
+                def pos(it, layer=layer):
                     xs = [self.items[c].x for c in consumers[it.key] if self.items[c].layer < layer]
                     return sum(xs) / len(xs) if xs else 0.0
 
@@ -204,8 +221,10 @@ class GraphView:
         width, height = self._layout()
         out = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
-            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" '
+            'font-size="12">',
+            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+            'markerHeight="7" '
             'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
             f'<rect width="{width:.0f}" height="{height:.0f}" fill="white"/>',
         ]
@@ -214,7 +233,8 @@ class GraphView:
                 src = self.items[k]
                 out.append(
                     f'<line x1="{src.x:.1f}" y1="{src.y + _BOX_H / 2:.1f}" x2="{item.x:.1f}" '
-                    f'y2="{item.y - _BOX_H / 2:.1f}" stroke="#555" stroke-width="1.2" marker-end="url(#arrow)"/>'
+                    f'y2="{item.y - _BOX_H / 2:.1f}" stroke="#555" stroke-width="1.2" '
+                    'marker-end="url(#arrow)"/>'
                 )
         for item in self.order:
             x0, y0 = item.x - item.w / 2, item.y - _BOX_H / 2
@@ -223,10 +243,14 @@ class GraphView:
                 f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{item.w:.1f}" height="{_BOX_H}" rx="6" '
                 f'fill="{_FILL[item.kind]}" stroke="#333"/>'
             )
-            out.append(f'<text x="{item.x:.1f}" y="{item.y - 3:.1f}" text-anchor="middle" '
-                       f'font-weight="bold">{escape(item.name)}</text>')
-            out.append(f'<text x="{item.x:.1f}" y="{item.y + 12:.1f}" text-anchor="middle" '
-                       f'fill="#333" font-size="10">{escape(item.detail())}</text>')
+            out.append(
+                f'<text x="{item.x:.1f}" y="{item.y - 3:.1f}" text-anchor="middle" '
+                f'font-weight="bold">{escape(item.name)}</text>'
+            )
+            out.append(
+                f'<text x="{item.x:.1f}" y="{item.y + 12:.1f}" text-anchor="middle" '
+                f'fill="#333" font-size="10">{escape(item.detail())}</text>'
+            )
             out.append("</g>")
         out.append("</svg>")
         return "\n".join(out)
@@ -237,7 +261,9 @@ class GraphView:
     def save(self, path) -> None:
         """Write the SVG (``.svg``), DOT (``.dot`` / ``.gv``) or text (anything else) to ``path``."""
         p = str(path)
-        content = self.svg() if p.endswith(".svg") else self.dot() if p.endswith((".dot", ".gv")) else self.text()
+        content = (
+            self.svg() if p.endswith(".svg") else self.dot() if p.endswith((".dot", ".gv")) else self.text()
+        )
         with open(p, "w", encoding="utf-8") as f:
             f.write(content + "\n")
 
@@ -252,7 +278,7 @@ def draw(tensor, params: dict | None = None) -> GraphView:
 
 
 def text(tensor, params: dict | None = None) -> str:
-    """The graph behind ``tensor`` as an indented tree of grad_fn nodes (shape, dtype, device of each output)."""
+    """The graph behind ``tensor`` as an indented tree of grad_fn nodes (output shape, dtype, device)."""
     return GraphView(tensor, params).text()
 
 
@@ -266,7 +292,9 @@ def svg(tensor, params: dict | None = None) -> str:
     return GraphView(tensor, params).svg()
 
 
-def explain_backward(loss, params: dict | None = None, file=None, retain_graph=None, gradient=None) -> list[str]:
+def explain_backward(
+    loss, params: dict | None = None, file=None, retain_graph=None, gradient=None
+) -> list[str]:
     """Run ``loss.backward()`` and print, in order, each node as it runs, the gradient shapes it produced
     (one per input) and the leaves whose ``.grad`` received a gradient. Returns the printed lines."""
     from gradlite.autograd import engine
@@ -300,14 +328,18 @@ def explain_backward(loss, params: dict | None = None, file=None, retain_graph=N
                 if gx is not None or not t.startswith("a constant"):
                     emit(f"       -> grad {shape(gx)} to {t}")
         else:
-            emit(f"{step[0]:>3}. accumulate grad {shape(g)} into .grad of leaf "
-                 f"{names.get(id(obj), 'leaf')} {obj.dtype.name}[{', '.join(str(s) for s in obj.shape)}]")
+            emit(
+                f"{step[0]:>3}. accumulate grad {shape(g)} into .grad of leaf "
+                f"{names.get(id(obj), 'leaf')} {obj.dtype.name}[{', '.join(str(s) for s in obj.shape)}]"
+            )
 
     prev = engine.observer
     engine.observer = observe
     try:
-        emit(f"backward from {names.get(id(loss), 'output')}: {loss.dtype.name}"
-             f"[{', '.join(str(s) for s in loss.shape)}] on {loss.device}")
+        emit(
+            f"backward from {names.get(id(loss), 'output')}: {loss.dtype.name}"
+            f"[{', '.join(str(s) for s in loss.shape)}] on {loss.device}"
+        )
         loss.backward(gradient, retain_graph=retain_graph)
     finally:
         engine.observer = prev

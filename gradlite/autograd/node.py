@@ -25,7 +25,7 @@ FREED = (
 
 
 class Node:
-    """A recorded op. ``type(node).__name__`` is PyTorch's name for it: ``MulBackward0``, ``MeanBackward0``."""
+    """A recorded op. ``type(node).__name__`` is PyTorch's name for it: ``MulBackward0``, ..."""
 
     __slots__ = (
         "_fns",  # tuple of per-input backward functions, or one function returning a tuple (custom ops)

@@ -121,7 +121,7 @@ def gather(g, idx):
 
 
 def scatter(gy, idx, shape):
-    """Zeros of ``shape`` with ``gy`` written at the (distinct) flat positions ``idx``; its gradient gathers."""
+    """Zeros of ``shape`` with ``gy`` written at the distinct flat positions ``idx``; its gradient gathers."""
     from gradlite.ops._base import apply
 
     b = gy._device.backend
@@ -154,7 +154,7 @@ def view_index(root, view):
 def _addresses(xp, shape, strides, offset):
     """Byte offset of every element of an array with ``shape`` and byte ``strides``."""
     a = xp.asarray(offset, dtype=xp.int64)
-    for n, st in zip(shape, strides):
+    for n, st in zip(shape, strides, strict=True):
         a = a[..., None] + xp.arange(n, dtype=xp.int64) * st
     return a
 
@@ -162,4 +162,3 @@ def _addresses(xp, shape, strides, offset):
 def _pointer(a) -> int:
     ptr = getattr(a.data, "ptr", None)  # cupy: a MemoryPointer; numpy: a memoryview
     return a.ctypes.data if ptr is None else ptr
-

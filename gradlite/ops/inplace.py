@@ -28,7 +28,8 @@ def check_inplace(x: Tensor) -> None:
                 views.check_view_inplace(x, root)
     if x._meta and x._meta.get("inference") and not state.inference:
         raise RuntimeError(
-            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get "
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
+            "get "
             "a normal tensor before doing inplace update."
         )
 
@@ -37,11 +38,14 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
     """Write ``result`` into ``x``'s storage and make ``x`` carry ``result``'s graph position."""
     xt, rt = _dtype_of(x._data), _dtype_of(result._data)
     if rt is not xt and rt.category > xt.category:
-        raise RuntimeError(f"result type {_NAMES[rt.category]} can't be cast to the desired output type "
-                           f"{_NAMES_T.get(xt.name, xt.name)} (in {op})")
+        raise RuntimeError(
+            f"result type {_NAMES[rt.category]} can't be cast to the desired output type "
+            f"{_NAMES_T.get(xt.name, xt.name)} (in {op})"
+        )
     if result._data.shape != x._data.shape:
         raise RuntimeError(
-            f"output with shape {list(x._data.shape)} doesn't match the broadcast shape {list(result._data.shape)}"
+            f"output with shape {list(x._data.shape)} doesn't match the broadcast shape "
+            f"{list(result._data.shape)}"
             f" (in {op})"
         )
     b = x._device.backend
@@ -50,7 +54,8 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
         x._data[...] = data
     except ValueError as err:  # a broadcast (expanded) view: several elements share one memory location
         raise RuntimeError(
-            f"unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "unsupported operation: more than one element of the written-to tensor refers to a single "
+            "memory "
             f"location. Please clone() the tensor before performing the operation (in {op})."
         ) from err
     x._version[0] += 1
@@ -73,8 +78,17 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
 
 
 _NAMES = {0: "Bool", 1: "Long", 2: "Float"}
-_NAMES_T = {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "float32": "Float", "float64": "Double", "float16": "Half"}
+_NAMES_T = {
+    "int64": "Long",
+    "int32": "Int",
+    "bool": "Bool",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+}
 
 
 def _inplace(fn, op, saves_self=False):
@@ -89,9 +103,14 @@ def _inplace(fn, op, saves_self=False):
         check_inplace(x)
         f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
         src = x
-        if saves_self and state.grad_enabled and (x._requires_grad or any(
-                getattr(a, "_requires_grad", False) for a in args)):
-            src = _make(x._device.backend.xp.asarray(x._data, copy=True), x._device, x._requires_grad, x._grad_fn)
+        if (
+            saves_self
+            and state.grad_enabled
+            and (x._requires_grad or any(getattr(a, "_requires_grad", False) for a in args))
+        ):
+            src = _make(
+                x._device.backend.xp.asarray(x._data, copy=True), x._device, x._requires_grad, x._grad_fn
+            )
             src._output_nr = x._output_nr
         return assign(x, f(src, *args, **kwargs), op)
 
@@ -102,12 +121,25 @@ def _inplace(fn, op, saves_self=False):
 
 # (out-of-place op, whether its backward reads the input's values)
 _INPLACE = {
-    "add_": (A.add, False), "sub_": (A.sub, False), "mul_": (A.mul, True), "div_": (A.div, True),
-    "pow_": (A.pow, True), "__iadd__": (A.add, False), "__isub__": (A.sub, False), "__imul__": (A.mul, True),
-    "__itruediv__": (A.div, True), "__ipow__": (A.pow, True),
-    "exp_": ("exp", False), "tanh_": ("tanh", False), "sigmoid_": ("sigmoid", False), "relu_": ("relu", False),
-    "clamp_": ("clamp", True), "masked_fill_": ("masked_fill", False), "index_add_": ("index_add", False),
-    "scatter_": ("scatter", False), "neg_": (A.neg, False),
+    "add_": (A.add, False),
+    "sub_": (A.sub, False),
+    "mul_": (A.mul, True),
+    "div_": (A.div, True),
+    "pow_": (A.pow, True),
+    "__iadd__": (A.add, False),
+    "__isub__": (A.sub, False),
+    "__imul__": (A.mul, True),
+    "__itruediv__": (A.div, True),
+    "__ipow__": (A.pow, True),
+    "exp_": ("exp", False),
+    "tanh_": ("tanh", False),
+    "sigmoid_": ("sigmoid", False),
+    "relu_": ("relu", False),
+    "clamp_": ("clamp", True),
+    "masked_fill_": ("masked_fill", False),
+    "index_add_": ("index_add", False),
+    "scatter_": ("scatter", False),
+    "neg_": (A.neg, False),
 }
 for _name, (_fn, _saves) in _INPLACE.items():
     setattr(Tensor, _name, _inplace(_fn, _name, _saves))
@@ -117,28 +149,38 @@ Tensor.clip_ = Tensor.clamp_
 @tensor_method()
 def zero_(x: Tensor) -> Tensor:
     """Fill with zeros in place."""
-    return fill_(x, 0)
+    return _fill(x, 0, "ZeroBackward0", "zero_")
 
 
 @tensor_method()
 def fill_(x: Tensor, value) -> Tensor:
-    """Fill with ``value`` in place; the gradient w.r.t. the old values is zero."""
+    """Fill with ``value`` (a number or 0-d tensor) in place; the gradient w.r.t. the old values is zero."""
+    return _fill(x, value, "FillBackward2", "fill_")
+
+
+def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
     check_inplace(x)
-    if isinstance(value, Tensor):
-        value = value.item()
     b = x._device.backend
-    with b.context(x._device.index):
-        data = b.xp.full(x._data.shape, value, dtype=x._data.dtype)
-    if x._requires_grad and state.grad_enabled:
-        result = apply("FillBackward0", data, (x,), (lambda gy: gy * 0,))
+    if isinstance(value, Tensor):  # a 0-d tensor value stays on the device (no host sync)
+        if value.dim() != 0:
+            raise RuntimeError(
+                f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} dimensions."
+            )
+        if value._device is not x._device:
+            raise RuntimeError(f"fill_: value is on {value._device} but the tensor is on {x._device}")
+        data = b.xp.astype(b.xp.broadcast_to(value._data, x._data.shape), x._data.dtype, copy=True)
+        # d/d value = the sum of the incoming gradient (value was broadcast everywhere)
+        result = apply("FillBackward3", data, (x, value), (lambda gy: gy * 0, lambda gy: gy.sum()))
     else:
-        result = _make(data, x._device)
-    return assign(x, result, "fill_")
+        with b.context(x._device.index):
+            data = b.xp.full(x._data.shape, value, dtype=x._data.dtype)
+        result = apply(name, data, (x,), (lambda gy: gy * 0,))
+    return assign(x, result, op)
 
 
 @tensor_method()
 def copy_(x: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast, cast, moved to this device) into ``x`` in place; differentiable w.r.t. ``src``."""
+    """Copy ``src`` (broadcast, cast, moved to this device) into ``x`` in place; differentiable in ``src``."""
     check_inplace(x)
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")

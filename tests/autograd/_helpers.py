@@ -9,7 +9,7 @@ from tests.conftest import assert_close
 
 
 def both(torch, program, device, **kw):
-    """``program(lib, device)`` with ``lib`` = gradlite and torch; values (tensors, lists, tuples) must match."""
+    """``program(lib, device)`` with ``lib`` = gradlite and torch; the values it returns must match."""
     ours = program(gradlite, device)
     ref = program(torch, device)
     _compare(ours, ref, **kw)

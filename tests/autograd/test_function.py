@@ -173,7 +173,12 @@ def test_wrong_number_of_gradients(torch, device):
 
         Bad.apply(_data(lib, dev), _data(lib, dev, seed=2)).sum().backward()
 
-    errors_alike(torch, program, device, "function BadBackward returned an incorrect number of gradients (expected 2, got 1)")
+    errors_alike(
+        torch,
+        program,
+        device,
+        "function BadBackward returned an incorrect number of gradients (expected 2, got 1)",
+    )
 
 
 def test_gradient_for_non_tensor_input(torch, device):

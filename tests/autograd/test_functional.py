@@ -17,7 +17,7 @@ Y = [0.5, -1.0]
 
 
 def f1(a):
-    return (a ** 3).sum(1)
+    return (a**3).sum(1)
 
 
 def f2(a, b):
@@ -25,7 +25,7 @@ def f2(a, b):
 
 
 def scalar(a, b):
-    return (a.tanh() * (a @ b).sum()).sum() + (b ** 3).sum()
+    return (a.tanh() * (a @ b).sum()).sum() + (b**3).sum()
 
 
 CASES = {
@@ -37,10 +37,12 @@ CASES = {
     "jacobian1": lambda F, T: F.jacobian(f1, T(X)),
     "jacobian2": lambda F, T: F.jacobian(f2, (T(X), T(Y))),
     "jacobian_tuple_in": lambda F, T: F.jacobian(lambda a, b: a * b, (T(Y), T([2.0, 3.0]))),
-    "jacobian_create_graph": lambda F, T: F.jacobian(lambda a: a.exp(), T([1.0, 2.0], True), create_graph=True),
-    "hessian1": lambda F, T: F.hessian(lambda a: (a ** 3).sum(), T(Y)),
+    "jacobian_create_graph": lambda F, T: F.jacobian(
+        lambda a: a.exp(), T([1.0, 2.0], True), create_graph=True
+    ),
+    "hessian1": lambda F, T: F.hessian(lambda a: (a**3).sum(), T(Y)),
     "hessian2": lambda F, T: F.hessian(scalar, (T(X), T(Y))),
-    "hvp": lambda F, T: F.hvp(lambda a: (a ** 3).sum(), T(Y), T([1.0, 2.0])),
+    "hvp": lambda F, T: F.hvp(lambda a: (a**3).sum(), T(Y), T([1.0, 2.0])),
     "hvp2": lambda F, T: F.hvp(scalar, (T(X), T(Y)), (T([[1.0, 0.0], [0.0, 1.0]]), T([1.0, 1.0]))),
     "vhp2": lambda F, T: F.vhp(scalar, (T(X), T(Y)), (T([[1.0, 0.0], [0.0, 1.0]]), T([1.0, 1.0]))),
     "unused_input_gives_zeros": lambda F, T: F.jacobian(lambda a, b: a * 2, (T(X), T(Y))),
@@ -62,24 +64,31 @@ def test_functional_matches_torch(torch, device, case):
 
 
 ERRORS = {
-    "strict_independent": (lambda F, T: F.jacobian(lambda a, b: a * 2, (T(X), T(Y)), strict=True),
-                           "Output 0 of the user-provided function is independent of input 1"),
-    "strict_no_grad_output": (lambda F, T: F.vjp(lambda a: a.detach(), T(Y), T([1.0, 1.0]), strict=True),
-                              "does not require gradients"),
+    "strict_independent": (
+        lambda F, T: F.jacobian(lambda a, b: a * 2, (T(X), T(Y)), strict=True),
+        "Output 0 of the user-provided function is independent of input 1",
+    ),
+    "strict_no_grad_output": (
+        lambda F, T: F.vjp(lambda a: a.detach(), T(Y), T([1.0, 1.0]), strict=True),
+        "does not require gradients",
+    ),
     "bad_v_size": (lambda F, T: F.vjp(f1, T(X), T([1.0, 2.0, 3.0])), "v has invalid size: should be"),
     "bad_v_length": (lambda F, T: F.jvp(f2, (T(X), T(Y)), (T(X),)), "v is a tuple of invalid length"),
     "v_needed": (lambda F, T: F.vjp(f1, T(X)), "The vector v can only be None"),
     "bad_input_type": (lambda F, T: F.vjp(f1, [T(X)]), "must be either a Tensor or a tuple of Tensors"),
-    "hessian_not_scalar": (lambda F, T: F.hessian(lambda a: a * 2, T(Y)),
-                           "should contain a single element"),
+    "hessian_not_scalar": (lambda F, T: F.hessian(lambda a: a * 2, T(Y)), "should contain a single element"),
 }
 
 
 @pytest.mark.parametrize("case", list(ERRORS))
 def test_functional_errors(torch, device, case):
     fn, match = ERRORS[case]
-    errors_alike(torch, lambda lib, dev: fn(lib.autograd.functional, lambda a, rg=False: _T(lib, dev, a, rg)),
-                 device, match)
+    errors_alike(
+        torch,
+        lambda lib, dev: fn(lib.autograd.functional, lambda a, rg=False: _T(lib, dev, a, rg)),
+        device,
+        match,
+    )
 
 
 # -- autograd.grad --------------------------------------------------------------------------------------
@@ -104,8 +113,11 @@ def test_grad_outputs_and_several_outputs(torch, device):
     def program(lib, dev):
         x, w = _xw(lib, dev)
         a, b = x * w, x.exp()
-        return lib.autograd.grad([a, b], [x, w], grad_outputs=[_T(lib, dev, [1.0, 2.0, 3.0]), None and a or
-                                                              _T(lib, dev, [1.0, 1.0, 1.0])])
+        return lib.autograd.grad(
+            [a, b],
+            [x, w],
+            grad_outputs=[_T(lib, dev, [1.0, 2.0, 3.0]), None and a or _T(lib, dev, [1.0, 1.0, 1.0])],
+        )
 
     both(torch, program, device)
 
@@ -130,12 +142,24 @@ def test_grad_unused_raises(torch, device):
 
 
 def test_grad_errors(torch, device):
-    errors_alike(torch, lambda lib, d: lib.autograd.grad((_xw(lib, d)[0] * 2).sum(), [_T(lib, d, [1.0])]), device,
-                 "One of the differentiated Tensors does not require grad")
-    errors_alike(torch, lambda lib, d: lib.autograd.grad(_xw(lib, d)[0] * 2, _xw(lib, d)[0]), device,
-                 "grad can be implicitly created only for scalar outputs")
-    errors_alike(torch, lambda lib, d: lib.autograd.grad(_T(lib, d, [1.0]).sum(), _xw(lib, d)[0]), device,
-                 "does not require grad and does not have a grad_fn")
+    errors_alike(
+        torch,
+        lambda lib, d: lib.autograd.grad((_xw(lib, d)[0] * 2).sum(), [_T(lib, d, [1.0])]),
+        device,
+        "One of the differentiated Tensors does not require grad",
+    )
+    errors_alike(
+        torch,
+        lambda lib, d: lib.autograd.grad(_xw(lib, d)[0] * 2, _xw(lib, d)[0]),
+        device,
+        "grad can be implicitly created only for scalar outputs",
+    )
+    errors_alike(
+        torch,
+        lambda lib, d: lib.autograd.grad(_T(lib, d, [1.0]).sum(), _xw(lib, d)[0]),
+        device,
+        "does not require grad and does not have a grad_fn",
+    )
 
     def mismatch(lib, d):
         x, _ = _xw(lib, d)

@@ -24,7 +24,15 @@ def test_text_tree(device):
     lines = out.splitlines()
     assert lines[0] == f"z: float32[] {device}" or lines[0] == f"z: float32[] {gradlite.device(device)}"
     names = [re.sub(r"^[\s│├└─]*", "", ln).split(" ->")[0] for ln in lines[1:]]
-    assert names == ["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0", "x", "AddBackward0", "x"]
+    assert names == [
+        "MeanBackward0",
+        "MulBackward0",
+        "MulBackward0",
+        "AddBackward0",
+        "x",
+        "AddBackward0",
+        "x",
+    ]
     assert "MulBackward0 -> float32[2, 2]" in out and "(leaf, accumulates .grad)" in out
 
 
@@ -43,8 +51,9 @@ def test_svg_has_node_labels_and_parses(device):
     root = ET.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     bold = [t.text for t in root.iter(f"{ns}text") if t.get("font-weight") == "bold"]
-    assert sorted(bold) == sorted(["x", "AddBackward0", "AddBackward0", "MulBackward0", "MulBackward0",
-                                   "MeanBackward0", "z"])
+    assert sorted(bold) == sorted(
+        ["x", "AddBackward0", "AddBackward0", "MulBackward0", "MulBackward0", "MeanBackward0", "z"]
+    )
     details = [t.text for t in root.iter(f"{ns}text") if t.get("font-weight") != "bold"]
     assert "float32[2, 2] " + str(gradlite.device(device)) in details
     assert len(list(root.iter(f"{ns}line"))) == 7  # x->add x2, add->mul x2, mul->mul, mul->mean, mean->z
@@ -82,8 +91,14 @@ def test_explain_backward_order_and_accumulation(torch, device):
     lines = graph.explain_backward(z, params={"x": x, "z": z}, file=buf)
     assert buf.getvalue().splitlines() == lines
     steps = [ln.split(". ", 1)[1].split(":")[0] for ln in lines if re.match(r"\s*\d+\. ", ln)]
-    assert steps == ["MeanBackward0", "MulBackward0", "MulBackward0", "AddBackward0", "AddBackward0",
-                     "accumulate grad [2, 2] into .grad of leaf x float32[2, 2]"]
+    assert steps == [
+        "MeanBackward0",
+        "MulBackward0",
+        "MulBackward0",
+        "AddBackward0",
+        "AddBackward0",
+        "accumulate grad [2, 2] into .grad of leaf x float32[2, 2]",
+    ]
     assert "-> grad [2, 2] to AddBackward0" in "\n".join(lines)
     # it ran a real backward: the gradient is PyTorch's
     tx = torch.ones(2, 2, requires_grad=True, device=device)

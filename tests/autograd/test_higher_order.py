@@ -22,10 +22,10 @@ def _derivs(f, x, n):
 def test_polynomial_third_derivative_closed_form(device):
     a = np.linspace(-2, 2, 9)
     x = gradlite.tensor(a, device=device, requires_grad=True)
-    d1, d2, d3 = _derivs(lambda t: 3 * t ** 5 - 2 * t ** 3 + t * 7, x, 3)
-    assert_close(d1, 15 * a ** 4 - 6 * a ** 2 + 7)
-    assert_close(d2, 60 * a ** 3 - 12 * a)
-    assert_close(d3, 180 * a ** 2 - 12)
+    d1, d2, d3 = _derivs(lambda t: 3 * t**5 - 2 * t**3 + t * 7, x, 3)
+    assert_close(d1, 15 * a**4 - 6 * a**2 + 7)
+    assert_close(d2, 60 * a**3 - 12 * a)
+    assert_close(d3, 180 * a**2 - 12)
 
 
 def test_tanh_third_derivative_closed_form(device):
@@ -33,18 +33,24 @@ def test_tanh_third_derivative_closed_form(device):
     x = gradlite.tensor(a, device=device, requires_grad=True)
     d1, d2, d3 = _derivs(lambda t: t.tanh(), x, 3)
     t = np.tanh(a)
-    assert_close(d1, 1 - t ** 2)
-    assert_close(d2, -2 * t * (1 - t ** 2))
-    assert_close(d3, (1 - t ** 2) * (6 * t ** 2 - 2))
+    assert_close(d1, 1 - t**2)
+    assert_close(d2, -2 * t * (1 - t**2))
+    assert_close(d3, (1 - t**2) * (6 * t**2 - 2))
 
 
 def test_third_derivatives_match_torch_across_ops(torch, device):
     ops = {
-        "exp": lambda a: a.exp(), "log": lambda a: (a.abs() + 1).log(), "sqrt": lambda a: (a * a + 1).sqrt(),
-        "sigmoid": lambda a: a.sigmoid(), "relu": lambda a: a.relu() * a * a, "div": lambda a: a / (a * a + 1),
+        "exp": lambda a: a.exp(),
+        "log": lambda a: (a.abs() + 1).log(),
+        "sqrt": lambda a: (a * a + 1).sqrt(),
+        "sigmoid": lambda a: a.sigmoid(),
+        "relu": lambda a: a.relu() * a * a,
+        "div": lambda a: a / (a * a + 1),
         "pow_tensor": lambda a: (a.abs() + 0.5) ** (a * 0.5 + 1),
-        "matmul": lambda a: (a.reshape(2, 3) @ a.reshape(3, 2)).reshape(-1), "mean": lambda a: a.mean(0) * a,
-        "norm": lambda a: a.norm() * a, "index": lambda a: a[1:4] * a[0:3],
+        "matmul": lambda a: (a.reshape(2, 3) @ a.reshape(3, 2)).reshape(-1),
+        "mean": lambda a: a.mean(0) * a,
+        "norm": lambda a: a.norm() * a,
+        "index": lambda a: a[1:4] * a[0:3],
     }
 
     def program(lib, dev):

@@ -28,7 +28,9 @@ def test_hook_order_and_replacement(torch, device):
         x.register_hook(lambda g: log.append(("x", g.tolist())))
         x.register_post_accumulate_grad_hook(lambda t: log.append(("xpost", t.grad.tolist())))
         y.grad_fn.register_prehook(lambda go: log.append(("pre", [_lst(g) for g in go])))
-        y.grad_fn.register_hook(lambda gi, go: log.append(("post", [_lst(g) for g in gi], [_lst(g) for g in go])))
+        y.grad_fn.register_hook(
+            lambda gi, go: log.append(("post", [_lst(g) for g in gi], [_lst(g) for g in go]))
+        )
         z.grad_fn.register_hook(lambda gi, go: log.append(("zpost", [_lst(g) for g in gi])))
         z.sum().backward(retain_graph=True)
         first = (list(log), y.grad, x.grad)
@@ -120,12 +122,24 @@ def test_hooks_of_unrelated_leaves_do_not_run_in_grad(torch, device):
 
 
 def test_hook_errors(torch, device):
-    errors_alike(torch, lambda lib, d: _t(lib, d, rg=False).register_hook(lambda g: g), device,
-                 "cannot register a hook on a tensor that doesn't require gradient")
-    errors_alike(torch, lambda lib, d: (_t(lib, d) * 2).register_post_accumulate_grad_hook(lambda t: None), device,
-                 "post accumulate grad hooks cannot be registered on non-leaf tensors")
-    errors_alike(torch, lambda lib, d: _t(lib, d, rg=False).retain_grad(), device,
-                 "can't retain_grad on Tensor that has requires_grad=False")
+    errors_alike(
+        torch,
+        lambda lib, d: _t(lib, d, rg=False).register_hook(lambda g: g),
+        device,
+        "cannot register a hook on a tensor that doesn't require gradient",
+    )
+    errors_alike(
+        torch,
+        lambda lib, d: (_t(lib, d) * 2).register_post_accumulate_grad_hook(lambda t: None),
+        device,
+        "post accumulate grad hooks cannot be registered on non-leaf tensors",
+    )
+    errors_alike(
+        torch,
+        lambda lib, d: _t(lib, d, rg=False).retain_grad(),
+        device,
+        "can't retain_grad on Tensor that has requires_grad=False",
+    )
 
 
 def test_post_accumulate_hook_can_step_the_parameter(torch, device):

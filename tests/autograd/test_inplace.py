@@ -132,7 +132,7 @@ def test_double_backward_through_copyslices(torch, device):
         y = x * 1
         y[0].mul_(y[1].detach() + 2)
         y[1:].tanh_()
-        (g,) = lib.autograd.grad((y ** 3).sum(), x, create_graph=True)
+        (g,) = lib.autograd.grad((y**3).sum(), x, create_graph=True)
         (g * g).sum().backward()
         return g, x.grad
 
@@ -142,8 +142,12 @@ def test_double_backward_through_copyslices(torch, device):
 @pytest.mark.parametrize("make", ["view", "reshape", "slice", "transpose", "detach", "select", "unsqueeze"])
 def test_views_share_storage(torch, device, make):
     views = {
-        "view": lambda t: t.view(12), "reshape": lambda t: t.reshape(2, 6), "slice": lambda t: t[1:, ::2],
-        "transpose": lambda t: t.transpose(0, 1), "detach": lambda t: t.detach(), "select": lambda t: t[2],
+        "view": lambda t: t.view(12),
+        "reshape": lambda t: t.reshape(2, 6),
+        "slice": lambda t: t[1:, ::2],
+        "transpose": lambda t: t.transpose(0, 1),
+        "detach": lambda t: t.detach(),
+        "select": lambda t: t[2],
         "unsqueeze": lambda t: t.unsqueeze(0),
     }
 
@@ -175,8 +179,12 @@ def test_saved_tensor_modified_raises_with_op_shape_versions(torch, device):
         y.add_(1)
         (z + y).sum().backward()
 
-    err = errors_alike(torch, program, device, "one of the variables needed for gradient computation has been "
-                                               "modified by an inplace operation")
+    err = errors_alike(
+        torch,
+        program,
+        device,
+        "one of the variables needed for gradient computation has been modified by an inplace operation",
+    )
     msg = str(err)
     assert "[3, 4]" in msg and "is at version 1; expected version 0 instead" in msg and "ExpBackward0" in msg
 
@@ -193,13 +201,21 @@ def test_saved_view_modified_raises(torch, device):
 
 
 def test_inplace_on_leaf_requiring_grad_raises(torch, device):
-    errors_alike(torch, lambda lib, d: _x(lib, d).add_(1), device,
-                 "a leaf Variable that requires grad is being used in an in-place operation.")
+    errors_alike(
+        torch,
+        lambda lib, d: _x(lib, d).add_(1),
+        device,
+        "a leaf Variable that requires grad is being used in an in-place operation.",
+    )
 
 
 def test_inplace_on_view_of_leaf_raises(torch, device):
-    errors_alike(torch, lambda lib, d: _x(lib, d)[0].mul_(2), device,
-                 "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    errors_alike(
+        torch,
+        lambda lib, d: _x(lib, d)[0].mul_(2),
+        device,
+        "a view of a leaf Variable that requires grad is being used in an in-place operation.",
+    )
 
 
 def test_view_made_in_no_grad_modified_with_grad_raises(torch, device):
@@ -233,10 +249,18 @@ def test_iadd_operator_returns_same_object(device):
 
 
 def test_inplace_dtype_rules(torch, device):
-    errors_alike(torch, lambda lib, d: lib.ones(3, dtype=lib.int64, device=d).mul_(1.5), device,
-                 "result type Float can't be cast to the desired output type Long")
+    errors_alike(
+        torch,
+        lambda lib, d: lib.ones(3, dtype=lib.int64, device=d).mul_(1.5),
+        device,
+        "result type Float can't be cast to the desired output type Long",
+    )
 
 
 def test_inplace_on_expanded_view_raises(torch, device):
-    errors_alike(torch, lambda lib, d: lib.ones(3, device=d).expand(2, 3).add_(1), device,
-                 "more than one element of the written-to tensor refers to a single memory location")
+    errors_alike(
+        torch,
+        lambda lib, d: lib.ones(3, device=d).expand(2, 3).add_(1),
+        device,
+        "more than one element of the written-to tensor refers to a single memory location",
+    )

@@ -39,11 +39,22 @@ def test_inference_mode_tensors(torch, device):
             it = lib.ones(3, device=dev)
             y = x * 2
             v = it[0:2]
-            flags = [lib.is_inference_mode_enabled(), lib.is_grad_enabled(), y.requires_grad, y.grad_fn is None,
-                      it.is_inference(), y.is_inference(), v.is_inference()]
+            flags = [
+                lib.is_inference_mode_enabled(),
+                lib.is_grad_enabled(),
+                y.requires_grad,
+                y.grad_fn is None,
+                it.is_inference(),
+                y.is_inference(),
+                v.is_inference(),
+            ]
             it.add_(1)  # allowed inside
-        flags += [lib.is_inference_mode_enabled(), lib.is_grad_enabled(), (it * 2).is_inference(),
-                  it.clone().is_inference()]
+        flags += [
+            lib.is_inference_mode_enabled(),
+            lib.is_grad_enabled(),
+            (it * 2).is_inference(),
+            it.clone().is_inference(),
+        ]
         (it + x).sum().backward()  # add saves nothing: allowed, as in PyTorch
         return flags, it, x.grad
 
@@ -61,7 +72,10 @@ def _inference_tensor(lib, dev):
         ("saved", "Inference tensors cannot be saved for backward"),
         ("inplace", "Inplace update to inference tensor outside InferenceMode is not allowed"),
         ("inplace_view", "Inplace update to inference tensor outside InferenceMode is not allowed"),
-        ("requires_grad", "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed"),
+        (
+            "requires_grad",
+            "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed",
+        ),
     ],
 )
 def test_inference_tensors_cannot_enter_autograd(torch, device, case, match):
@@ -132,7 +146,9 @@ def test_anomaly_mode_reports_nan_with_forward_line(torch, device, how):
 
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        err = errors_alike(torch, program, device, "Function 'SqrtBackward0' returned nan values in its 0th output.")
+        err = errors_alike(
+            torch, program, device, "Function 'SqrtBackward0' returned nan values in its 0th output."
+        )
     assert "y = a.sqrt()  # the forward line" in str(err)
     assert re.search(r"test_modes\.py\", line \d+, in _nan_program", str(err))
     assert not gradlite.autograd.anomaly_enabled()
