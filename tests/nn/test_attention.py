@@ -182,6 +182,7 @@ def test_transformer_encoder_layer(device, torch, kw):
         )
 
 
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # torch's own note about its fast path
 def test_transformer_stacks_and_full_model(device, torch):
     tm = torch.nn.Transformer(
         8, 2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0
