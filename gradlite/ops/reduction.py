@@ -123,18 +123,36 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 def _prod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
     """gy * (product of the other elements along ``d``), exact with zeros and without host syncs.
 
-    With no zero along the slice that is y / x. With exactly one zero, only that element has a nonzero
-    gradient: the product of the others, i.e. the product with that zero replaced by 1. With two or more,
-    that product is itself 0, so the same formula covers it.
+    The product of the others is (product of those before) * (product of those after): two exclusive
+    running products. No division, so zeros need no special case, and the formula is differentiable
+    everywhere (exact second derivatives at zeros too).
     """
     if x.dim() == 0:
         return gy * 1.0
-    zero = x == 0
-    first = zero & (zero.cumsum(d) == 1)
-    others = where(first, 1.0, x).prod(d, keepdim=True)
-    no_zero = zero.sum(d, keepdim=True) == 0
-    safe = where(zero, 1.0, x)
-    return gy * where(first, others, where(no_zero, y / safe, 0.0))
+    before = _shift(x, d, True).cumprod(d)
+    after = _rev(_shift(_rev(x, d), d, True).cumprod(d), d)
+    return gy * before * after
+
+
+def _shift(x: Tensor, d: int, right: bool) -> Tensor:
+    """``x`` moved one step along ``d`` (right: towards higher indices), filled with 1 (forward) / 0 (gradient).
+
+    ``_shift(x, right)`` drops the last element and puts 1 first; its adjoint moves the other way and fills 0.
+    """
+    return _shifted(x, d, right, 1)
+
+
+def _shifted(x: Tensor, d: int, right: bool, fill) -> Tensor:
+    xp = _xp(x)
+    xd = x._data
+    n = xd.shape[d]
+    if n == 0:
+        return apply("ShiftBackward0", xd, (x,), (lambda gy: gy,))
+    lead = (slice(None),) * d
+    kept = xd[lead + ((slice(0, n - 1),) if right else (slice(1, n),))]
+    pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1:], fill, dtype=xd.dtype)
+    data = xp.concat((pad, kept) if right else (kept, pad), axis=d)
+    return apply("ShiftBackward0", data, (x,), (lambda gy: _shifted(gy, d, not right, 0),))
 
 
 # -- max / min ------------------------------------------------------------------------------------------
@@ -157,7 +175,7 @@ def _extreme(x: Tensor, dim, keepdim: bool, is_max: bool, name: str):
         data = _nan_extreme(xp, xd, None, False, is_max)
         # whole-tensor max: PyTorch spreads the gradient evenly over ties
         return apply("MaxBackward1" if is_max else "MinBackward1", data, (x,),
-                     (lambda gy, y: _even_grad(x, gy, y, tuple(range(x.dim())), False),), saved=(x,),
+                     (lambda gy, y: _even_grad(x, gy, y, tuple(range(x.dim())), False, True),), saved=(x,),
                      save_output=True)
     d = _wrap_dim(dim, xd.ndim)
     if xd.ndim and xd.shape[d] == 0:
@@ -210,13 +228,19 @@ def _index_mask(x: Tensor, idx, d: int, keepdim: bool):
     return _make(r == idx, x._device)
 
 
-def _even_grad(x: Tensor, gy: Tensor, y: Tensor, axes: tuple, keepdim: bool) -> Tensor:
-    """amax/amin/whole max gradient: gy shared evenly by the elements equal to the result."""
+def _even_grad(x: Tensor, gy: Tensor, y: Tensor, axes: tuple, keepdim: bool, nan_ties: bool = False) -> Tensor:
+    """amax/amin/whole max gradient: gy shared evenly by the elements equal to the result.
+
+    The whole-tensor max counts NaN as equal to a NaN result; amax/amin do not, so a slice whose result
+    is NaN gets 0 * (gy / 0) = NaN everywhere. Both as PyTorch.
+    """
     shape = x._data.shape
     yb = expand_back(y, shape, axes, keepdim)
-    mask = (x == yb) | (x.isnan() & yb.isnan())
+    mask = x == yb
+    if nan_ties:
+        mask = mask | (x.isnan() & yb.isnan())
     count = mask.sum(axes, keepdim=True)
-    return where(mask, expand_back(gy, shape, axes, keepdim) / count, 0.0)
+    return mask * (expand_back(gy, shape, axes, keepdim) / count)
 
 
 @tensor_method()
@@ -262,7 +286,7 @@ def _argext(x: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
     xp = _xp(x)
     xd = x._data
     if _dtype_of(xd) is dtypes.bool_:
-        xd = _as(x, "uint8")
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if x.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
