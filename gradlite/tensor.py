@@ -501,7 +501,7 @@ def retain_grad(self: Tensor) -> None:
 
     store._retains_grad = True
     self._grad_fn._add_pre_hook(self._output_nr, store)
-    _meta(self)["retains_grad"] = True
+    _meta(self)["retains_grad"] = store  # the hook itself: an in-place op moves it to the new grad_fn
 
 
 def register_post_accumulate_grad_hook(self: Tensor, hook):

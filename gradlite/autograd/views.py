@@ -18,6 +18,7 @@ import weakref
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
 from gradlite.autograd.node import node_class
+from gradlite.tensor import Tensor
 
 
 def note_view(out, base) -> None:
@@ -88,9 +89,11 @@ def rebase(x, root, result) -> None:
     node = node_class("CopySlices")((lambda g: g * mask_t, lambda g: gather(g, idx)), (old, new))
     if anomaly_mode._enabled:
         anomaly_mode.record_trace(node)
+    old_fn, old_nr = root._grad_fn, root._output_nr
     root._grad_fn = node
     root._output_nr = 0
     root._requires_grad = True
+    move_retain_grad(root, old_fn, old_nr)
     regenerate_views(root)
 
 
@@ -105,9 +108,22 @@ def regenerate_views(root) -> None:
     for v in list(views):
         idx = view_index(root, v)
         t = apply("AsStridedBackward0", v._data, (root,), (lambda gy, idx=idx: scatter(gy, idx, shape),))
+        old_fn, old_nr = v._grad_fn, v._output_nr
         v._grad_fn = t._grad_fn
         v._output_nr = 0
         v._requires_grad = t._requires_grad
+        move_retain_grad(v, old_fn, old_nr)
+
+
+def move_retain_grad(t, old_fn, old_nr) -> None:
+    """After an in-place op changed ``t``'s graph position, ``retain_grad`` follows it (as in PyTorch)."""
+    store = t._meta and t._meta.get("retains_grad")
+    if not callable(store) or t._grad_fn is old_fn:
+        return
+    hooks = old_fn._pre_hooks.get(old_nr) if old_fn is not None and old_fn._pre_hooks else None
+    if hooks and store in hooks:
+        hooks.remove(store)
+    t._grad_fn._add_pre_hook(t._output_nr, store)
 
 
 def gather(g, idx):
@@ -162,3 +178,13 @@ def _addresses(xp, shape, strides, offset):
 def _pointer(a) -> int:
     ptr = getattr(a.data, "ptr", None)  # cupy: a MemoryPointer; numpy: a memoryview
     return a.ctypes.data if ptr is None else ptr
+
+
+def _base(t):
+    """``t._base``: the tensor whose storage ``t`` views (None when ``t`` is not a view)."""
+    m = t._meta
+    return m.get("base") if m else None
+
+
+Tensor._base = property(_base)
+Tensor._is_view = lambda t: _base(t) is not None

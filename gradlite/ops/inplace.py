@@ -69,9 +69,12 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
         if root is not None:
             views.rebase(x, root, result)
         else:
+            old_fn, old_nr = x._grad_fn, x._output_nr
             x._grad_fn = node
             x._output_nr = result._output_nr
             x._requires_grad = True
+            if x._meta:
+                views.move_retain_grad(x, old_fn, old_nr)
             if x._meta and x._meta.get("views"):
                 views.regenerate_views(x)
     return x

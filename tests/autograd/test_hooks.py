@@ -179,3 +179,57 @@ def test_hook_on_tensor_not_used_in_graph_never_runs(device):
     (x * 3).sum().backward()
     y.register_hook(lambda g: calls.append(g))
     assert calls == []
+
+
+def _retain_then_inplace(x):
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    return y
+
+
+def _retain_base_then_view_write(x):
+    y = x * 2
+    y.retain_grad()
+    y[0].mul_(3)
+    return y
+
+
+def _retain_view_then_write(x):
+    v = (x * 2)[1:]
+    v.retain_grad()
+    v.mul_(2)  # v's new graph position (AsStridedBackward0) is not on the loss's path: v.grad stays None
+    return v
+
+
+# retain_grad follows the tensor to its new graph position; a tensor hook stays with the old one
+IN_PLACE_AFTER_HOOKS = {
+    "retain_then_inplace": _retain_then_inplace,
+    "retain_base_then_view_write": _retain_base_then_view_write,
+    "retain_view_then_write": _retain_view_then_write,
+}
+
+
+@pytest.mark.parametrize("case", list(IN_PLACE_AFTER_HOOKS))
+def test_retain_grad_after_inplace(torch, device, case):
+    def program(lib, dev):
+        x = _t(lib, dev)
+        t = IN_PLACE_AFTER_HOOKS[case](x)
+        base = t._base if t._base is not None else t
+        (base * base).sum().backward()
+        return t.grad, x.grad
+
+    both(torch, program, device)
+
+
+def test_hook_registered_before_inplace_sees_old_gradient(torch, device):
+    def program(lib, dev):
+        log = []
+        x = _t(lib, dev)
+        y = x * 2
+        y.register_hook(lambda g: log.append(g.tolist()))
+        y.mul_(3)
+        (y * y).sum().backward()
+        return log, x.grad
+
+    both(torch, program, device)
