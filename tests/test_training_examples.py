@@ -23,21 +23,9 @@ def _load(name: str):
     return module
 
 
-@contextlib.contextmanager
-def _single_blas_thread():
-    """Small matmuls on a busy machine run far faster on one BLAS thread than on oversubscribed ones."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def _main(name: str, argv: list[str]) -> tuple[dict, str]:
     out = io.StringIO()
-    with _single_blas_thread(), contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out):
         result = _load(name).main(argv)
     return result, out.getvalue()
 
