@@ -11,6 +11,7 @@ Gate order (rows of ``weight_ih``): LSTM ``i, f, g, o``; GRU ``r, z, n``, where 
 from __future__ import annotations
 
 import math
+import warnings
 
 from gradlite.creation import empty, zeros
 from gradlite.nn import init
@@ -29,7 +30,7 @@ def _lstm_step(
     g = xw + h @ w_hh_t
     if b_hh is not None:
         g = g + b_hh
-    n = h.shape[-1]
+    n = c.shape[-1]  # the hidden size (h may be projected to a smaller one)
     i, f, gg, o = (
         sigmoid(g[..., :n]),
         sigmoid(g[..., n : 2 * n]),
@@ -86,8 +87,19 @@ class RNNBase(Module):
                 "dropout should be a number in range [0, 1] representing the probability of an element "
                 "being zeroed"
             )
-        if proj_size:
-            raise ValueError("gradlite's LSTM does not support proj_size > 0")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero dropout expects "
+                f"num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                UserWarning,
+                stacklevel=3,
+            )
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode, self.input_size, self.hidden_size, self.num_layers = (
             mode,
             input_size,
@@ -97,15 +109,18 @@ class RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
         gate = _GATES[mode] * hidden_size
+        out_size = proj_size or hidden_size  # the size of h: LSTM projects it down when proj_size > 0
         dirs = 2 if bidirectional else 1
         self._flat_weights_names = []
         for layer in range(num_layers):
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                in_size = input_size if layer == 0 else hidden_size * dirs
-                names = [("weight_ih" + sfx, (gate, in_size)), ("weight_hh" + sfx, (gate, hidden_size))]
+                in_size = input_size if layer == 0 else out_size * dirs
+                names = [("weight_ih" + sfx, (gate, in_size)), ("weight_hh" + sfx, (gate, out_size))]
                 if bias:
                     names += [("bias_ih" + sfx, (gate,)), ("bias_hh" + sfx, (gate,))]
+                if proj_size:
+                    names.append(("weight_hr" + sfx, (proj_size, hidden_size)))
                 for name, shape in names:
                     setattr(self, name, Parameter(empty(*shape, device=device, dtype=dtype)))
                     self._flat_weights_names.append(name)
@@ -122,7 +137,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self) -> list:
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i : i + per]] for i in range(0, len(names), per)]
 
@@ -138,8 +153,8 @@ class RNNBase(Module):
             )
         return x, x.dim() == 2
 
-    def _check_hidden(self, h: Tensor, batch: int, what: str = "hidden") -> None:
-        want = (self.num_layers * (2 if self.bidirectional else 1), batch, self.hidden_size)
+    def _check_hidden(self, h: Tensor, batch: int, size: int, what: str = "hidden") -> None:
+        want = (self.num_layers * (2 if self.bidirectional else 1), batch, size)
         if tuple(h.shape) != want:
             raise RuntimeError(f"Expected {what} size {want}, got {list(h.shape)}")
 
@@ -155,9 +170,14 @@ class RNNBase(Module):
         seq_len, batch = x.shape[0], x.shape[1]
         dirs = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
+        h_size = self.proj_size or self.hidden_size
         if hx is None:
-            h0 = zeros(self.num_layers * dirs, batch, self.hidden_size, dtype=x.dtype, device=x.device)
-            c0 = h0 if lstm else None
+            h0 = zeros(self.num_layers * dirs, batch, h_size, dtype=x.dtype, device=x.device)
+            c0 = (
+                zeros(self.num_layers * dirs, batch, self.hidden_size, dtype=x.dtype, device=x.device)
+                if lstm
+                else None
+            )
         else:
             if lstm:
                 if not isinstance(hx, (tuple, list)) or len(hx) != 2:
@@ -176,9 +196,9 @@ class RNNBase(Module):
                 raise RuntimeError(
                     f"For batched 3-D input, hx should also be 3-D but got {h0.dim()}-D tensor"
                 )
-            self._check_hidden(h0, batch)
+            self._check_hidden(h0, batch, h_size, "hidden[0]" if lstm else "hidden")
             if lstm:
-                self._check_hidden(c0, batch, "cell")
+                self._check_hidden(c0, batch, self.hidden_size, "hidden[1]")
         h_n, c_n = [], []
         # Per-step tensors between layers (stacked only at the end): slicing a stacked (L, N, *) tensor
         # at every step would make each step's backward allocate and add a full (L, N, *) gradient.
@@ -191,6 +211,7 @@ class RNNBase(Module):
                 w_ih, w_hh = getattr(self, "weight_ih" + sfx).t(), getattr(self, "weight_hh" + sfx).t()
                 b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
                 b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
+                w_hr = getattr(self, "weight_hr" + sfx).t() if self.proj_size else None
                 h, c = h0[k], (c0[k] if lstm else None)
                 steps = range(seq_len - 1, -1, -1) if d else range(seq_len)
                 ys = [None] * seq_len
@@ -200,6 +221,8 @@ class RNNBase(Module):
                         xw = xw + b_ih
                     if lstm:
                         h, c = _lstm_step(xw, h, c, w_hh, b_hh)
+                        if w_hr is not None:
+                            h = h @ w_hr
                     elif self.mode == "GRU":
                         h = _gru_step(xw, h, w_hh, b_hh)
                     else:
@@ -252,6 +275,7 @@ class RNN(RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         device=None,
         dtype=None,
     ):
@@ -267,6 +291,7 @@ class RNN(RNNBase):
             batch_first,
             dropout,
             bidirectional,
+            proj_size,
             device=device,
             dtype=dtype,
         )
@@ -315,6 +340,7 @@ class GRU(RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         device=None,
         dtype=None,
     ):
@@ -327,6 +353,7 @@ class GRU(RNNBase):
             batch_first,
             dropout,
             bidirectional,
+            proj_size,
             device=device,
             dtype=dtype,
         )

@@ -117,3 +117,30 @@ def test_recurrent_errors(device):
         nn.LSTM(3, 4).to(device)(
             gradlite.randn(6, 2, 3, device=device), gradlite.zeros(1, 2, 4, device=device)
         )
+
+
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(num_layers=2, bidirectional=True, batch_first=True)], ids=["one", "two"]
+)
+def test_lstm_projection(device, torch, kw):
+    gm, tm = build(torch, "LSTM", device, 3, 5, proj_size=2, **kw)
+    x = randn(2, 4, 3) if kw.get("batch_first") else randn(4, 2, 3)
+    check_module(torch, gm, tm, [x], device, rtol=1e-4, atol=1e-5)
+    layers = 2 * kw.get("num_layers", 1) if kw.get("bidirectional") else 1
+    h0, c0 = randn(layers, 2, 2, seed=4), randn(layers, 2, 5, seed=5)
+    ts = [torch.tensor(a) for a in (x, h0, c0)]
+    gs = [gradlite.tensor(a, device=device) for a in (x, h0, c0)]
+    (to, (th, tc)), (go, (gh, gc)) = tm(ts[0], (ts[1], ts[2])), gm(gs[0], (gs[1], gs[2]))
+    for a, b in ((to, go), (th, gh), (tc, gc)):
+        np.testing.assert_allclose(to_numpy(b), a.detach().numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match=r"Expected hidden\[0\] size"):
+        gm(gs[0], (gs[2], gs[2]))
+
+
+def test_rnn_argument_errors():
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.GRU(3, 4, proj_size=2)
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        nn.GRU(3, 4, dropout=0.5)
