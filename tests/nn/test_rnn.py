@@ -119,6 +119,7 @@ def test_recurrent_errors(device):
         )
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's own note
 @pytest.mark.parametrize(
     "kw", [dict(), dict(num_layers=2, bidirectional=True, batch_first=True)], ids=["one", "two"]
 )
