@@ -9,7 +9,7 @@ import pytest
 import gradlite
 from gradlite import optim
 
-from ._helpers import host, make_params, run, start_values
+from ._helpers import host, make_params, run, set_grads, start_values
 
 CASES = [
     ("SGD", {"lr": 0.1}),
@@ -116,7 +116,6 @@ def test_add_param_group(device, torch_cpu):
         opt = (optim if lib is gradlite else lib.optim).SGD(ps[:1], lr=0.1, momentum=0.9)
         opt.add_param_group({"params": ps[1:], "lr": 0.01})
         assert opt.param_groups[1]["momentum"] == 0.9  # filled in from the defaults
-        from ._helpers import set_grads
 
         for k in range(5):
             set_grads(ps, k, lib, device if lib is gradlite else "cpu")
@@ -269,3 +268,24 @@ def test_user_defined_optimizer_in_pytorch_style(device, torch_cpu):
     assert_trajectories_equal(ours, theirs)
     expected = {i: {"steps": 10} for i in range(3)}
     assert ours_opt.state_dict()["state"] == theirs_opt.state_dict()["state"] == expected
+
+
+@pytest.mark.parametrize("case", CASES[::3] + CASES[-1:], ids=[_ids(c) for c in CASES[::3] + CASES[-1:]])
+def test_step_and_clipping_never_read_tensors_back(case, device, monkeypatch):
+    """No .item() / bool() / float() / host copy of a tensor inside step() or clip_grad_norm_ (a GPU sync)."""
+    name, kw = case
+    params = make_params(start_values(), gradlite, device)
+    opt = getattr(optim, name)(params, **kw)
+    set_grads(params, 0, gradlite, device)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a tensor was read back to the host")
+
+    for attr in ("item", "tolist", "_host", "__bool__", "__float__", "__int__", "__index__", "numpy"):
+        monkeypatch.setattr(gradlite.Tensor, attr, refuse)
+    for _ in range(3):
+        gradlite.nn.utils.clip_grad_norm_(params, 0.5)
+        gradlite.nn.utils.clip_grad_value_(params, 0.1)
+        opt.step()
+    monkeypatch.undo()
+    assert not np.allclose(host(params[0]), start_values()[0])
