@@ -211,8 +211,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 fns = node._fns
                 if fns is None:
                     raise RuntimeError(FREED)
-                if node._saved:
-                    _check_versions(node)
+                saved = node._saved
+                if saved:  # the common case (nothing modified) without a call; the error is built there
+                    for _t, vc, v in saved:
+                        if vc[0] != v:
+                            _check_versions(node)
                 if type(fns) is tuple:
                     y = None if node._out is None else _rebuild_output(node)
                     gxs = []
@@ -227,13 +230,17 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                         ):
                             gxs.append(None)
                         else:
-                            gxs.append(fn(g) if y is None else fn(g, y))
+                            gx = fn(g) if y is None else fn(g, y)
+                            # un-broadcast / cast (``_fit``) only when the shape or dtype differs
+                            if gx is not None and (gx._data.shape != e[2] or gx._data.dtype != e[3]):
+                                gx = _fit(node, gx, e[2], e[3], len(gxs))
+                            gxs.append(gx)
                 else:  # one function for all inputs (custom Function, several outputs)
                     gxs = fns(g) if g is not None else (None,) * len(edges)
-                gxs = [
-                    None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
-                    for i, (gx, e) in enumerate(zip(gxs, edges, strict=True))
-                ]
+                    gxs = [
+                        None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
+                        for i, (gx, e) in enumerate(zip(gxs, edges, strict=True))
+                    ]
                 if anomaly:
                     anomaly_mode.check_anomaly(node, gxs)
                 if node._hooks:
@@ -258,7 +265,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                         )
                     continue
                 if gx is not None:
-                    _to_buffer(buffers, target, nr, gx)
+                    if target._n_out == 1:  # _to_buffer, inlined for the common single-output node
+                        old = buffers.get(target)
+                        buffers[target] = gx if old is None else old + gx
+                    else:
+                        _to_buffer(buffers, target, nr, gx)
                 d = deps[target] - 1
                 deps[target] = d
                 if d == 0:

@@ -13,8 +13,9 @@ from gradlite import dtypes
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
 from gradlite.autograd.node import LEAF, node_class
+from gradlite.autograd.node import _classes as _node_classes
 from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
-from gradlite.tensor import Tensor, _dtype_of, _make
+from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 
 _SCALARS = (int, float, bool)
 
@@ -39,6 +40,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     reads: it is version-checked at backward, so an in-place change after the op raises there.
     The output lives on the first tensor input's device unless ``dev`` says otherwise (``to``).
     """
+    # Hot path (every op, forward and backward): plain loops, no generators, no getattr defaults.
     if dev is None:
         for x in inputs:
             if isinstance(x, Tensor):
@@ -51,27 +53,35 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     if not state.grad_enabled:
         return out
     edges = None
-    for i, x in enumerate(inputs):
-        if getattr(x, "_requires_grad", False):
+    i = 0
+    for x in inputs:
+        if isinstance(x, Tensor) and x._requires_grad:
             if edges is None:
                 edges = [None] * len(inputs)
             fn = x._grad_fn
             xd = x._data
             edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+        i += 1
     if edges is None:
         return out
     checks = ()
     if saved:
-        checks = tuple(
-            (t, t._version, t._version[0])
-            for i, s in enumerate(saved)
-            if s is not None and edges[i] is not None
-            for t in (s if isinstance(s, tuple) else (s,))
-            if isinstance(t, Tensor)
-        )
+        checks = []
+        i = 0
+        for s in saved:
+            if s is not None and edges[i] is not None:
+                if isinstance(s, Tensor):
+                    checks.append((s, s._version, s._version[0]))
+                elif isinstance(s, tuple):
+                    for t in s:
+                        if isinstance(t, Tensor):
+                            checks.append((t, t._version, t._version[0]))
+            i += 1
+        checks = tuple(checks)
         if state.inference_used:
             _no_inference_saved(checks)
-    node = node_class(name)(fns, tuple(edges), checks)
+    cls = _node_classes.get(name) or node_class(name)
+    node = cls(fns, tuple(edges), checks)
     if save_output:
         node._out = (data, out._version, dev)
         node._saved = checks + ((None, out._version, 0),)
@@ -100,6 +110,13 @@ def operands(x, y, op: str):
     Raises RuntimeError when the tensors live on different devices, TypeError for unsupported operands.
     """
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
+    if xt and not yt:  # fast path: a floating tensor with a python float or int keeps its dtype
+        yc = y.__class__
+        if yc is float or yc is int:
+            xd = x._data
+            d = _DTYPE_OF.get(xd.dtype)
+            if d is not None and d.is_floating_point:
+                return xd, y
     if xt and yt:
         if x._device is not y._device:
             raise RuntimeError(
