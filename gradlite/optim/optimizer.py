@@ -236,7 +236,8 @@ def _cast_state(name: str, value, p: Tensor, key: int):
     """A copy of one state value on the parameter's device (floating tensors in its dtype; 'step' as is)."""
     if isinstance(value, Tensor):
         if name == "step":
-            return value.detach().clone()
+            # the step counter stays a CPU scalar, as PyTorch's: reading it in step() is then no GPU sync
+            return value.detach().to("cpu", copy=True)
         if value.dim() > 0 and value._data.shape != p._data.shape:
             raise ValueError(
                 f"optimizer state '{name}' for parameter {key} has shape {value.shape}, "

@@ -141,8 +141,8 @@ def test_failed_load_changes_nothing():
     assert opt.param_groups[0]["params"] is not None and opt.param_groups[0]["lr"] == 0.01
 
 
-def test_state_follows_param_dtype_and_keeps_step():
-    p = gradlite.nn.Parameter(gradlite.ones(2, dtype=gradlite.float64))
+def test_state_follows_param_dtype_and_device_step_stays_on_cpu(device):
+    p = gradlite.nn.Parameter(gradlite.ones(2, dtype=gradlite.float64, device=device))
     opt = optim.Adam([p], lr=0.1)
     sd = {
         "state": {
@@ -163,7 +163,8 @@ def test_state_follows_param_dtype_and_keeps_step():
     opt.load_state_dict(sd)
     st = opt.state[p]
     assert st["exp_avg"].dtype == gradlite.float64 and st["step"].dtype == gradlite.float32
-    p.grad = gradlite.ones(2, dtype=gradlite.float64)
+    assert st["exp_avg"].device == p.device and st["step"].device == gradlite.device("cpu")
+    p.grad = gradlite.ones(2, dtype=gradlite.float64, device=device)
     opt.step()
     assert float(st["step"]) == 5.0
     assert sd["state"][0]["step"].item() == 4.0  # the loaded dict was copied, not aliased
