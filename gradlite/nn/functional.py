@@ -31,6 +31,17 @@ from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     nll_loss,
     smooth_l1_loss,
 )
+from gradlite.nn._margin_losses import (  # noqa: F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: F401
 from gradlite.nn._pool import (  # noqa: F401
     adaptive_avg_pool1d,

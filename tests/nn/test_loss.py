@@ -122,3 +122,65 @@ def test_loss_shape_errors_name_shapes(device):
         )
     with pytest.raises((RuntimeError, ValueError)):
         nn.BCELoss()(gradlite.rand(3, 2, device=device), gradlite.rand(3, 4, device=device))
+
+
+V1 = rng.standard_normal(6).astype(np.float32)
+V2 = rng.standard_normal(6).astype(np.float32)
+SIGN6 = np.array([1, -1, 1, 1, -1, -1], dtype=np.float32)
+SIGN64 = np.sign(rng.standard_normal((6, 4))).astype(np.float32)
+VAR = (np.abs(rng.standard_normal((6, 4))) + 0.1).astype(np.float32)
+
+# (module, kwargs, inputs, which inputs require grad)
+MARGIN_CASES = [
+    ("MarginRankingLoss", {"margin": 0.3}, [V1, V2, SIGN6], [True, True, False]),
+    ("HingeEmbeddingLoss", {"margin": 0.5, "reduction": "sum"}, [X, SIGN64], [True, False]),
+    ("SoftMarginLoss", {}, [X, SIGN64], [True, False]),
+    ("CosineEmbeddingLoss", {"margin": 0.2}, [X, Y, SIGN6], [True, True, False]),
+    ("MultiLabelSoftMarginLoss", {}, [X, (SIGN64 > 0).astype(np.float32)], [True, False]),
+    ("MultiLabelSoftMarginLoss", {"reduction": "none"}, [X, (SIGN64 > 0).astype(np.float32)], [True, False]),
+    ("MultiMarginLoss", {}, [X, CLS], [True, False]),
+    ("MultiMarginLoss", {"p": 2, "margin": 0.5, "reduction": "sum"}, [X, CLS], [True, False]),
+    ("TripletMarginLoss", {}, [X, Y, T01], [True, True, True]),
+    ("TripletMarginLoss", {"p": 1.0, "swap": True, "reduction": "none"}, [X, Y, T01], [True, True, True]),
+    ("PoissonNLLLoss", {}, [X, np.abs(Y) * 3], [True, False]),
+    ("PoissonNLLLoss", {"log_input": False, "full": True}, [VAR, np.abs(Y) * 3], [True, False]),
+    ("GaussianNLLLoss", {}, [X, Y, VAR], [True, True, True]),
+    ("GaussianNLLLoss", {"full": True, "reduction": "sum"}, [X, Y, VAR[:, :1].copy()], [True, False, True]),
+    ("GaussianNLLLoss", {"eps": 0.5}, [X, Y, VAR[:, 0].copy()], [True, False, True]),
+]
+
+
+@pytest.mark.parametrize(
+    "name,kw,arrays,req", MARGIN_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(MARGIN_CASES)]
+)
+def test_margin_and_likelihood_losses(device, torch, name, kw, arrays, req):
+    tl, gl = getattr(torch.nn, name)(**kw), getattr(nn, name)(**kw).to(device)
+    assert repr(gl) == repr(tl)
+    ts = [torch.tensor(a, requires_grad=r) for a, r in zip(arrays, req, strict=True)]
+    gs = [gradlite.tensor(a, device=device, requires_grad=r) for a, r in zip(arrays, req, strict=True)]
+    tv, gv = tl(*ts), gl(*gs)
+    assert_close(gv, tv, rtol=1e-5, atol=1e-5)
+    r = np.random.default_rng(1).standard_normal(tuple(tv.shape)).astype(np.float32)
+    (tv * torch.tensor(r)).sum().backward()
+    (gv * gradlite.tensor(r, device=device)).sum().backward()
+    for t, g in zip(ts, gs, strict=True):
+        if t.requires_grad:
+            assert_close(g.grad, t.grad, rtol=1e-5, atol=1e-5)
+
+
+def test_weighted_multi_margin_and_errors(device, torch):
+    tl = torch.nn.MultiMarginLoss(weight=torch.tensor(W4))
+    gl = nn.MultiMarginLoss(weight=gradlite.tensor(W4)).to(device)
+    assert list(gl.state_dict()) == ["weight"]
+    (tx, tt), (gx, gt) = pair(torch, [X, CLS], device)
+    check(torch, tl, gl, tx, tt, gx, gt)
+    with pytest.raises(ValueError, match="var has negative"):
+        nn.GaussianNLLLoss()(
+            gradlite.zeros(2, device=device),
+            gradlite.zeros(2, device=device),
+            gradlite.tensor([1.0, -1.0], device=device),
+        )
+    with pytest.raises(ValueError, match="only p == 1 and p == 2"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(ValueError, match="margin to be greater than 0"):
+        nn.TripletMarginLoss(margin=0.0)
