@@ -162,3 +162,21 @@ def test_cosine_closed_form_with_epoch():
     sched = lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.0)
     sched.step(5)
     assert sched.get_last_lr()[0] == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 10)) / 2)
+
+
+def test_no_warning_for_user_optimizer_stepped_first():
+    class Plain(optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+        def step(self, closure=None):
+            return None
+
+    opt = Plain([gradlite.ones(1, requires_grad=True)])
+    sched = lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    lr_scheduler.ExponentialLR(opt, gamma=0.9)  # a second scheduler does not wrap step twice
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()
+    assert sched.get_last_lr() == [0.05]
