@@ -51,15 +51,14 @@ class Module:
             if value is not None:
                 raise TypeError(
                     f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                    "(gradlite.nn.Parameter or None "
-                    "expected)"
+                    "(gradlite.nn.Parameter or None expected)"
                 )
             self._parameters[name] = None
         elif "_modules" in self.__dict__ and name in self._modules:
             if value is not None:
                 raise TypeError(
-                    f"cannot assign '{type(value).__name__}' as child module '{name}' (Module or None "
-                    "expected)"
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(Module or None expected)"
                 )
             self._modules[name] = None
         elif "_buffers" in self.__dict__ and name in self._buffers:
@@ -216,12 +215,15 @@ class Module:
                     moved = convert(p)
                     p._data, p._device = moved._data, moved._device
                     if p._grad is not None:
-                        g = convert(p._grad)
-                        p._grad = g if g is not p._grad else p._grad
+                        p._grad = convert(p._grad)
                 for name, b in m._buffers.items():
                     if b is not None:
                         m._buffers[name] = convert(b)
         return self
+
+    def _apply(self, fn) -> Module:
+        """PyTorch's conversion hook: ``fn(tensor) -> tensor`` on every parameter, gradient and buffer."""
+        return self._move(fn)
 
     def to(self, *args, **kwargs) -> Module:
         """``to(device)``, ``to(dtype)`` (floating parameters only) or both."""
