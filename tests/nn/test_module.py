@@ -405,3 +405,47 @@ def test_backward_hook_without_input_grad_and_bad_return(device):
         m2(gradlite.ones(4, 3, device=device, requires_grad=True)).sum().backward()
     with gradlite.no_grad():  # no graph: hooks are not involved
         assert m2(gradlite.ones(1, 3, device=device)).shape == (1, 2)
+
+
+def test_training_steps_match_torch(device, torch):
+    """A few SGD steps through conv, batch norm, pooling, an LSTM and a loss: identical trajectories."""
+
+    def make(lib):
+        class Net(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = lib.nn.Sequential(
+                    lib.nn.Conv2d(1, 3, 3, padding=1),
+                    lib.nn.BatchNorm2d(3),
+                    lib.nn.ReLU(),
+                    lib.nn.MaxPool2d(2),
+                )
+                self.rnn = lib.nn.LSTM(9, 6, batch_first=True)
+                self.head = lib.nn.Linear(6, 4)
+
+            def forward(self, x):
+                h = self.conv(x)  # (N, 3, 3, 3): a sequence of 3 rows of 9 features
+                out, _ = self.rnn(h.permute(0, 2, 1, 3).flatten(2))
+                return self.head(out[:, -1])
+
+        return Net()
+
+    tm, gm = make(torch), make(gradlite).to(device)
+    copy_from_torch(gm, tm, device)
+    t_opt = torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9)
+    g_opt = gradlite.optim.SGD(gm.parameters(), lr=0.1, momentum=0.9)
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = rng.standard_normal((5, 1, 6, 6)).astype(np.float32)
+        y = rng.integers(0, 4, 5)
+        t_loss = torch.nn.functional.cross_entropy(tm(torch.tensor(x)), torch.tensor(y))
+        g_loss = gradlite.nn.functional.cross_entropy(
+            gm(gradlite.tensor(x, device=device)), gradlite.tensor(y, device=device)
+        )
+        np.testing.assert_allclose(g_loss.item(), t_loss.item(), rtol=1e-4)
+        for opt, loss in ((t_opt, t_loss), (g_opt, g_loss)):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for k, v in tm.state_dict().items():
+        assert_close(gm.state_dict()[k], v, rtol=1e-4, atol=1e-5)
