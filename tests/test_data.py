@@ -198,3 +198,30 @@ def test_subset_and_concat():
     assert len(sub + ds) == 13
     batch = next(iter(DataLoader(sub, batch_size=3)))
     assert to_numpy(batch[1]).tolist() == [9, 2, 4]
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_tensor_dataset_fast_path_equals_plain_collation(subset, device):
+    x = gradlite.randn(37, 2, 3, device=device)
+    y = gradlite.randint(0, 5, (37,), device=device)
+    ds = TensorDataset(x, y)
+    if subset:
+        ds = Subset(ds, list(range(36, -1, -2)))
+
+    def batches(collate_fn):
+        gen = gradlite.Generator().manual_seed(5)
+        return list(DataLoader(ds, batch_size=8, shuffle=True, generator=gen, collate_fn=collate_fn))
+
+    fast = batches(None)
+    plain = batches(lambda samples: default_collate(samples))  # not default_collate itself: no fast path
+    assert len(fast) == len(plain) == len(ds) // 8 + 1
+    for (xf, yf), (xp_, yp) in zip(fast, plain, strict=True):
+        assert xf.dtype == xp_.dtype and yf.dtype == yp.dtype and xf.device == xp_.device
+        np.testing.assert_array_equal(to_numpy(xf), to_numpy(xp_))
+        np.testing.assert_array_equal(to_numpy(yf), to_numpy(yp))
+
+
+def test_fast_path_bad_index():
+    ds = TensorDataset(*_xy(4))
+    with pytest.raises(IndexError, match="index 9 is out of bounds for dimension 0 with size 4"):
+        list(DataLoader(ds, batch_size=2, sampler=[0, 9]))

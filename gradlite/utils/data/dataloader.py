@@ -194,8 +194,9 @@ class DataLoader:
             for i in self.sampler:
                 yield collate(ds[i])
             return
+        fast = getattr(ds, "_gather", None) if collate is default_collate else None
         for indices in self.batch_sampler:
-            yield collate([ds[i] for i in indices])
+            yield fast(list(indices)) if fast is not None else collate([ds[i] for i in indices])
 
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]

@@ -6,7 +6,9 @@ import bisect
 import math
 import warnings
 
-from gradlite.tensor import Tensor
+import numpy as np
+
+from gradlite.tensor import Tensor, _make
 
 
 class Dataset:
@@ -46,6 +48,19 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return self.tensors[0].shape[0] if self.tensors else 0
 
+    def _gather(self, indices: list[int]) -> list[Tensor]:
+        """``default_collate([self[i] for i in indices])`` by one gather per tensor (the fast path)."""
+        out = []
+        for t in self.tensors:
+            b = t._device.backend
+            n = t.shape[0]
+            if any(not -n <= i < n for i in indices):
+                bad = next(i for i in indices if not -n <= i < n)
+                raise IndexError(f"index {bad} is out of bounds for dimension 0 with size {n}")
+            ix = b.from_host(np.asarray(indices, dtype=np.int64), t._device.index)
+            out.append(_make(b.xp.take(t._data, ix, axis=0), t._device))
+        return out
+
 
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order."""
@@ -61,6 +76,15 @@ class Subset(Dataset):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def _gather(self, indices: list[int]):
+        """The DataLoader's fast path: the wrapped dataset's, or plain collation when it has none."""
+        inner = getattr(self.dataset, "_gather", None)
+        if inner is not None:
+            return inner([self.indices[i] for i in indices])
+        from gradlite.utils.data.dataloader import default_collate
+
+        return default_collate([self.dataset[self.indices[i]] for i in indices])
 
 
 class ConcatDataset(Dataset):
