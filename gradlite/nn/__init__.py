@@ -88,6 +88,8 @@ from gradlite.nn.pixelshuffle import PixelShuffle, PixelUnshuffle
 from gradlite.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
@@ -107,6 +109,8 @@ from gradlite.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNea
 __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
     "AlphaDropout",
     "AvgPool1d",
     "AvgPool2d",

@@ -221,3 +221,63 @@ def avg_pool1d(
         ceil_mode,
         count_include_pad,
     ).squeeze(-2)
+
+
+def _bins(size: int, out: int) -> tuple[list, int]:
+    """PyTorch's adaptive bins [floor(i*size/out), ceil((i+1)*size/out)) as (out, k) source indices, each
+    bin padded to the widest one k by repeating its last index (a repeat never changes a max)."""
+    starts = [(i * size) // out for i in range(out)]
+    ends = [((i + 1) * size + out - 1) // out for i in range(out)]
+    k = max(e - s for s, e in zip(starts, ends, strict=True))
+    return [[min(s + j, e - 1) for j in range(k)] for s, e in zip(starts, ends, strict=True)], k
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max over PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) -> (N, C, *output_size)."""
+    from gradlite.creation import tensor
+
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    oh, ow = h if oh is None else oh, w if ow is None else ow
+    rows, kh = _bins(h, oh)
+    cols, kw = _bins(w, ow)
+    dev = x.device
+    r = tensor([i for b in rows for i in b], dtype="int64", device=dev)
+    q = tensor([j for b in cols for j in b], dtype="int64", device=dev)
+    # (N, C, oh * kh, ow * kw) -> (N, C, oh, ow, kh * kw): each bin's elements along the last dim
+    win = x.index_select(2, r).index_select(3, q).reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
+    win = win.reshape(n, c, oh, ow, kh * kw)
+    xp = x._device.backend.xp
+    idx = xp.argmax(win._data, axis=-1)  # the first maximum, PyTorch's tie rule (row-major in the bin)
+    with x._device.backend.context(x._device.index):
+        onehot = xp.astype(
+            xp.reshape(xp.arange(kh * kw), (1, 1, 1, 1, -1)) == xp.expand_dims(idx, axis=-1), x._data.dtype
+        )
+    y = (win * _make(onehot, x._device)).sum(-1)
+    if unbatched:
+        y = y.squeeze(0)
+    if not return_indices:
+        return y
+    with x._device.backend.context(x._device.index):
+        rr = xp.asarray(rows, dtype=xp.int64)  # (oh, kh)
+        cc = xp.asarray(cols, dtype=xp.int64)  # (ow, kw)
+        oi = xp.reshape(xp.arange(oh), (oh, 1))
+        oj = xp.reshape(xp.arange(ow), (1, ow))
+        flat = rr[oi, idx // kw] * w + cc[oj, idx % kw]
+    ind = _make(flat, x._device)
+    return y, ind.squeeze(0) if unbatched else ind
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """(N, C, L) or (C, L) -> (..., output_size): max over PyTorch's adaptive bins."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected 2D or 3D tensor, but got: {list(input.shape)}")
+    o = output_size if isinstance(output_size, int) else output_size[0]
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)

@@ -46,6 +46,8 @@ from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm,
 from gradlite.nn._pool import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,

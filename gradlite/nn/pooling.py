@@ -121,3 +121,24 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
     def forward(self, x: Tensor) -> Tensor:
         return _pool.adaptive_avg_pool1d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max of (N, C, H, W) over PyTorch's adaptive bins, down to ``output_size``."""
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x: Tensor):
+        return _pool.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max of (N, C, L) over PyTorch's adaptive bins, down to ``output_size``."""
+
+    def forward(self, x: Tensor):
+        return _pool.adaptive_max_pool1d(x, self.output_size, self.return_indices)

@@ -260,6 +260,9 @@ POOLS = [
     ("MaxPool1d", (3,), dict(stride=2, padding=1)),
     ("AvgPool1d", (3,), dict(stride=2)),
     ("AdaptiveAvgPool1d", (4,), {}),
+    ("AdaptiveMaxPool2d", ((4, 5),), {}),
+    ("AdaptiveMaxPool2d", ((None, 3),), {"return_indices": True}),
+    ("AdaptiveMaxPool1d", (4,), {"return_indices": True}),
 ]
 
 
