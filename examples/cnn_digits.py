@@ -3,7 +3,7 @@ two Conv2d + MaxPool2d blocks and a linear head, AdamW with a OneCycle schedule;
 
 Run: python examples/cnn_digits.py [--device cuda] [--epochs N] [--out DIR]
 
-Full size on the CPU (20 epochs): 99.4% test accuracy, about 9 s on a busy 2-core machine.
+Full size on the CPU (20 epochs): 99.4% test accuracy, 9-14 s on a busy 2-core machine.
 """
 
 from __future__ import annotations
