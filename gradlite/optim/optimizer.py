@@ -233,16 +233,15 @@ class Optimizer:
 
 
 def _cast_state(name: str, value, p: Tensor, key: int):
-    """A copy of one state value on the parameter's device (floating tensors in its dtype; 'step' as is)."""
+    """A copy of a state value on the parameter's device (floats in its dtype; 'step' on the CPU)."""
     if isinstance(value, Tensor):
         if name == "step":
             # the step counter stays a CPU scalar, as PyTorch's: reading it in step() is then no GPU sync
             return value.detach().to("cpu", copy=True)
         if value.dim() > 0 and value._data.shape != p._data.shape:
             raise ValueError(
-                f"optimizer state '{name}' for parameter {key} has shape {value.shape}, "
-                f"but the parameter has "
-                f"shape {p.shape}"
+                f"optimizer state '{name}' for parameter {key} has shape {value.shape}, but the parameter "
+                f"has shape {p.shape}"
             )
         dt = p.dtype if value.is_floating_point() else None
         moved = value.detach().to(p._device, dt)
@@ -275,7 +274,7 @@ def bump_step(state: dict) -> float:
     return float(s._data)
 
 
-def zeros_like_array(p: Tensor, fill: float = 0.0):
+def full_array(p: Tensor, fill: float = 0.0):
     """A new array of the parameter's shape, dtype and device, filled with ``fill``."""
     b = p._device.backend
     with b.context(p._device.index):
@@ -283,9 +282,5 @@ def zeros_like_array(p: Tensor, fill: float = 0.0):
 
 
 def state_tensor(p: Tensor, fill: float = 0.0) -> Tensor:
-    return _make(zeros_like_array(p, fill), p._device)
-
-
-def write(t: Tensor, value) -> None:
-    """Store ``value`` (an array) into ``t``'s storage in place."""
-    t._data[...] = value
+    """A new state tensor of the parameter's shape, dtype and device, filled with ``fill``."""
+    return _make(full_array(p, fill), p._device)
