@@ -112,9 +112,15 @@ def save(obj, f) -> None:
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         tmp = path + ".tmp"
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            # a failed write (disk full, interrupt) leaves the previous checkpoint, and no partial file
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
     else:
         np.savez(f, **arrays)
 
