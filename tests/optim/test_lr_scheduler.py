@@ -160,7 +160,8 @@ def test_warns_when_stepped_before_optimizer():
 def test_cosine_closed_form_with_epoch():
     opt, _ = _optimizer(gradlite)
     sched = lr_scheduler.CosineAnnealingLR(opt, T_max=10, eta_min=0.0)
-    sched.step(5)
+    with pytest.warns(UserWarning, match="before `optimizer.step"):
+        sched.step(5)
     assert sched.get_last_lr()[0] == pytest.approx(0.1 * (1 + math.cos(math.pi * 5 / 10)) / 2)
 
 
