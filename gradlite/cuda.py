@@ -35,31 +35,51 @@ manual_seed_all = manual_seed
 
 
 def memory_allocated(device=None) -> int:
-    """Bytes held by live arrays in CuPy's memory pool."""
-    used = backends.cuda_backend().memory_allocated(_index(device))
-    i = _index(device) or 0
+    """Bytes held by live arrays in CuPy's memory pool of ``device`` (default: the current device)."""
+    b = backends.cuda_backend()
+    i = _resolved(device)
+    with b.context(i):  # CuPy's default pool answers for the current device
+        used = b.memory_allocated(i)
     _peak[i] = max(_peak.get(i, 0), used)
     return used
 
 
 def max_memory_allocated(device=None) -> int:
-    """The largest ``memory_allocated()`` seen since start or ``reset_peak_memory_stats()`` (sampled)."""
+    """The largest ``memory_allocated()`` seen since start or ``reset_peak_memory_stats()``.
+
+    CuPy's pool keeps no high-water mark, so this is sampled: each call to ``memory_allocated`` (and to
+    this function) records the current value. Call ``memory_allocated()`` at the points that matter.
+    """
     memory_allocated(device)
-    return _peak.get(_index(device) or 0, 0)
+    return _peak.get(_resolved(device), 0)
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    _peak[_index(device) or 0] = 0
+    i = _resolved(device)
+    _peak[i] = memory_allocated(device) if is_available() else 0
 
 
 def memory_reserved(device=None) -> int:
-    return backends.cuda_backend().memory_reserved(_index(device))
+    """Bytes CuPy's pool holds from the driver (live arrays plus cached free blocks)."""
+    b = backends.cuda_backend()
+    i = _resolved(device)
+    with b.context(i):
+        return b.memory_reserved(i)
 
 
 def empty_cache() -> None:
-    """Return the memory pool's free blocks to the driver."""
+    """Return the memory pool's free blocks to the driver (every device); a no-op without CUDA."""
     if is_available():
-        backends.cuda_backend().empty_cache()
+        b = backends.cuda_backend()
+        for i in range(device_count()):
+            with b.context(i):
+                b.empty_cache()
+
+
+def _resolved(device) -> int:
+    """The device index ``device`` names, the current device for None."""
+    i = _index(device)
+    return current_device() if i is None else i
 
 
 def _index(device) -> int | None:
