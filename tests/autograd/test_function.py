@@ -62,7 +62,6 @@ def _split_fn(lib):
         @staticmethod
         def forward(ctx, x, w):
             ctx.save_for_backward(x, w)
-            ctx.mark_non_differentiable  # noqa: B018 -- exists
             idx = (x > 0).sum()
             ctx.mark_non_differentiable(idx)
             return x * w, x - w, idx
@@ -295,6 +294,43 @@ def test_function_node_holds_no_cycle(device):
             assert data() is None
     finally:
         gc.enable()
+
+
+def test_setup_context_style(torch, device):
+    def program(lib, dev):
+        class Cube(lib.autograd.Function):
+            @staticmethod
+            def forward(x, k):
+                return x**3 * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * 3 * x**2 * ctx.k, None
+
+        x = _data(lib, dev)
+        y = Cube.apply(x, 2.0)
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        g.sum().backward()
+        return y, g, x.grad
+
+    both(torch, program, device)
+
+
+def test_input_used_twice_and_output_used_twice(torch, device):
+    def program(lib, dev):
+        x = _data(lib, dev)
+        a, b, _ = _split_fn(lib).apply(x, x)
+        (a * a + a * b).sum().backward()
+        return x.grad
+
+    both(torch, program, device)
 
 
 def test_function_cannot_be_instantiated():
