@@ -3,16 +3,99 @@
 from __future__ import annotations
 
 import contextlib
+import types
 
 import array_api_compat.numpy as xp
 import numpy as np
 
 from ._common import check_bounds, draw
 
+_ND = np.ndarray
+
+
+def _fast_namespace(compat):
+    """array-api-compat's NumPy namespace with its hottest functions bound straight to NumPy.
+
+    Each compat wrapper costs a Python call and a device check (1-2 us, as much as the arithmetic on
+    small arrays), and ``np.reshape``/``np.sum`` dispatch through ``__array_function__``. The functions
+    below do what the compat wrappers do for NumPy arrays, calling the ndarray methods directly; any other
+    argument (a device, a non-ndarray input) goes to the compat function. Everything else is compat's.
+    """
+    ns = types.SimpleNamespace(**{k: getattr(compat, k) for k in dir(compat) if not k.startswith("__")})
+    ns.__name__ = compat.__name__
+
+    def matmul(x1, x2, /, **kwargs):
+        return np.matmul(x1, x2, **kwargs)
+
+    def permute_dims(x, /, axes):
+        return x.transpose(axes) if x.__class__ is _ND else compat.permute_dims(x, axes)
+
+    def astype(x, dtype, /, *, copy=True, device=None):
+        if device is None and x.__class__ is _ND:
+            return x.astype(dtype, copy=copy)
+        return compat.astype(x, dtype, copy=copy, device=device)
+
+    def asarray(obj, /, *, dtype=None, device=None, copy=None, **kwargs):
+        if device is None and not kwargs:
+            if copy is None:
+                return np.asarray(obj, dtype=dtype)
+            if copy is True:
+                return np.array(obj, dtype=dtype, copy=True)
+        return compat.asarray(obj, dtype=dtype, device=device, copy=copy, **kwargs)
+
+    def sum(x, /, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        if x.__class__ is _ND:
+            return x.sum(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+        return compat.sum(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+
+    def mean(x, /, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
+        if x.__class__ is _ND:
+            return x.mean(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+        return compat.mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
+
+    def zeros(shape, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.zeros(shape, dtype=dtype, **kwargs)
+        return compat.zeros(shape, dtype=dtype, device=device, **kwargs)
+
+    def zeros_like(x, /, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.zeros_like(x, dtype=dtype, **kwargs)
+        return compat.zeros_like(x, dtype=dtype, device=device, **kwargs)
+
+    def ones_like(x, /, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.ones_like(x, dtype=dtype, **kwargs)
+        return compat.ones_like(x, dtype=dtype, device=device, **kwargs)
+
+    def empty_like(x, /, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.empty_like(x, dtype=dtype, **kwargs)
+        return compat.empty_like(x, dtype=dtype, device=device, **kwargs)
+
+    def full(shape, fill_value, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.full(shape, fill_value, dtype=dtype, **kwargs)
+        return compat.full(shape, fill_value, dtype=dtype, device=device, **kwargs)
+
+    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, zeros_like, ones_like, empty_like, full]
+    # ndarray.reshape takes copy= from NumPy 2.1; before that np.reshape (compat's) stays
+    if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
+
+        def reshape(x, /, shape=None, order="C", *, copy=None, **kwargs):
+            if x.__class__ is _ND and not kwargs:
+                return x.reshape(shape, order=order, copy=copy)
+            return compat.reshape(x, shape, order=order, copy=copy, **kwargs)
+
+        fast.append(reshape)
+    for f in fast:
+        setattr(ns, f.__name__, f)
+    return ns
+
 
 class NumpyBackend:
     name = "numpy"
-    xp = xp
+    xp = _fast_namespace(xp)
     # Arrays of this backend are instances of this type (used to recognise them in tensor()).
     array_type = np.ndarray
 
