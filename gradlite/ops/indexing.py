@@ -47,6 +47,9 @@ def _normalise(x: Tensor, idx):
                 "indices"
             )
         out.append(p)
+    if not any(p is Ellipsis or _is_bool(p) for p in out):
+        # the array API needs every dimension indexed (`...` covers the rest), but a mask must stand alone
+        out.append(Ellipsis)
     return tuple(out), basic
 
 
@@ -87,12 +90,57 @@ def getitem(x: Tensor, idx) -> Tensor:
     idx, basic = _normalise(x, idx)
     _check(x, idx)
     key = idx[0] if len(idx) == 1 else idx
-    data = x._data[key]
+    data = x._data[key] if basic else advanced_get(x._device.backend.xp, x._data, idx)
     shape = x._data.shape
     if basic:
         name = "SelectBackward0" if any(isinstance(p, int) for p in idx) else "SliceBackward0"
         return as_view(apply(name, data, (x,), (lambda gy: index_grad(gy, key, shape, True),)), x)
     return apply("IndexBackward0", data, (x,), (lambda gy: index_grad(gy, key, shape, False),))
+
+
+def advanced_get(xp, data, idx: tuple):
+    """``data[idx]`` with NumPy's advanced-indexing semantics, written with array-API calls only.
+
+    The array API allows integer arrays only when every index is one, so: expand ``...``, turn masks
+    into integer arrays (``nonzero``), index the basic part, then gather the advanced dims as one
+    flattened dim with ``take``. As NumPy, the broadcast index dims replace the advanced dims in place
+    when those are adjacent, and go first otherwise.
+    """
+    if len(idx) == 1 and _is_bool(idx[0]) and idx[0].ndim == data.ndim and data.ndim:
+        return data[idx[0]]  # a sole mask: the array API's own boolean indexing
+    used = sum(p.ndim if _is_bool(p) else 1 for p in idx if p is not None and p is not Ellipsis)
+    items = []
+    for p in idx:
+        if p is Ellipsis:
+            items += [slice(None)] * (data.ndim - used)
+        elif _is_bool(p):
+            items += list(xp.nonzero(p)) if p.ndim else [p]
+        else:
+            items.append(p)
+    items += [slice(None)] * (data.ndim - sum(1 for p in items if p is not None))
+    arrays = [i for i, p in enumerate(items) if hasattr(p, "dtype") or isinstance(p, int)]
+    if not any(hasattr(items[i], "dtype") for i in arrays):
+        return data[tuple(items)]
+    # the basic part keeps every advanced dim whole; item i becomes dim i of y
+    y = data[tuple(slice(None) if i in arrays else p for i, p in enumerate(items))]
+    sizes = [y.shape[i] for i in arrays]
+    ixs = [xp.asarray(items[i], dtype=xp.int64) for i in arrays]
+    ixs = xp.broadcast_arrays(*ixs) if len(ixs) > 1 else ixs
+    lin = None
+    for a, n in zip(ixs, sizes, strict=True):
+        a = xp.where(a < 0, a + n, a)
+        lin = a if lin is None else lin * n + a
+    rest = [i for i in range(y.ndim) if i not in arrays]
+    flat = xp.reshape(xp.permute_dims(y, tuple(arrays + rest)), (-1,) + tuple(y.shape[i] for i in rest))
+    bshape = tuple(lin.shape)
+    out = xp.reshape(xp.take(flat, xp.reshape(lin, (-1,)), axis=0), bshape + flat.shape[1:])
+    first = arrays[0]
+    if arrays == list(range(first, first + len(arrays))) and first:
+        # adjacent advanced indices: their broadcast dims sit where the indexed dims were
+        nb = len(bshape)
+        order = list(range(nb, nb + first)) + list(range(nb)) + list(range(nb + first, out.ndim))
+        out = xp.permute_dims(out, tuple(order))
+    return out
 
 
 def index_grad(gy: Tensor, key, shape: tuple, basic: bool) -> Tensor:
@@ -101,7 +149,12 @@ def index_grad(gy: Tensor, key, shape: tuple, basic: bool) -> Tensor:
     with b.context(gy._device.index):
         g = b.xp.zeros(shape, dtype=gy._data.dtype)
     if basic:
-        g[key] = gy._data
+        # write without the None (new-axis) entries: the array API's setitem refuses them
+        k = tuple(p for p in key if p is not None) if isinstance(key, tuple) else key
+        src = gy._data
+        if k is not key:
+            src = b.xp.reshape(src, g[k].shape)
+        g[k] = src
     else:
         b.scatter_add(g, key, gy._data)
     return apply("IndexPutBackward0", g, (gy,), (lambda gg: gg[key],))
@@ -124,16 +177,16 @@ def setitem(x: Tensor, idx, value) -> None:
             f"Expected all tensors to be on the same device, but found at least two devices, {x.device} and "
             f"{value.device}! (when checking argument for setitem)"
         )
-    v = value._data if is_t else value
+    v = value._data if is_t else _scalar_as(value, x)
     if is_t and v.dtype != x._data.dtype:
         v = b.xp.astype(v, x._data.dtype)
     tracked = state.grad_enabled and (x._requires_grad or (is_t and value._requires_grad))
     if not tracked:
-        x._data[key] = v
+        _put(b, x._data, key, v, basic)
         x._version[0] += 1
         return
     data = b.xp.asarray(x._data, copy=True)
-    data[key] = v
+    _put(b, data, key, v, basic)
     # d/dx: gy with the overwritten positions zeroed; d/dvalue: gy read back at idx (summed to value's shape)
     result = apply(
         "IndexPutBackward0",
@@ -142,6 +195,24 @@ def setitem(x: Tensor, idx, value) -> None:
         (lambda gy: _zero_at(gy, key), lambda gy: _to_value(gy[key], value)),
     )
     assign(x, result, "setitem")
+
+
+def _put(b, target, key, values, basic: bool) -> None:
+    """``target[key] = values``. The array API has no integer-array setitem: a backend that lacks it (the
+    strict test backend) can provide ``index_put``; NumPy and CuPy do it natively."""
+    put = None if basic else getattr(b, "index_put", None)
+    if put is None:
+        target[key] = values
+    else:
+        put(target, key, values)
+
+
+def _scalar_as(value, x: Tensor):
+    """A python scalar converted on the host to x's category (2.5 written into an int64 tensor is 2)."""
+    cat = _dtype_of(x._data).category
+    if isinstance(value, (bool, int, float)) and cat < 2:
+        return bool(value) if cat == 0 else int(value)
+    return value
 
 
 def _to_value(g: Tensor, value: Tensor) -> Tensor:
@@ -154,8 +225,10 @@ def _to_value(g: Tensor, value: Tensor) -> Tensor:
 
 def _zero_at(gy: Tensor, key) -> Tensor:
     """``gy`` with the elements at ``key`` set to zero; linear and self-adjoint, so its gradient is itself."""
-    data = gy._device.backend.xp.asarray(gy._data, copy=True)
-    data[key] = 0
+    b = gy._device.backend
+    data = b.xp.asarray(gy._data, copy=True)
+    basic = not any(hasattr(p, "dtype") for p in (key if isinstance(key, tuple) else (key,)))
+    _put(b, data, key, 0, basic)
     return apply("IndexPutBackward0", data, (gy,), (lambda gg: _zero_at(gg, key),))
 
 
@@ -221,7 +294,7 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     data = (
         xp.take(x._data, flat, axis=d) if shape else xp.reshape(xp.take(xp.reshape(x._data, (1,)), flat), ())
     )
-    key = (slice(None),) * d + (flat,) if shape else flat
+    key = (slice(None),) * d + (flat, ...) if shape else flat
     return apply(
         "IndexSelectBackward0",
         data,
@@ -300,7 +373,7 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=
     xp = x._device.backend.xp
     key = _grid(ix.shape, ix, d, xp)
     data = xp.asarray(x._data, copy=True)
-    data[key] = sub
+    _put(x._device.backend, data, key, sub, False)
     fns = (lambda gy: _zero_at(gy, key), lambda gy: _pad_to(gy.gather(d, index), srct))
     return apply("ScatterBackward0" if srct is not None else "ScatterBackward1", data, (x, srct), fns)
 
@@ -352,7 +425,7 @@ def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) ->
     _bounds(x, ix, d, shape[d] if shape else 1)
     b = x._device.backend
     flat = b.xp.reshape(ix, (-1,))
-    key = (slice(None),) * d + (flat,)
+    key = (slice(None),) * d + (flat, ...)
     data = b.xp.asarray(x._data, copy=True)
     srcd = b.xp.reshape(source._data, want or (1,))
     if alpha != 1:

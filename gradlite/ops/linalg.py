@@ -105,7 +105,8 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
     # and steps by m + 1
     start = offset if offset >= 0 else -offset * m
     flat = x.permute(rest + [d1, d2]).reshape([x._data.shape[i] for i in rest] + [n * m])
-    return flat[..., start : start + length * (m + 1) : m + 1] if length else flat[..., 0:0]
+    # the stop is the last element + 1: the array API rejects slice bounds past the end
+    return flat[..., start : start + (length - 1) * (m + 1) + 1 : m + 1] if length else flat[..., 0:0]
 
 
 _diagonal = diagonal  # diag's argument is called `diagonal`, as in PyTorch
@@ -130,7 +131,11 @@ def diag(x: Tensor, diagonal: int = 0) -> Tensor:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.dim()}D")
     n = x._data.shape[0] + abs(diagonal)
     start = diagonal if diagonal >= 0 else -diagonal * n
-    key = (slice(start, start + x._data.shape[0] * (n + 1), n + 1),)
+    key = (
+        (slice(start, start + (x._data.shape[0] - 1) * (n + 1) + 1, n + 1),)
+        if x._data.shape[0]
+        else (slice(0, 0),)
+    )
     # x written along a strided slice of the flattened matrix; its gradient reads that slice back
     return index_grad(x, key, (n * n,), True).reshape(n, n)
 

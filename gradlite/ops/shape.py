@@ -73,7 +73,8 @@ def view(x: Tensor, *shape) -> Tensor:
     shape = infer_shape(_shape_arg(shape), x.numel())
     xd = x._data
     try:
-        data = x._device.backend.xp.reshape(xd, shape, copy=False)
+        # an empty tensor has no layout to preserve (some namespaces refuse copy=False on it)
+        data = x._device.backend.xp.reshape(xd, shape, copy=False if xd.size else None)
     except (ValueError, AttributeError) as err:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one dimension spans "
@@ -279,7 +280,7 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
         start += size
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    key = (slice(None),) * d + (slice(start, start + length),)
+    key = (slice(None),) * d + (slice(start, start + length), ...)
     return _basic(x, key, "SliceBackward0")
 
 
@@ -295,7 +296,7 @@ def select(x: Tensor, dim: int, index: int) -> Tensor:
         raise IndexError(
             f"select(): index {index} out of range for tensor of size {list(x._data.shape)} at dimension {d}"
         )
-    return _basic(x, (slice(None),) * d + (index,), "SelectBackward0")
+    return _basic(x, (slice(None),) * d + (index, ...), "SelectBackward0")
 
 
 def _basic(x: Tensor, key: tuple, name: str) -> Tensor:
