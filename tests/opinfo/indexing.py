@@ -271,6 +271,7 @@ register(
             ),
         ],
         method="scatter_add",
+    inplace="scatter_add_",
         dtypes=NUM,
     )
 )
@@ -305,6 +306,7 @@ register(
             ),
         ],
         method="index_add",
+    inplace="index_add_",
         dtypes=NUM,
     )
 )
@@ -332,6 +334,7 @@ register(
             ),
         ],
         method="masked_fill",
+    inplace="masked_fill_",
         dtypes=ALL,
     )
 )
