@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
+# The suite runs as two pytest-xdist workers on two cores: one BLAS thread each, set before NumPy (and
+# torch) load their BLAS, avoids oversubscription that makes small matmuls ~80x slower.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import gradlite
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import gradlite  # noqa: E402
 
 HAS_CUDA = gradlite.cuda.is_available()
 STRICT = os.environ.get("GRADLITE_CPU_BACKEND") == "array_api_strict"
