@@ -160,3 +160,19 @@ def test_gather_double_backward():
     idx = gl.tensor([[0, 0], [3, 1], [2, 2]])
     assert gradgradcheck(lambda a: a.gather(1, idx) ** 2, (x,))
     assert gradgradcheck(lambda a: a[gl.tensor([0, 0, 2])] ** 2, (x,))
+
+
+def test_setitem_through_views_rebases_the_base(torch, device):
+    """Writes through views (y[0][1] = .., y.t()[0] = ..) change y's graph as in PyTorch (CopySlices)."""
+    a = RNG.standard_normal((3, 4))
+    grads = []
+    for m in (gl, torch):
+        x = m.tensor(a, device=device, requires_grad=True)
+        y = x * 2
+        y[0][1] = 5.0
+        v = y[1]
+        v[2:] = x[2, :2] * 3
+        y.t()[0] = 7.0
+        (y * m.arange(12.0, device=device).reshape(3, 4).to(y.dtype)).sum().backward()
+        grads.append(x.grad)
+    assert_close(grads[0], grads[1])
