@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from gradlite import dtypes
+from gradlite.ops.pointwise import where
 from gradlite.tensor import Tensor, _dtype_of, _make
 
 
@@ -56,14 +57,19 @@ def scaled_dot_product_attention(
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         attn_mask = causal_mask(n_q, n_k, query)
+    from gradlite.nn import functional as F
+
     if attn_mask is not None:
         if _dtype_of(attn_mask._data) is dtypes.bool_:
             scores = scores.masked_fill(~attn_mask, -float("inf"))
         else:
             scores = scores + attn_mask
-    from gradlite.nn import functional as F
-
-    attn = F.softmax(scores, -1)
+        # PyTorch's safe softmax: a query that may attend to no key gets zero weights (not NaN); its -inf
+        # scores are replaced first so that no NaN enters the softmax's backward either
+        dead = (scores == -float("inf")).all(-1, keepdim=True)
+        attn = where(dead, 0.0, F.softmax(where(dead, 0.0, scores), -1))
+    else:
+        attn = F.softmax(scores, -1)
     if dropout_p > 0.0:
         attn = F.dropout(attn, dropout_p, True)
     return attn @ value

@@ -47,6 +47,17 @@ def test_sdpa(device, torch, kw):
     sdpa_both(torch, device, [randn(2, 3, 5, 4), randn(2, 3, 7, 4, seed=2), randn(2, 3, 7, 6, seed=3)], **kw)
 
 
+def test_sdpa_query_with_no_allowed_key_gets_zeros(device, torch):
+    mask = BOOL_MASK.copy()
+    mask[2] = False  # PyTorch's safe softmax: zero output and zero gradient for that query, not NaN
+    sdpa_both(
+        torch,
+        device,
+        [randn(2, 3, 5, 4), randn(2, 3, 7, 4, seed=2), randn(2, 3, 7, 6, seed=3)],
+        attn_mask=mask,
+    )
+
+
 def test_sdpa_causal_square_and_gqa(device, torch):
     sdpa_both(
         torch,
