@@ -90,7 +90,12 @@ def getitem(x: Tensor, idx) -> Tensor:
     idx, basic = _normalise(x, idx)
     _check(x, idx)
     key = idx[0] if len(idx) == 1 else idx
-    data = x._data[key] if basic else advanced_get(x._device.backend.xp, x._data, idx)
+    if basic:
+        data = x._data[key]
+    else:
+        b = x._device.backend
+        with b.context(x._device.index):  # index arrays made here belong on x's GPU
+            data = advanced_get(b.xp, x._data, idx)
     shape = x._data.shape
     if basic:
         name = "SelectBackward0" if any(isinstance(p, int) for p in idx) else "SliceBackward0"
@@ -266,13 +271,16 @@ def _bounds(
         raise exc(msg or f"index {bad} is out of bounds for dimension {dim} with size {size}") from None
 
 
-def _grid(shape: tuple, ix, d: int, xp) -> tuple:
+def _grid(shape: tuple, ix, d: int, x: Tensor) -> tuple:
     """An advanced-indexing key addressing, for each element of ``ix``, its target along ``d``."""
     n = len(shape)
-    return tuple(
-        ix if i == d else xp.reshape(xp.arange(shape[i]), (1,) * i + (-1,) + (1,) * (n - i - 1))
-        for i in range(n)
-    )
+    b = x._device.backend
+    xp = b.xp
+    with b.context(x._device.index):
+        return tuple(
+            ix if i == d else xp.reshape(xp.arange(shape[i]), (1,) * i + (-1,) + (1,) * (n - i - 1))
+            for i in range(n)
+        )
 
 
 def _scatter_add_grad(gy: Tensor, key, shape: tuple) -> Tensor:
@@ -339,7 +347,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         return apply(
             "GatherBackward0", xp.reshape(x._data, ix.shape), (x,), (lambda gy: gy.sum().reshape(()),)
         )
-    key = _grid(ix.shape, ix, d, xp)
+    key = _grid(ix.shape, ix, d, x)
     data = x._data[key]
     # each gathered element sends its gradient back to where it came from; repeats accumulate
     return apply("GatherBackward0", data, (x,), (lambda gy: _scatter_add_grad(gy, key, shape),))
@@ -371,7 +379,7 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=
     srct, sub = _src(x, src, ix, "scatter")
     _gather_checks(x, d, ix, "scatter", None if srct is None else srct._data.shape)
     xp = x._device.backend.xp
-    key = _grid(ix.shape, ix, d, xp)
+    key = _grid(ix.shape, ix, d, x)
     data = xp.asarray(x._data, copy=True)
     _put(x._device.backend, data, key, sub, False)
     fns = (lambda gy: _zero_at(gy, key), lambda gy: _pad_to(gy.gather(d, index), srct))
@@ -395,7 +403,7 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
         raise TypeError("scatter_add(): argument 'src' must be Tensor")
     _gather_checks(x, d, ix, "scatter_add", srct._data.shape)
     b = x._device.backend
-    key = _grid(ix.shape, ix, d, b.xp)
+    key = _grid(ix.shape, ix, d, x)
     data = b.xp.asarray(x._data, copy=True)
     b.scatter_add(data, key, sub)
     return apply(
