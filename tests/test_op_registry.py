@@ -9,6 +9,7 @@ claimed but missing fails, and so does one not claimed that silently works.
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -20,6 +21,9 @@ from tests.conftest import STRICT, to_numpy
 from tests.opinfo import REGISTRY, Sample, load_all
 
 load_all()
+# GRADLITE_OPINFO_MODULES=elementwise,reductions restricts the run to those registry modules
+_ONLY = os.environ.get("GRADLITE_OPINFO_MODULES")
+OPS = [op for op in REGISTRY if _ONLY is None or op.module in _ONLY.split(",")]
 
 try:
     import torch as _torch
@@ -53,21 +57,21 @@ def _sample_id(op, i, s) -> str:
 
 
 SAMPLE_CASES = [
-    pytest.param(op, i, id=_sample_id(op, i, s), marks=_marks(op)) for op in REGISTRY for i, s in enumerate(samples_of(op))
+    pytest.param(op, i, id=_sample_id(op, i, s), marks=_marks(op)) for op in OPS for i, s in enumerate(samples_of(op))
 ]
 DTYPE_CASES = [
     pytest.param(op, i, dt, id=f"{_sample_id(op, i, s)}-{dt}", marks=_marks(op))
-    for op in REGISTRY
+    for op in OPS
     for i, s in enumerate(samples_of(op))
     for dt in op.dtypes
     if s.dtypes is None or dt in s.dtypes
 ]
 ERROR_CASES = [
     pytest.param(op, j, id=f"{op.name}-{e.sample.name or j}", marks=_marks(op))
-    for op in REGISTRY
+    for op in OPS
     for j, e in enumerate(errors_of(op))
 ]
-OP_CASES = [pytest.param(op, id=op.name, marks=_marks(op)) for op in REGISTRY]
+OP_CASES = [pytest.param(op, id=op.name, marks=_marks(op)) for op in OPS]
 
 
 # -- building the arguments -----------------------------------------------------------------------------

@@ -261,7 +261,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                             leaf_grads,
                             target,
                             gx,
-                            gx._data is not gdata and getattr(gx._data, "base", None) is None,
+                            # no ``base`` attribute (array_api_strict): it may be a view, so not fresh
+                            gx._data is not gdata and getattr(gx._data, "base", gdata) is None,
                         )
                     continue
                 if gx is not None:

@@ -149,7 +149,7 @@ def _shifted(x: Tensor, d: int, right: bool, fill) -> Tensor:
     if n == 0:
         return apply("ShiftBackward0", xd, (x,), (lambda gy: gy,))
     lead = (slice(None),) * d
-    kept = xd[lead + ((slice(0, n - 1),) if right else (slice(1, n),))]
+    kept = xd[lead + ((slice(0, n - 1),) if right else (slice(1, n),)) + (...,)]
     pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1:], fill, dtype=xd.dtype)
     data = xp.concat((pad, kept) if right else (kept, pad), axis=d)
     return apply("ShiftBackward0", data, (x,), (lambda gy: _shifted(gy, d, not right, 0),))

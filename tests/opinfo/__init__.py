@@ -77,12 +77,17 @@ class OpInfo:
     slow: bool = False  # mark every generic test of this op ``slow`` (heavy samples)
     gradcheck_atol: float = 1e-5
     gradcheck_rtol: float = 1e-3
+    module: str = ""  # the registry module that registered it (set by ``register``)
 
 
 REGISTRY: list[OpInfo] = []
 
 
 def register(info: OpInfo) -> OpInfo:
+    import sys
+
+    if not info.module:
+        info.module = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
     if any(o.name == info.name for o in REGISTRY):
         raise ValueError(f"op {info.name!r} registered twice")
     REGISTRY.append(info)
