@@ -1,13 +1,12 @@
 """Padding of the last dims with mode 'constant', 'reflect', 'replicate' or 'circular', as ``F.pad``.
 
-The non-constant modes gather source positions with ``index_select`` (its gradient scatter-adds, so an
-edge value that is copied several times gets all their gradients).
+The non-constant modes gather source positions with ``take`` (its gradient scatter-adds, so an edge
+value that is copied several times gets all their gradients).
 """
 
 from __future__ import annotations
 
-from gradlite import dtypes
-from gradlite.creation import tensor
+from gradlite.nn._gather import take
 from gradlite.tensor import Tensor
 
 
@@ -39,7 +38,7 @@ def pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
             src.append(min(max(j, 0), size - 1))
         else:
             src.append(j % size)
-    return x.index_select(dim, tensor(src, dtype=dtypes.int64, device=x.device))
+    return take(x, dim, src)
 
 
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:

@@ -234,7 +234,7 @@ def _bins(size: int, out: int) -> tuple[list, int]:
 
 def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """Max over PyTorch's adaptive bins: (N, C, H, W) or (C, H, W) -> (N, C, *output_size)."""
-    from gradlite.creation import tensor
+    from gradlite.nn._gather import take
 
     if input.dim() not in (3, 4):
         raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
@@ -245,11 +245,9 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     oh, ow = h if oh is None else oh, w if ow is None else ow
     rows, kh = _bins(h, oh)
     cols, kw = _bins(w, ow)
-    dev = x.device
-    r = tensor([i for b in rows for i in b], dtype="int64", device=dev)
-    q = tensor([j for b in cols for j in b], dtype="int64", device=dev)
     # (N, C, oh * kh, ow * kw) -> (N, C, oh, ow, kh * kw): each bin's elements along the last dim
-    win = x.index_select(2, r).index_select(3, q).reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
+    win = take(take(x, 2, [i for b in rows for i in b]), 3, [j for b in cols for j in b])
+    win = win.reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
     win = win.reshape(n, c, oh, ow, kh * kw)
     xp = x._device.backend.xp
     idx = xp.argmax(win._data, axis=-1)  # the first maximum, PyTorch's tie rule (row-major in the bin)

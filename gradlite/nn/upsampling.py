@@ -1,7 +1,7 @@
 """Resizing: ``interpolate`` (nearest, nearest-exact, linear, bilinear) and the Upsample modules.
 
 Interpolation is separable: each spatial dim is resized in turn by gathering source rows
-(``index_select``, whose gradient scatter-adds) and, for the linear modes, blending two of them with
+(``take``, whose gradient scatter-adds) and, for the linear modes, blending two of them with
 constant weights. Source positions follow PyTorch's formulas (including its float32 scale for nearest).
 """
 
@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 import struct
 
-from gradlite import dtypes
-from gradlite.creation import tensor
+from gradlite.nn._gather import constant, take
 from gradlite.nn.module import Module
-from gradlite.tensor import Tensor
+from gradlite.tensor import Tensor, _make
 
 _SPATIAL = {"linear": 1, "bilinear": 2}
 
@@ -31,12 +30,12 @@ def _scale(in_size: int, out_size: int, scale_factor: float | None, align_corner
 
 def _resize_dim(x: Tensor, dim: int, out: int, mode: str, scale_factor, align_corners: bool) -> Tensor:
     n_in = x.shape[dim]
-    dev = x.device
+    dev = x._device
     if mode in ("nearest", "nearest-exact"):
         scale = _f32(1.0 / scale_factor if scale_factor is not None else n_in / out)
         shift = 0.5 if mode == "nearest-exact" else 0.0
         src = [min(int(math.floor(_f32((j + shift) * scale))), n_in - 1) for j in range(out)]
-        return x.index_select(dim, tensor(src, dtype=dtypes.int64, device=dev))
+        return take(x, dim, src)
     scale = _scale(n_in, out, scale_factor, align_corners)
     lo, hi, frac = [], [], []
     for j in range(out):
@@ -47,9 +46,8 @@ def _resize_dim(x: Tensor, dim: int, out: int, mode: str, scale_factor, align_co
         frac.append(pos - i0)
     shape = [1] * x.dim()
     shape[dim] = out
-    w = tensor(frac, dtype=x.dtype, device=dev).reshape(shape)
-    a = x.index_select(dim, tensor(lo, dtype=dtypes.int64, device=dev))
-    b = x.index_select(dim, tensor(hi, dtype=dtypes.int64, device=dev))
+    w = _make(constant(tuple(frac), x.dtype, dev), dev).reshape(shape)
+    a, b = take(x, dim, lo), take(x, dim, hi)
     return a * (1 - w) + b * w
 
 
