@@ -15,7 +15,7 @@ import weakref
 
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.engine import _check_versions
-from gradlite.autograd.grad_mode import no_grad, state
+from gradlite.autograd.grad_mode import INFERENCE_SAVE_ERROR, no_grad, state
 from gradlite.autograd.node import FREED, LEAF, Node
 from gradlite.tensor import Size, Tensor, _dtype_of, _make
 
@@ -193,6 +193,8 @@ def _record(cls, ctx, args, outs) -> None:
         if t is None:
             values.append(None)
             continue
+        if t._meta and t._meta.get("inference"):
+            raise RuntimeError(INFERENCE_SAVE_ERROR)
         nr = next((i for i, o in enumerate(outs) if o is t), None)
         if nr is not None and t._grad_fn is ctx:
             values.append((t._data, t._version, t._device, nr))

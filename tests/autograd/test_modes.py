@@ -61,6 +61,21 @@ def test_inference_mode_tensors(torch, device):
     both(torch, program, device)
 
 
+def _SaveBoth(lib):
+    class SaveBoth(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return g * b, g * a
+
+    return SaveBoth
+
+
 def _inference_tensor(lib, dev):
     with lib.inference_mode():
         return lib.ones(3, device=dev)
@@ -76,6 +91,7 @@ def _inference_tensor(lib, dev):
             "requires_grad",
             "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed",
         ),
+        ("custom_function_saves", "Inference tensors cannot be saved for backward"),
     ],
 )
 def test_inference_tensors_cannot_enter_autograd(torch, device, case, match):
@@ -84,6 +100,7 @@ def test_inference_tensors_cannot_enter_autograd(torch, device, case, match):
         "inplace": lambda lib, d: _inference_tensor(lib, d).add_(1),
         "inplace_view": lambda lib, d: _inference_tensor(lib, d)[1:].mul_(2),
         "requires_grad": lambda lib, d: _inference_tensor(lib, d).requires_grad_(),
+        "custom_function_saves": lambda lib, d: _SaveBoth(lib).apply(_inference_tensor(lib, d), _x(lib, d)),
     }
     errors_alike(torch, programs[case], device, match)
 
