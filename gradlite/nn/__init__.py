@@ -25,6 +25,7 @@ from gradlite.nn.activation import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softmin,
     Softplus,
     Softshrink,
@@ -69,6 +70,7 @@ from gradlite.nn.normalization import (
     InstanceNorm1d,
     InstanceNorm2d,
     LayerNorm,
+    LocalResponseNorm,
     RMSNorm,
 )
 from gradlite.nn.padding import (
@@ -84,7 +86,7 @@ from gradlite.nn.padding import (
     ZeroPad2d,
 )
 from gradlite.nn.parameter import Parameter
-from gradlite.nn.pixelshuffle import PixelShuffle, PixelUnshuffle
+from gradlite.nn.pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from gradlite.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -120,6 +122,7 @@ __all__ = [
     "BatchNorm2d",
     "Bilinear",
     "CELU",
+    "ChannelShuffle",
     "CircularPad1d",
     "CircularPad2d",
     "ConstantPad1d",
@@ -161,6 +164,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LocalResponseNorm",
     "LogSigmoid",
     "LogSoftmax",
     "MSELoss",
@@ -200,6 +204,7 @@ __all__ = [
     "SmoothL1Loss",
     "SoftMarginLoss",
     "Softmax",
+    "Softmax2d",
     "Softmin",
     "Softplus",
     "Softshrink",

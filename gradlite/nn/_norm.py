@@ -177,3 +177,19 @@ def rms_norm(
 
 
 _EPS = {"float16": 0.0009765625, "float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
+
+
+def local_response_norm(
+    input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0
+) -> Tensor:
+    """x / (k + alpha * mean of x**2 over ``size`` neighbouring channels)**beta (AlexNet's normalisation)."""
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.dim()} dimensions)")
+    from gradlite.nn._conv import windows
+
+    n, c = input.shape[:2]
+    sq = (input * input).reshape(n, 1, c, -1)
+    # a (size x 1) window sliding over the channels, zero-padded like PyTorch's (size // 2, (size - 1) // 2)
+    win = windows(sq, (size, 1), (1, 1), (size // 2, (size - 1) // 2, 0, 0), (1, 1))
+    div = win.sum((2, 3)).reshape(input.shape) * (alpha / size) + k
+    return input / div**beta

@@ -272,3 +272,12 @@ class Hardshrink(Module):
 class Softshrink(Hardshrink):
     def forward(self, x: Tensor) -> Tensor:
         return _activation.softshrink(x, self.lambd)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.dim()}D instead")
+        return F.softmax(x, -3)

@@ -42,7 +42,14 @@ from gradlite.nn._margin_losses import (  # noqa: F401
     soft_margin_loss,
     triplet_margin_loss,
 )
-from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: F401
+from gradlite.nn._norm import (  # noqa: F401
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    rms_norm,
+)
 from gradlite.nn._pool import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -56,7 +63,7 @@ from gradlite.nn._pool import (  # noqa: F401
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
 from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F401
 from gradlite.nn.fold import fold, unfold  # noqa: F401
-from gradlite.nn.pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
+from gradlite.nn.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from gradlite.nn.upsampling import interpolate  # noqa: F401
 from gradlite.ops.join import pad  # noqa: F401
 from gradlite.ops.pointwise import relu, sigmoid, tanh  # noqa: F401  (re-exported under F.)

@@ -1,12 +1,12 @@
 """Normalisation layers: LayerNorm, RMSNorm, BatchNorm1d/2d (running statistics, momentum, eval mode),
-GroupNorm, InstanceNorm1d/2d."""
+GroupNorm, InstanceNorm1d/2d, LocalResponseNorm."""
 
 from __future__ import annotations
 
 from gradlite import dtypes
 from gradlite.creation import empty, ones, tensor, zeros
 from gradlite.nn import init
-from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, rms_norm
+from gradlite.nn._norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
 from gradlite.tensor import Tensor
@@ -271,3 +271,17 @@ class RMSNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    """Normalise each channel by the activity of its ``size`` neighbouring channels (AlexNet)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x: Tensor) -> Tensor:
+        return local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

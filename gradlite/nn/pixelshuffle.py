@@ -1,4 +1,5 @@
-"""PixelShuffle / PixelUnshuffle: move r x r blocks between the channel dim and the spatial dims."""
+"""Channel rearrangements: PixelShuffle / PixelUnshuffle (r x r blocks between channels and space) and
+ChannelShuffle."""
 
 from __future__ import annotations
 
@@ -67,3 +68,31 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g * k, *) -> (N, k * g, *): interleave the channels of ``groups`` groups (ShuffleNet)."""
+    if input.dim() < 3:
+        raise RuntimeError(
+            f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{input.dim()} dimension(s)"
+        )
+    n, c = input.shape[:2]
+    if groups <= 0 or c % groups:
+        raise RuntimeError(
+            f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups."
+        )
+    rest = tuple(input.shape[2:])
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
+
+
+class ChannelShuffle(Module):
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: Tensor) -> Tensor:
+        return channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

@@ -186,3 +186,22 @@ def test_rms_norm(device, torch, kw):
     check_module(torch, gm, tm, [randn(3, 4, 5)], device, rtol=1e-5, atol=1e-5)
     with pytest.raises(RuntimeError, match="normalized_shape"):
         gm(gradlite.randn(3, 6, device=device))
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3, 4), (2, 5, 7), (1, 6, 2, 2, 2)])
+@pytest.mark.parametrize(
+    "kw", [dict(size=3), dict(size=2, alpha=0.5, beta=0.6, k=2.0)], ids=["default", "custom"]
+)
+def test_local_response_norm(device, torch, shape, kw):
+    gm, tm = build(torch, "LocalResponseNorm", device=device, **kw)
+    check_module(torch, gm, tm, [np.abs(randn(*shape))], device)
+
+
+def test_softmax2d_and_channel_shuffle(device, torch):
+    gm, tm = build(torch, "Softmax2d", device=device)
+    check_module(torch, gm, tm, [randn(2, 3, 4, 5)], device)
+    check_module(torch, gm, tm, [randn(3, 4, 5)], device)
+    gm, tm = build(torch, "ChannelShuffle", 3, device=device)
+    check_module(torch, gm, tm, [randn(2, 6, 2, 3)], device)
+    with pytest.raises(RuntimeError, match="divisible by groups"):
+        gm(gradlite.randn(1, 4, 2, 2, device=device))
