@@ -7,7 +7,7 @@ import pytest
 
 import gradlite
 from tests.autograd._helpers import both, errors_alike
-from tests.conftest import STRICT
+from tests.conftest import STRICT, to_numpy
 
 # The view rebase reads memory layouts (strides, data pointers): NumPy and CuPy have them, the
 # array_api_strict test backend does not (gradlite raises a clear RuntimeError there instead).
@@ -282,3 +282,62 @@ def test_view_rebase_without_strides_raises_instead_of_wrong_gradient():
     y = _x(gradlite, "cpu") * 1
     with pytest.raises(RuntimeError, match="in-place ops on views need strided arrays"):
         y[0].mul_(2)
+
+
+def _random_views_program(lib, dev, seed):
+    """A random chain of views (slices, steps, transposes, selects) and in-place ops on any of them."""
+    rng = np.random.default_rng(seed)
+    x = lib.tensor(rng.standard_normal((4, 6)), device=dev, requires_grad=True)
+    w = lib.tensor(rng.standard_normal((4, 6)), device=dev, requires_grad=True)
+    y = x * 1.0
+    views = [y]
+    for _ in range(int(rng.integers(2, 6))):
+        src = views[int(rng.integers(len(views)))]
+        kind = int(rng.integers(6))
+        if src.dim() == 2:
+            a, b = src.shape
+            if kind == 0 and a > 1:
+                v = src[1:]
+            elif kind == 1 and b > 2:
+                v = src[:, ::2]
+            elif kind == 2:
+                v = src.t()
+            elif kind == 3:
+                v = src[int(rng.integers(a))]
+            else:
+                v = src[:, 1:] if b > 1 else src
+        else:
+            v = src[1:] if kind < 3 and src.shape[0] > 1 else src[::2] if src.shape[0] > 1 else src
+        views.append(v)
+        tgt = views[int(rng.integers(len(views)))]
+        wv = w.reshape(-1)[: tgt.numel()].reshape(tgt.shape)
+        op = int(rng.integers(5))
+        if op == 0:
+            tgt.add_(wv)
+        elif op == 1:
+            tgt.mul_(wv.detach() * 0.5 + 1)
+        elif op == 2:
+            tgt.tanh_()
+        elif op == 3:
+            tgt.copy_(wv * 2)
+        else:
+            tgt.mul_(2)
+    loss = (y * y).sum() + sum((v * v * 0.1 * (i + 1)).sum() for i, v in enumerate(views[1:]))
+    loss.backward()
+    return loss, x.grad, w.grad
+
+
+@needs_strides
+@pytest.mark.parametrize("seed", range(0, 120, 3))
+def test_random_views_and_inplace_match_torch(torch, device, seed):
+    # values, gradients, or the same error (a saved view modified later) as PyTorch
+    try:
+        ref = _random_views_program(torch, device, seed)
+    except RuntimeError as err:
+        assert "modified by an inplace operation" in str(err)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            _random_views_program(gradlite, device, seed)
+        return
+    ours = _random_views_program(gradlite, device, seed)
+    for a, b in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-10, atol=1e-12)
