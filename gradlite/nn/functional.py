@@ -20,6 +20,7 @@ from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from n
     conv_transpose2d,
 )
 from gradlite.nn._dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
+from gradlite.nn._grid_sample import affine_grid, grid_sample  # noqa: F401
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

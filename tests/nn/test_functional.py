@@ -9,6 +9,7 @@ import pytest
 import gradlite
 from gradlite.autograd import gradcheck, gradgradcheck
 from gradlite.nn import functional as F
+from tests.conftest import assert_close
 
 
 def t64(*shape, device, seed=0, requires_grad=True):
@@ -33,6 +34,10 @@ CASES = {
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 2, 4), (4,), (4,)]),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [(4, 3, 2), (3,), (3,)]),
     "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 3), (4,), (4,)]),
+    "grid_sample": (
+        lambda x, g: F.grid_sample(x, g, padding_mode="reflection"),
+        [(1, 2, 3, 4), (1, 2, 3, 2)],
+    ),
     "sdpa_causal": (
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         [(2, 3, 4), (2, 3, 4), (2, 3, 2)],
@@ -65,3 +70,39 @@ def test_batch_norm_running_stats_update_in_place(device, torch):
         torch.nn.functional.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=m)
     np.testing.assert_allclose(rm.numpy(force=True), trm.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rv.numpy(force=True), trv.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_and_grid_sample_match_torch(device, torch, mode, padding_mode, align_corners):
+    rng = np.random.default_rng(0)
+    theta = (np.array([[[1, 0, 0], [0, 1, 0]]]) + rng.normal(0, 0.3, (2, 2, 3))).astype(np.float32)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    tt, tx = torch.tensor(theta, requires_grad=True), torch.tensor(x, requires_grad=True)
+    gt = gradlite.tensor(theta, device=device, requires_grad=True)
+    gx = gradlite.tensor(x, device=device, requires_grad=True)
+    # a grid that reaches outside [-1, 1], so the padding mode matters
+    tgrid = torch.nn.functional.affine_grid(tt * 1.4, (2, 3, 4, 7), align_corners=align_corners)
+    ggrid = F.affine_grid(gt * 1.4, (2, 3, 4, 7), align_corners=align_corners)
+    assert_close(ggrid, tgrid, rtol=1e-5, atol=1e-6)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    ty = torch.nn.functional.grid_sample(tx, tgrid, **kw)
+    gy = F.grid_sample(gx, ggrid, **kw)
+    assert_close(gy, ty, rtol=1e-5, atol=1e-5)
+    r = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
+    (ty * torch.tensor(r)).sum().backward()
+    (gy * gradlite.tensor(r, device=device)).sum().backward()
+    assert_close(gx.grad, tx.grad, rtol=1e-5, atol=1e-5)
+    if mode == "bilinear":  # nearest sampling is piecewise constant in the grid
+        assert_close(gt.grad, tt.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_grid_sample_errors(device):
+    x = gradlite.randn(1, 1, 3, 3, device=device)
+    with pytest.raises(NotImplementedError, match="bicubic"):
+        F.grid_sample(x, gradlite.zeros(1, 2, 2, 2, device=device), mode="bicubic")
+    with pytest.raises(RuntimeError, match=r"grid of size \[1, 2, 2, 3\]"):
+        F.grid_sample(x, gradlite.zeros(1, 2, 2, 3, device=device))
+    with pytest.raises(ValueError, match="Nx2x3"):
+        F.affine_grid(gradlite.zeros(1, 3, 3, device=device), (1, 1, 2, 2))
