@@ -340,4 +340,7 @@ def test_random_views_and_inplace_match_torch(torch, device, seed):
         return
     ours = _random_views_program(gradlite, device, seed)
     for a, b in zip(ours, ref, strict=True):
-        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-10, atol=1e-12)
+        if b is None:  # w received no gradient (every write from it was overwritten later)
+            assert a is None
+        else:
+            np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-10, atol=1e-12)
