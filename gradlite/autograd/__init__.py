@@ -1,6 +1,6 @@
 """Automatic differentiation: the graph, the engine, grad modes and the functional entry points."""
 
-from gradlite.autograd import functional
+from gradlite.autograd import functional, graph
 from gradlite.autograd.anomaly_mode import anomaly_enabled, detect_anomaly, set_detect_anomaly
 from gradlite.autograd.engine import backward, grad
 from gradlite.autograd.function import Function, FunctionCtx, once_differentiable
@@ -27,6 +27,7 @@ __all__ = [
     "enable_grad",
     "functional",
     "grad",
+    "graph",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
