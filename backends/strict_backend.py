@@ -51,7 +51,7 @@ class StrictBackend:
 
     # -- what the array API lacks -------------------------------------------------------------
     def scatter_add(self, target, index, values) -> None:
-        """``target[index] += values`` with repeated indices accumulating, done on the host and written back."""
+        """``target[index] += values``, repeated indices accumulating; done on the host and written back."""
         host = np.array(target, copy=True)
         np.add.at(host, _host_index(index), np.asarray(values))
         target[...] = xp.asarray(host)

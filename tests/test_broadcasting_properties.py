@@ -27,48 +27,132 @@ def sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 # name -> (gradlite call, NumPy value, NumPy d/dx, NumPy d/dy, value range of x, value range of y)
 OPS = {
-    "add": (lambda x, y: x + y, np.add, lambda x, y: np.ones_like(x * y), lambda x, y: np.ones_like(x * y),
-            (-3, 3), (-3, 3)),
-    "sub": (lambda x, y: x - y, np.subtract, lambda x, y: np.ones_like(x * y), lambda x, y: -np.ones_like(x * y),
-            (-3, 3), (-3, 3)),
-    "mul": (lambda x, y: x * y, np.multiply, lambda x, y: y + 0 * x, lambda x, y: x + 0 * y, (-3, 3), (-3, 3)),
-    "div": (lambda x, y: x / y, np.divide, lambda x, y: 1 / y + 0 * x, lambda x, y: -x / y**2, (-3, 3), (0.5, 3)),
-    "pow": (lambda x, y: x**y, np.power, lambda x, y: y * x ** (y - 1), lambda x, y: x**y * np.log(x),
-            (0.5, 2), (-2, 2)),
-    "atan2": (gl.atan2, np.arctan2, lambda x, y: y / (x**2 + y**2), lambda x, y: -x / (x**2 + y**2),
-              (0.5, 3), (0.5, 3)),
-    "maximum": (gl.maximum, np.maximum, lambda x, y: (x > y) + 0.5 * (x == y), lambda x, y: (y > x) + 0.5 * (x == y),
-                (-3, 3), (-3, 3)),
-    "minimum": (gl.minimum, np.minimum, lambda x, y: (x < y) + 0.5 * (x == y), lambda x, y: (y < x) + 0.5 * (x == y),
-                (-3, 3), (-3, 3)),
-    "remainder": (lambda x, y: x % y, np.remainder, lambda x, y: np.ones_like(x * y), lambda x, y: -np.floor_divide(x, y),
-                  (-3, 3), (0.5, 2)),
-    "fmod": (gl.fmod, np.fmod, lambda x, y: np.ones_like(x * y), lambda x, y: -np.trunc(x / y), (-3, 3), (0.5, 2)),
-    "lerp_tensor_weight": (lambda x, y: gl.lerp(x, y, y * 0 + 0.25), lambda x, y: x + 0.25 * (y - x),
-                           lambda x, y: 0.75 + 0 * y, lambda x, y: 0.25 + 0 * x, (-3, 3), (-3, 3)),
+    "add": (
+        lambda x, y: x + y,
+        np.add,
+        lambda x, y: np.ones_like(x * y),
+        lambda x, y: np.ones_like(x * y),
+        (-3, 3),
+        (-3, 3),
+    ),
+    "sub": (
+        lambda x, y: x - y,
+        np.subtract,
+        lambda x, y: np.ones_like(x * y),
+        lambda x, y: -np.ones_like(x * y),
+        (-3, 3),
+        (-3, 3),
+    ),
+    "mul": (
+        lambda x, y: x * y,
+        np.multiply,
+        lambda x, y: y + 0 * x,
+        lambda x, y: x + 0 * y,
+        (-3, 3),
+        (-3, 3),
+    ),
+    "div": (
+        lambda x, y: x / y,
+        np.divide,
+        lambda x, y: 1 / y + 0 * x,
+        lambda x, y: -x / y**2,
+        (-3, 3),
+        (0.5, 3),
+    ),
+    "pow": (
+        lambda x, y: x**y,
+        np.power,
+        lambda x, y: y * x ** (y - 1),
+        lambda x, y: x**y * np.log(x),
+        (0.5, 2),
+        (-2, 2),
+    ),
+    "atan2": (
+        gl.atan2,
+        np.arctan2,
+        lambda x, y: y / (x**2 + y**2),
+        lambda x, y: -x / (x**2 + y**2),
+        (0.5, 3),
+        (0.5, 3),
+    ),
+    "maximum": (
+        gl.maximum,
+        np.maximum,
+        lambda x, y: (x > y) + 0.5 * (x == y),
+        lambda x, y: (y > x) + 0.5 * (x == y),
+        (-3, 3),
+        (-3, 3),
+    ),
+    "minimum": (
+        gl.minimum,
+        np.minimum,
+        lambda x, y: (x < y) + 0.5 * (x == y),
+        lambda x, y: (y < x) + 0.5 * (x == y),
+        (-3, 3),
+        (-3, 3),
+    ),
+    "remainder": (
+        lambda x, y: x % y,
+        np.remainder,
+        lambda x, y: np.ones_like(x * y),
+        lambda x, y: -np.floor_divide(x, y),
+        (-3, 3),
+        (0.5, 2),
+    ),
+    "fmod": (
+        gl.fmod,
+        np.fmod,
+        lambda x, y: np.ones_like(x * y),
+        lambda x, y: -np.trunc(x / y),
+        (-3, 3),
+        (0.5, 2),
+    ),
+    "lerp_tensor_weight": (
+        lambda x, y: gl.lerp(x, y, y * 0 + 0.25),
+        lambda x, y: x + 0.25 * (y - x),
+        lambda x, y: 0.75 + 0 * y,
+        lambda x, y: 0.25 + 0 * x,
+        (-3, 3),
+        (-3, 3),
+    ),
 }
-COMPARISONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
-               "ge": np.greater_equal, "logical_and": np.logical_and, "logical_xor": np.logical_xor}
+COMPARISONS = {
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "logical_and": np.logical_and,
+    "logical_xor": np.logical_xor,
+}
 
 
 def _pair(lo_hi_x, lo_hi_y):
     @st.composite
     def draw(draw_):
-        shapes = draw_(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0,
-                                                         max_side=3))
+        shapes = draw_(
+            hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, min_side=0, max_side=3)
+        )
         xs, ys = shapes.input_shapes
 
         def arr(shape, lo, hi):
             # values on a 1/8 grid: exact in binary, so ties (maximum/minimum) actually occur
-            return draw_(hnp.arrays(np.float64, shape, elements=st.integers(lo * 8, hi * 8).map(lambda v: v / 8)))
+            return draw_(
+                hnp.arrays(np.float64, shape, elements=st.integers(lo * 8, hi * 8).map(lambda v: v / 8))
+            )
 
         return arr(xs, *lo_hi_x), arr(ys, *lo_hi_y)
 
     return draw()
 
 
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -92,10 +176,13 @@ def test_binary_op_values_and_gradients(name, device):
         for leaf, d, shape, what in ((x, dx, xa.shape, "x"), (y, dy, ya.shape, "y")):
             want = sum_to(g_np * d(xb, yb), shape)
             assert leaf.grad is not None and tuple(leaf.grad.shape) == shape, f"{name}: grad of {what} shape"
-            np.testing.assert_allclose(to_numpy(leaf.grad), want, rtol=1e-10, atol=1e-10,
-                                       err_msg=f"{name}: grad of {what}")
+            np.testing.assert_allclose(
+                to_numpy(leaf.grad), want, rtol=1e-10, atol=1e-10, err_msg=f"{name}: grad of {what}"
+            )
             if device == "cpu":
-                assert not np.shares_memory(to_numpy(leaf.grad), to_numpy(g)), f"{name}: .grad of {what} aliases g"
+                assert not np.shares_memory(to_numpy(leaf.grad), to_numpy(g)), (
+                    f"{name}: .grad of {what} aliases g"
+                )
         np.testing.assert_array_equal(to_numpy(x), xa)
         np.testing.assert_array_equal(to_numpy(y), ya)
         np.testing.assert_array_equal(to_numpy(g), g_np)

@@ -75,8 +75,12 @@ def test_wrong_shape_gradient_is_caught(device):
 
     def fn(a):
         # the engine sums broadcast gradients back; a gradient of an incompatible shape must still fail
-        return apply("BadShapeBackward0", a._data * 1, (a,), (lambda gy: gy.sum() * gl.ones(2, 2, dtype=gy.dtype,
-                                                                                         device=gy.device),))
+        return apply(
+            "BadShapeBackward0",
+            a._data * 1,
+            (a,),
+            (lambda gy: gy.sum() * gl.ones(2, 2, dtype=gy.dtype, device=gy.device),),
+        )
 
     with pytest.raises((GradcheckError, RuntimeError)):
         gradcheck(fn, (x,))
@@ -106,8 +110,12 @@ def test_gradgradcheck_catches_a_non_differentiable_backward(device):
 
     def square(a):
         # d/da a**2 = 2a, but computed outside autograd, so the gradient is a constant to autograd
-        return apply("SquareBackward0", a._data * a._data, (a,),
-                     (lambda gy: gy * gl.tensor(2 * a.detach()._host(), device=gy.device),))
+        return apply(
+            "SquareBackward0",
+            a._data * a._data,
+            (a,),
+            (lambda gy: gy * gl.tensor(2 * a.detach()._host(), device=gy.device),),
+        )
 
     assert gradcheck(square, (x,))
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
@@ -129,4 +137,6 @@ def test_matches_torch_on_the_same_function(device, torch):
     assert torch.autograd.gradcheck(lambda z: z.sigmoid() * z.cos(), (t,))
     # a loose tolerance hides a wrong gradient in both; a tight one exposes it in both
     assert gradcheck(lambda z: _wrong_mul(z, 1.0, 1.0 + 1e-4), (x,), atol=1e-3, rtol=0.0)
-    assert not gradcheck(lambda z: _wrong_mul(z, 1.0, 1.0 + 1e-4), (x,), atol=1e-6, rtol=0.0, raise_exception=False)
+    assert not gradcheck(
+        lambda z: _wrong_mul(z, 1.0, 1.0 + 1e-4), (x,), atol=1e-6, rtol=0.0, raise_exception=False
+    )

@@ -57,7 +57,9 @@ def _sample_id(op, i, s) -> str:
 
 
 SAMPLE_CASES = [
-    pytest.param(op, i, id=_sample_id(op, i, s), marks=_marks(op)) for op in OPS for i, s in enumerate(samples_of(op))
+    pytest.param(op, i, id=_sample_id(op, i, s), marks=_marks(op))
+    for op in OPS
+    for i, s in enumerate(samples_of(op))
 ]
 DTYPE_CASES = [
     pytest.param(op, i, dt, id=f"{_sample_id(op, i, s)}-{dt}", marks=_marks(op))
@@ -183,8 +185,9 @@ def _compare(actual, expected, rtol, atol, what):
     if a.dtype == bool or e.dtype == bool:
         np.testing.assert_array_equal(a, e, err_msg=what)
     else:
-        np.testing.assert_allclose(a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol,
-                                   equal_nan=True, err_msg=what)
+        np.testing.assert_allclose(
+            a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True, err_msg=what
+        )
 
 
 def _values(ts) -> list:
@@ -192,7 +195,7 @@ def _values(ts) -> list:
 
 
 def _assert_unchanged(leaves_or_args, before, what):
-    for k, (t, b) in enumerate(zip(leaves_or_args, before)):
+    for k, (t, b) in enumerate(zip(leaves_or_args, before, strict=False)):
         if is_tensor(t):
             np.testing.assert_array_equal(to_numpy(t), b, err_msg=f"{what}: input {k} was mutated")
 
@@ -247,31 +250,43 @@ def test_forward(op, i, dtype, device):
     if op.ref is not None:
         expected = outputs(op.ref(np, *np_args, **np_kwargs))
         assert len(out) == len(expected), f"{op.name}: {len(out)} outputs, reference has {len(expected)}"
-        for k, (a, e) in enumerate(zip(out, expected)):
+        for k, (a, e) in enumerate(zip(out, expected, strict=False)):
             _compare(a, e, rtol, atol, f"{op.name} output {k} vs NumPy")
     if op.method is not None and "method" not in op.skips and is_tensor(args[0]):
         via_method = outputs(getattr(args[0], op.method)(*args[1:], **kwargs))
-        for k, (a, e) in enumerate(zip(via_method, out)):
+        for k, (a, e) in enumerate(zip(via_method, out, strict=False)):
             _compare(a, e, 0, 0, f"{op.name}: method .{op.method} output {k} vs function form")
-    if "torch" in op.skips or STRICT or _torch is None or (device == "cuda" and not _torch.cuda.is_available()):
+    if (
+        "torch" in op.skips
+        or STRICT
+        or _torch is None
+        or (device == "cuda" and not _torch.cuda.is_available())
+    ):
         return
     targs, tkwargs, _ = build(_torch, np_args, np_kwargs, device, sample, requires_grad=False)
     expected = outputs(call(op, _torch, targs, tkwargs))
     assert len(out) == len(expected), f"{op.name}: {len(out)} outputs, torch has {len(expected)}"
-    for k, (a, e) in enumerate(zip(out, expected)):
-        assert is_tensor(a) == is_tensor(e), f"{op.name} output {k}: {type(a).__name__} vs torch {type(e).__name__}"
+    for k, (a, e) in enumerate(zip(out, expected, strict=False)):
+        assert is_tensor(a) == is_tensor(e), (
+            f"{op.name} output {k}: {type(a).__name__} vs torch {type(e).__name__}"
+        )
         if is_tensor(e):
             assert str(a.dtype).split(".")[-1] == str(e.dtype).split(".")[-1], (
                 f"{op.name} output {k}: dtype {a.dtype}, torch gives {e.dtype}"
             )
-            assert a.device.type == e.device.type, f"{op.name} output {k}: device {a.device}, torch {e.device}"
+            assert a.device.type == e.device.type, (
+                f"{op.name} output {k}: device {a.device}, torch {e.device}"
+            )
         _compare(a, e, rtol, atol, f"{op.name} output {k} vs torch")
 
 
 # -- gradients ------------------------------------------------------------------------------------------
 def _float_dtypes(op, sample: Sample | None = None) -> list:
-    return [d for d in op.dtypes if d in ("float32", "float64") and (sample is None or sample.dtypes is None
-                                                                     or d in sample.dtypes)]
+    return [
+        d
+        for d in op.dtypes
+        if d in ("float32", "float64") and (sample is None or sample.dtypes is None or d in sample.dtypes)
+    ]
 
 
 def _upstream(m, outs, device, rng):
@@ -311,19 +326,30 @@ def test_gradients(op, i, device):
             pytest.skip(f"{op.name}: sample {sample.name or i} has no differentiable input")
         assert outs, f"{op.name} is declared differentiable but no floating output requires grad"
         _assert_unchanged(inputs, before, f"{op.name} (after backward)")
-        for g, g0 in zip(gs, gs_np):
-            np.testing.assert_array_equal(to_numpy(g), g0, err_msg=f"{op.name}: backward mutated grad_outputs")
+        for g, g0 in zip(gs, gs_np, strict=False):
+            np.testing.assert_array_equal(
+                to_numpy(g), g0, err_msg=f"{op.name}: backward mutated grad_outputs"
+            )
         for k, leaf in enumerate(leaves):
             if leaf.grad is not None:
                 for g in gs:
-                    assert not _shares_memory(leaf.grad, g), f"{op.name}: .grad of input {k} aliases grad_outputs"
+                    assert not _shares_memory(leaf.grad, g), (
+                        f"{op.name}: .grad of input {k} aliases grad_outputs"
+                    )
                 assert leaf.grad.dtype == leaf.dtype and tuple(leaf.grad.shape) == tuple(leaf.shape)
-        if "torch" in op.skips or STRICT or _torch is None or (device == "cuda" and not _torch.cuda.is_available()):
+        if (
+            "torch" in op.skips
+            or STRICT
+            or _torch is None
+            or (device == "cuda" and not _torch.cuda.is_available())
+        ):
             continue
         tleaves, _, _, touts, _, _ = _run_backward(_torch, op, sample, np_args, np_kwargs, device)
-        assert len(touts) == len(outs), f"{op.name}: {len(outs)} differentiable outputs, torch has {len(touts)}"
+        assert len(touts) == len(outs), (
+            f"{op.name}: {len(outs)} differentiable outputs, torch has {len(touts)}"
+        )
         rtol, atol = _tol(op, dtype)
-        for k, (a, e) in enumerate(zip(leaves, tleaves)):
+        for k, (a, e) in enumerate(zip(leaves, tleaves, strict=False)):
             if e.grad is None:
                 assert a.grad is None or not np.any(to_numpy(a.grad)), (
                     f"{op.name}: input {k} got a gradient, torch gives None"
@@ -344,9 +370,7 @@ def _check_not_differentiable(op, sample, device):
     if not STRICT and _torch is not None and "torch" not in op.skips and device == "cpu":
         targs, tkwargs, _ = build(_torch, np_args, np_kwargs, device, sample, requires_grad=True)
         touts = [o for o in outputs(call(op, _torch, targs, tkwargs)) if is_tensor(o) and o.requires_grad]
-        assert len(outs) == len(touts), (
-            f"{op.name}: {len(outs)} outputs require grad, torch has {len(touts)}"
-        )
+        assert len(outs) == len(touts), f"{op.name}: {len(outs)} outputs require grad, torch has {len(touts)}"
     for o in outs:
         with pytest.raises(RuntimeError, match="derivative for .* is not implemented"):
             o.sum().backward()
@@ -510,7 +534,9 @@ def test_registry_is_consistent():
         assert set(op.dtypes) <= set(gl.dtypes.BY_NAME), f"{op.name}: unknown dtypes {op.dtypes}"
         assert set(op.skips) <= known, f"{op.name}: unknown skip keys {set(op.skips) - known}"
         for s in samples_of(op):
-            assert set(s.skip) <= known, f"{op.name}, sample {s.name}: unknown skip keys {set(s.skip) - known}"
+            assert set(s.skip) <= known, (
+                f"{op.name}, sample {s.name}: unknown skip keys {set(s.skip) - known}"
+            )
             assert s.dtypes is None or set(s.dtypes) <= set(op.dtypes), f"{op.name}, sample {s.name}: dtypes"
         if op.method is not None:
             assert hasattr(gl.Tensor, op.method), f"{op.name}: Tensor has no method {op.method!r}"

@@ -23,17 +23,36 @@ MODULES = sorted(p.stem for p in (ROOT / "tests" / "opinfo").glob("*.py") if not
 
 def _run(code_or_args, extra_env=None, timeout=900):
     env = dict(os.environ, GRADLITE_CPU_BACKEND="array_api_strict", **(extra_env or {}))
-    return subprocess.run([sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *code_or_args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("module", MODULES)
 def test_registry_passes_on_strict_backend(module):
     """Every generic registry check (torch parity aside) passes with CPU tensors held by array_api_strict."""
-    r = _run(["-m", "pytest", "tests/test_op_registry.py", "-q", "-x", "-p", "no:cacheprovider", "-p",
-              "no:warnings", "-m", "not gpu", "-k", "cpu"], {"GRADLITE_OPINFO_MODULES": module})
-    assert r.returncode in (0, 5), f"strict-backend run of tests/opinfo/{module}.py failed:\n{r.stdout[-6000:]}"
+    r = _run(
+        [
+            "-m",
+            "pytest",
+            "tests/test_op_registry.py",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:warnings",
+            "-m",
+            "not gpu",
+            "-k",
+            "cpu",
+        ],
+        {"GRADLITE_OPINFO_MODULES": module},
+    )
+    assert r.returncode in (0, 5), (
+        f"strict-backend run of tests/opinfo/{module}.py failed:\n{r.stdout[-6000:]}"
+    )
 
 
 def test_strict_backend_is_selected_and_rejects_numpy_isms():

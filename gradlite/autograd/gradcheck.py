@@ -80,9 +80,9 @@ def _numerical_jacobians(fn, inputs, diff_in, out_ids, out_sizes, eps):
         for j in range(n):
             plus = _swap_eval(fn, inputs, x, _perturbed(x, j, eps), out_ids)
             minus = _swap_eval(fn, inputs, x, _perturbed(x, j, -eps), out_ids)
-            for m, p, q in zip(mats, plus, minus):
+            for m, p, q in zip(mats, plus, minus, strict=False):
                 m[j] = (p - q) / (2 * eps)
-        for k, m in zip(out_ids, mats):
+        for k, m in zip(out_ids, mats, strict=False):
             jac[(k, i)] = m
     return jac
 
@@ -96,21 +96,27 @@ def _one_hot(o, m: int):
 
 
 def _vjp(outs, k, inputs, diff_in, v):
-    """d(outs[k]) / d(inputs[i]) applied to ``v`` for each differentiable input, checking shape/dtype/device."""
+    """d(outs[k]) / d(inputs[i]) applied to ``v`` per differentiable input; checks shape, dtype, device."""
     o = outs[k]
     if not o._requires_grad:
         return [None] * len(diff_in)
     gs = _grad(o, [inputs[i] for i in diff_in], v, retain_graph=True, allow_unused=True)
-    for i, g in zip(diff_in, gs):
+    for i, g in zip(diff_in, gs, strict=False):
         x = inputs[i]
         if g is None:
             continue
         if g.shape != x.shape:
-            raise GradcheckError(f"Gradient has shape mismatch for input {i}: got {g.shape}, expected {x.shape}")
+            raise GradcheckError(
+                f"Gradient has shape mismatch for input {i}: got {g.shape}, expected {x.shape}"
+            )
         if g.dtype is not x.dtype:
-            raise GradcheckError(f"Gradient has dtype mismatch for input {i}: got {g.dtype}, expected {x.dtype}")
+            raise GradcheckError(
+                f"Gradient has dtype mismatch for input {i}: got {g.dtype}, expected {x.dtype}"
+            )
         if g.device != x.device:
-            raise GradcheckError(f"Gradient has device mismatch for input {i}: got {g.device}, expected {x.device}")
+            raise GradcheckError(
+                f"Gradient has device mismatch for input {i}: got {g.device}, expected {x.device}"
+            )
     return list(gs)
 
 
@@ -122,7 +128,7 @@ def _analytical_jacobians(outs, inputs, diff_in, out_ids):
         mats = {i: np.zeros((inputs[i].numel(), n_out)) for i in diff_in}
         for m in range(n_out):
             gs = _vjp(outs, k, inputs, diff_in, _one_hot(o, m))
-            for i, g in zip(diff_in, gs):
+            for i, g in zip(diff_in, gs, strict=False):
                 if g is not None:
                     mats[i][:, m] = _host64(g).reshape(-1)
         for i in diff_in:
@@ -134,8 +140,10 @@ def _prepare(fn, inputs, raise_exception):
     inputs = _as_tuple(inputs)
     diff_in = [i for i, x in enumerate(inputs) if _is_tensor(x) and x._requires_grad]
     if not diff_in:
-        raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of the them "
-                         "have requires_grad=True.")
+        raise ValueError(
+            "gradcheck expects at least one input tensor to require gradient, but none of the them "
+            "have requires_grad=True."
+        )
     for i in diff_in:
         if inputs[i].dtype.name != "float64":
             import warnings
@@ -150,8 +158,17 @@ def _prepare(fn, inputs, raise_exception):
     return inputs, diff_in, outs, _diff_outputs(outs)
 
 
-def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, fast_mode: bool = False, nondet_tol: float = 0.0) -> bool:
+def gradcheck(
+    fn,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    nondet_tol: float = 0.0,
+) -> bool:
     """Check ``fn``'s gradients w.r.t. the inputs that require grad against finite differences (float64).
 
     Returns True, or raises ``GradcheckError`` naming the output and input index and printing the
@@ -194,7 +211,7 @@ def _fast_check(fn, inputs, diff_in, outs, out_ids, eps, atol, rtol, raise_excep
         u = tensor(u_h.reshape(x.shape), dtype=x.dtype, device=x.device)
         plus = _swap_eval(fn, inputs, x, x._data + eps * u._data, out_ids)
         minus = _swap_eval(fn, inputs, x, x._data - eps * u._data, out_ids)
-        for k, p, q in zip(out_ids, plus, minus):
+        for k, p, q in zip(out_ids, plus, minus, strict=False):
             o = outs[k]
             v = randn_like(o)
             v_h = _host64(v).reshape(-1)
@@ -205,7 +222,8 @@ def _fast_check(fn, inputs, diff_in, outs, out_ids, eps, atol, rtol, raise_excep
                 return _fail(
                     f"Jacobian mismatch for output {k} with respect to input {i},\n"
                     f"numerical:{numerical!r}\nanalytical:{analytical!r}\n\n"
-                    "The above quantities relating the numerical and analytical jacobians are computed in fast "
+                    "The above quantities relating the numerical and analytical jacobians are computed in "
+                    "fast "
                     "mode (v^T J u for random vectors u and v). Run with fast_mode=False to see the full "
                     "Jacobians.\n",
                     raise_exception,
@@ -213,9 +231,19 @@ def _fast_check(fn, inputs, diff_in, outs, out_ids, eps, atol, rtol, raise_excep
     return True
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  raise_exception: bool = True, fast_mode: bool = False, nondet_tol: float = 0.0,
-                  gen_non_contig_grad_outputs: bool = False) -> bool:
+def gradgradcheck(
+    fn,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    fast_mode: bool = False,
+    nondet_tol: float = 0.0,
+    gen_non_contig_grad_outputs: bool = False,
+) -> bool:
     """Check second derivatives: ``gradcheck`` of the function ``(inputs, v) -> vjp(fn, inputs, v)``.
 
     ``grad_outputs`` (the ``v``) are random float tensors requiring grad when not given, so the check also
@@ -237,15 +265,28 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: flo
     def first_grads(*args):
         xs, vs = args[:n_in], args[n_in:]
         ys = _outputs(fn, xs)
-        pairs = [(ys[k], v) for k, v in zip(out_ids, vs) if ys[k]._requires_grad]
+        pairs = [(ys[k], v) for k, v in zip(out_ids, vs, strict=False) if ys[k]._requires_grad]
         if not pairs:
             return ()
-        gs = _grad([p[0] for p in pairs], [xs[i] for i in diff_in], [p[1] for p in pairs],
-                   create_graph=True, allow_unused=True)
+        gs = _grad(
+            [p[0] for p in pairs],
+            [xs[i] for i in diff_in],
+            [p[1] for p in pairs],
+            create_graph=True,
+            allow_unused=True,
+        )
         # an unused input has a zero gradient; keeping it makes the output count independent of the graph
         from gradlite.creation import zeros_like
 
-        return tuple(zeros_like(xs[i]) if g is None else g for i, g in zip(diff_in, gs))
+        return tuple(zeros_like(xs[i]) if g is None else g for i, g in zip(diff_in, gs, strict=False))
 
-    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception, fast_mode=fast_mode, nondet_tol=nondet_tol)
+    return gradcheck(
+        first_grads,
+        inputs + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        fast_mode=fast_mode,
+        nondet_tol=nondet_tol,
+    )

@@ -28,7 +28,7 @@ _TORCH = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "ui
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """``x`` clamped to ``[min_val, max_val]``; the gradient is 1 strictly inside, 0 at and beyond the ends."""
+    """``x`` clamped to ``[min_val, max_val]``; gradient 1 strictly inside, 0 at and beyond the ends."""
     _check(x, "hardtanh")
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
@@ -38,8 +38,17 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
     d = x._data
     data = xp.minimum(xp.maximum(d, xp.asarray(min_val, dtype=d.dtype)), xp.asarray(max_val, dtype=d.dtype))
     # PyTorch's hardtanh_backward masks with strict inequalities (unlike clamp)
-    return _finish(x, apply("HardtanhBackward0", data, (x,),
-                            (lambda gy: where((x > min_val) & (x < max_val), gy, 0.0),), saved=(x,)), inplace)
+    return _finish(
+        x,
+        apply(
+            "HardtanhBackward0",
+            data,
+            (x,),
+            (lambda gy: where((x > min_val) & (x < max_val), gy, 0.0),),
+            saved=(x,),
+        ),
+        inplace,
+    )
 
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
@@ -53,8 +62,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     xp = xp_of(x)
     d = x._data
     data = xp.where(d > 0, d, d * negative_slope)
-    return _finish(x, apply("LeakyReluBackward0", data, (x,),
-                            (lambda gy: where(x > 0, gy, gy * negative_slope),), saved=(x,)), inplace)
+    return _finish(
+        x,
+        apply(
+            "LeakyReluBackward0", data, (x,), (lambda gy: where(x > 0, gy, gy * negative_slope),), saved=(x,)
+        ),
+        inplace,
+    )
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -105,8 +119,13 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     soft = (xp.maximum(z, xp.asarray(0.0, dtype=z.dtype)) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
     data = xp.where(z > threshold, d, soft)
     # d/dx = sigmoid(beta x) below the threshold, 1 above
-    return apply("SoftplusBackward0", data, (x,),
-                 (lambda gy: where(x * beta > threshold, gy, gy * sigmoid(x * beta)),), saved=(x,))
+    return apply(
+        "SoftplusBackward0",
+        data,
+        (x,),
+        (lambda gy: where(x * beta > threshold, gy, gy * sigmoid(x * beta)),),
+        saved=(x,),
+    )
 
 
 def logsigmoid(x: Tensor) -> Tensor:
@@ -147,4 +166,3 @@ def _finish(x: Tensor, y: Tensor, inplace: bool) -> Tensor:
 
     check_inplace(x)
     return assign(x, y, "inplace activation")
-

@@ -71,7 +71,7 @@ def mul(x, y) -> Tensor:
 
 @tensor_method("__truediv__", "div", "divide", "true_divide")
 def div(x, y, *, rounding_mode=None) -> Tensor:
-    """``x / y``; integer inputs give the default float dtype, as PyTorch. ``rounding_mode='floor'|'trunc'``."""
+    """``x / y``; integer inputs give the default float dtype (as PyTorch); ``rounding_mode`` floor/trunc."""
     xd, yd = operands(x, y, "div")
     if rounding_mode is not None:
         from gradlite.ops import rounding
@@ -92,7 +92,9 @@ def _to_float(x, y, xd, yd):
         return xd, yd
     b = t._device.backend
     f = b.dtype(dtypes.get_default_dtype().name)
-    return (b.xp.astype(xd, f) if isinstance(x, Tensor) else xd), (b.xp.astype(yd, f) if isinstance(y, Tensor) else yd)
+    return (b.xp.astype(xd, f) if isinstance(x, Tensor) else xd), (
+        b.xp.astype(yd, f) if isinstance(y, Tensor) else yd
+    )
 
 
 @tensor_method("__neg__", "neg", "negative")
@@ -125,8 +127,14 @@ def pow(x, p) -> Tensor:
             return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * 0,))
         # d/dx x**p = p * x**(p-1)
         return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * p * x ** (p - 1),), saved=(x,))
-    return apply("PowBackward1", xd**pd, (x, p), (_pow_base_grad(x, p), _pow_exp_grad(x, p)),
-                 saved=((x, p), (x, p)), save_output=True)
+    return apply(
+        "PowBackward1",
+        xd**pd,
+        (x, p),
+        (_pow_base_grad(x, p), _pow_exp_grad(x, p)),
+        saved=((x, p), (x, p)),
+        save_output=True,
+    )
 
 
 def _pow_base_grad(x, p):
@@ -192,7 +200,9 @@ def _rdiv(x, y):
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands, batching and batch broadcasting."""
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
-        raise TypeError(f"matmul(): argument must be Tensor, not {type(y if isinstance(x, Tensor) else x).__name__}")
+        raise TypeError(
+            f"matmul(): argument must be Tensor, not {type(y if isinstance(x, Tensor) else x).__name__}"
+        )
     xd, yd = x._data, y._data
     _check_matmul(x, y, "matmul")
     xs, ys = xd.shape, yd.shape
@@ -263,7 +273,8 @@ def _check_matmul(x: Tensor, y: Tensor, op: str) -> None:
             b = f"{ys[0]}x{ys[1]}" if len(ys) == 2 else f"{ys[0]}x1"
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a} and {b})")
         raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{Size(xs)}] but got: [{Size(ys)}]."
+            f"Expected size for first two dimensions of batch2 tensor to be: [{Size(xs)}] "
+            f"but got: [{Size(ys)}]."
             f" (matmul: inner dimensions {k1} and {k2} differ)"
         )
 
@@ -283,11 +294,14 @@ def dot(x: Tensor, y: Tensor) -> Tensor:
         raise RuntimeError(f"1D tensors expected, but got {x.dim()}D and {y.dim()}D tensors")
     if x.shape[0] != y.shape[0]:
         raise RuntimeError(
-            f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src [{y.shape[0]}] to have the same "
+            f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src [{y.shape[0]}] "
+            "to have the same "
             f"number of elements, but got {x.shape[0]} and {y.shape[0]} elements respectively"
         )
     if x.dtype is not y.dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}")
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {x.dtype} and {y.dtype}"
+        )
     return matmul(x, y)
 
 

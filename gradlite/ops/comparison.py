@@ -99,7 +99,9 @@ def _logical(name, fn):
     def logical(x: Tensor, y) -> Tensor:
         if not isinstance(x, Tensor) or not isinstance(y, Tensor):
             bad = y if isinstance(x, Tensor) else x
-            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(bad).__name__}")
+            raise TypeError(
+                f"{name}(): argument 'other' (position 2) must be Tensor, not {type(bad).__name__}"
+            )
         operands(x, y, name)  # device and shape checks
         xp = x._device.backend.xp
         return _make(fn(xp, _truth(x, xp), _truth(y, xp)), x._device)
@@ -129,12 +131,23 @@ def _same_dtype(x: Tensor, y: Tensor, name: str) -> None:
         raise RuntimeError(f"{_TORCH[x.dtype.name]} did not match {_TORCH[y.dtype.name]}")
 
 
-_TORCH = {"float16": "Half", "float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-          "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_TORCH = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 @tensor_method()
-def isclose(x: Tensor, y: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+def isclose(
+    x: Tensor, y: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
     """``|x - y| <= atol + rtol * |y|`` elementwise (broadcast); bool tensor."""
     _same_dtype(x, y, "isclose")
     xd, yd = operands(x, y, "isclose")

@@ -52,20 +52,28 @@ def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = T
 # d/dx exp(x) = exp(x)
 exp = _unary("exp", "ExpBackward0", lambda xp, x: xp.exp(x), grad_y=lambda gy, y: gy * y)
 # d/dx 2**x = 2**x ln 2
-exp2 = _unary("exp2", "Exp2Backward0", lambda xp, x: xp.pow(2.0, x), grad_y=lambda gy, y: gy * y * math.log(2.0))
+exp2 = _unary(
+    "exp2", "Exp2Backward0", lambda xp, x: xp.pow(2.0, x), grad_y=lambda gy, y: gy * y * math.log(2.0)
+)
 # d/dx (e**x - 1) = e**x = y + 1
 expm1 = _unary("expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), grad_y=lambda gy, y: gy * (y + 1))
 # d/dx log x = 1/x
 log = _unary("log", "LogBackward0", lambda xp, x: xp.log(x), grad=lambda gy, x: gy / x)
 log2 = _unary("log2", "Log2Backward0", lambda xp, x: xp.log2(x), grad=lambda gy, x: gy / (x * math.log(2.0)))
-log10 = _unary("log10", "Log10Backward0", lambda xp, x: xp.log10(x), grad=lambda gy, x: gy / (x * math.log(10.0)))
+log10 = _unary(
+    "log10", "Log10Backward0", lambda xp, x: xp.log10(x), grad=lambda gy, x: gy / (x * math.log(10.0))
+)
 log1p = _unary("log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), grad=lambda gy, x: gy / (x + 1))
 # d/dx sqrt(x) = 1 / (2 sqrt(x))
 sqrt = _unary("sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), grad_y=lambda gy, y: gy / (2 * y))
 # d/dx x**-1/2 = -1/2 x**-3/2 = -y**3 / 2
-rsqrt = _unary("rsqrt", "RsqrtBackward0", lambda xp, x: 1.0 / xp.sqrt(x), grad_y=lambda gy, y: gy * y * y * y * -0.5)
+rsqrt = _unary(
+    "rsqrt", "RsqrtBackward0", lambda xp, x: 1.0 / xp.sqrt(x), grad_y=lambda gy, y: gy * y * y * y * -0.5
+)
 # d/dx 1/x = -1/x**2 = -y**2
-reciprocal = _unary("reciprocal", "ReciprocalBackward0", lambda xp, x: 1.0 / x, grad_y=lambda gy, y: -gy * y * y)
+reciprocal = _unary(
+    "reciprocal", "ReciprocalBackward0", lambda xp, x: 1.0 / x, grad_y=lambda gy, y: -gy * y * y
+)
 
 
 @tensor_method()
@@ -84,23 +92,53 @@ cos = _unary("cos", "CosBackward0", lambda xp, x: xp.cos(x), grad=lambda gy, x: 
 # d/dx tan = 1 + tan**2
 tan = _unary("tan", "TanBackward0", lambda xp, x: xp.tan(x), grad_y=lambda gy, y: gy * (1 + y * y))
 # d/dx asin = 1/sqrt(1 - x**2) ; acos = -that
-asin = _unary("asin", "AsinBackward0", lambda xp, x: xp.asin(x), grad=lambda gy, x: gy * rsqrt(1 - x * x),
-              methods=("arcsin",))
-acos = _unary("acos", "AcosBackward0", lambda xp, x: xp.acos(x), grad=lambda gy, x: -gy * rsqrt(1 - x * x),
-              methods=("arccos",))
-atan = _unary("atan", "AtanBackward0", lambda xp, x: xp.atan(x), grad=lambda gy, x: gy / (1 + x * x),
-              methods=("arctan",))
+asin = _unary(
+    "asin",
+    "AsinBackward0",
+    lambda xp, x: xp.asin(x),
+    grad=lambda gy, x: gy * rsqrt(1 - x * x),
+    methods=("arcsin",),
+)
+acos = _unary(
+    "acos",
+    "AcosBackward0",
+    lambda xp, x: xp.acos(x),
+    grad=lambda gy, x: -gy * rsqrt(1 - x * x),
+    methods=("arccos",),
+)
+atan = _unary(
+    "atan",
+    "AtanBackward0",
+    lambda xp, x: xp.atan(x),
+    grad=lambda gy, x: gy / (1 + x * x),
+    methods=("arctan",),
+)
 sinh = _unary("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), grad=lambda gy, x: gy * cosh(x))
 cosh = _unary("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), grad=lambda gy, x: gy * sinh(x))
 # d/dx tanh = 1 - y**2
 tanh = _unary("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=lambda gy, y: gy * (1 - y * y))
 # d/dx asinh = 1/sqrt(x**2 + 1); acosh = 1/sqrt(x**2 - 1); atanh = 1/(1 - x**2)
-asinh = _unary("asinh", "AsinhBackward0", lambda xp, x: xp.asinh(x), grad=lambda gy, x: gy * rsqrt(x * x + 1),
-               methods=("arcsinh",))
-acosh = _unary("acosh", "AcoshBackward0", lambda xp, x: xp.acosh(x), grad=lambda gy, x: gy * rsqrt(x * x - 1),
-               methods=("arccosh",))
-atanh = _unary("atanh", "AtanhBackward0", lambda xp, x: xp.atanh(x), grad=lambda gy, x: gy / (1 - x * x),
-               methods=("arctanh",))
+asinh = _unary(
+    "asinh",
+    "AsinhBackward0",
+    lambda xp, x: xp.asinh(x),
+    grad=lambda gy, x: gy * rsqrt(x * x + 1),
+    methods=("arcsinh",),
+)
+acosh = _unary(
+    "acosh",
+    "AcoshBackward0",
+    lambda xp, x: xp.acosh(x),
+    grad=lambda gy, x: gy * rsqrt(x * x - 1),
+    methods=("arccosh",),
+)
+atanh = _unary(
+    "atanh",
+    "AtanhBackward0",
+    lambda xp, x: xp.atanh(x),
+    grad=lambda gy, x: gy / (1 - x * x),
+    methods=("arctanh",),
+)
 
 
 def _sigmoid_fwd(xp, x):
@@ -114,18 +152,50 @@ sigmoid = _unary("sigmoid", "SigmoidBackward0", _sigmoid_fwd, grad_y=lambda gy, 
 
 # -- erf: the array API has none, so Cody's rational approximations (W. J. Cody, Math. Comp. 1969, as in
 # CALERF), written with namespace ops: relative error ~1e-16 in float64, on both backends.
-_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02, 3.20937758913846947e03,
-          1.85777706184603153e-1)
+_ERF_A = (
+    3.16112374387056560e00,
+    1.13864154151050156e02,
+    3.77485237685302021e02,
+    3.20937758913846947e03,
+    1.85777706184603153e-1,
+)
 _ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03)
-_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01, 2.98635138197400131e02,
-          8.81952221241769090e02, 1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03,
-          2.15311535474403846e-8)
-_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02, 1.62138957456669019e03,
-          3.29079923573345963e03, 4.36261909014324716e03, 3.43936767414372164e03, 1.23033935480374942e03)
-_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.60837851487422766e-2,
-          6.58749161529837803e-4, 1.63153871373020978e-2)
-_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
-          2.33520497626869185e-3)
+_ERF_C = (
+    5.64188496988670089e-1,
+    8.88314979438837594e00,
+    6.61191906371416295e01,
+    2.98635138197400131e02,
+    8.81952221241769090e02,
+    1.71204761263407058e03,
+    2.05107837782607147e03,
+    1.23033935479799725e03,
+    2.15311535474403846e-8,
+)
+_ERF_D = (
+    1.57449261107098347e01,
+    1.17693950891312499e02,
+    5.37181101862009858e02,
+    1.62138957456669019e03,
+    3.29079923573345963e03,
+    4.36261909014324716e03,
+    3.43936767414372164e03,
+    1.23033935480374942e03,
+)
+_ERF_P = (
+    3.05326634961232344e-1,
+    3.60344899949804439e-1,
+    1.25781726111229246e-1,
+    1.60837851487422766e-2,
+    6.58749161529837803e-4,
+    1.63153871373020978e-2,
+)
+_ERF_Q = (
+    2.56852019228982242e00,
+    1.87295284992346725e00,
+    5.27905102951428412e-1,
+    6.05183413124413191e-2,
+    2.33520497626869185e-3,
+)
 _SQRPI = 5.6418958354775628695e-1  # 1 / sqrt(pi)
 
 
@@ -201,13 +271,22 @@ def relu(x: Tensor) -> Tensor:
     """``max(x, 0)``; same dtype."""
     _check(x, "relu")
     if _dtype_of(x._data) is dtypes.bool_:
-        raise RuntimeError('"clamp_min_scalar_cpu" not implemented for \'Bool\'')
+        raise RuntimeError("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
     # The gradient at 0 is a choice; PyTorch (and we) take 0: mask by y > 0.
     xd = x._data
-    return apply("ReluBackward0", xp_of(x).maximum(xd, 0), (x,), (lambda gy, y: gy * (y > 0),), save_output=True)
+    return apply(
+        "ReluBackward0", xp_of(x).maximum(xd, 0), (x,), (lambda gy, y: gy * (y > 0),), save_output=True
+    )
 
 
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+_TORCH_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 
 
 # -- selection ----------------------------------------------------------------------------------------
@@ -218,7 +297,9 @@ def where(condition: Tensor, x=None, y=None) -> Tensor:
     if x is None and y is None:
         return condition.nonzero(as_tuple=True)
     if _dtype_of(condition._data) is not dtypes.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}"
+        )
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         from gradlite.creation import tensor
 
@@ -286,7 +367,7 @@ def _extremum(x, y, name, node, is_max):
 
 @tensor_method("clamp", "clip")
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """``x`` limited to ``[min, max]`` (python numbers or tensors, broadcast); gradient 1 inside, 0 outside."""
+    """``x`` limited to ``[min, max]`` (numbers or broadcast tensors); gradient 1 inside, 0 outside."""
     _check(x, "clamp")
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -342,9 +423,13 @@ def _clamp_side(x, b, is_min):
     def inside():
         return (x >= b) if is_min else (x <= b)
 
-    return apply("ClampBackward0", data, (x, b),
-                 (lambda gy: where(inside(), gy, 0.0), lambda gy: where(inside(), 0.0, gy)),
-                 saved=((x, b), (x, b)))
+    return apply(
+        "ClampBackward0",
+        data,
+        (x, b),
+        (lambda gy: where(inside(), gy, 0.0), lambda gy: where(inside(), 0.0, gy)),
+        saved=((x, b), (x, b)),
+    )
 
 
 @tensor_method()
@@ -369,7 +454,9 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
     if _dtype_of(x._data) is not _dtype_of(end._data):
         raise RuntimeError(f"expected dtype {x.dtype} for `end` but got dtype {end.dtype}")
     if not _dtype_of(x._data).is_floating_point:
-        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for '{_TORCH_NAMES[x.dtype.name]}'")
+        raise NotImplementedError(
+            f"\"lerp_kernel_scalar\" not implemented for '{_TORCH_NAMES[x.dtype.name]}'"
+        )
     if isinstance(weight, Tensor) and _dtype_of(weight._data) is not _dtype_of(x._data):
         raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")
     xd, ed = operands(x, end, "lerp")
@@ -378,9 +465,13 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
     # d/dx = 1 - w ; d/dend = w ; d/dw = end - x
     if not isinstance(weight, Tensor):
         return apply("LerpBackward0", data, (x, end), (lambda gy: gy * (1 - weight), lambda gy: gy * weight))
-    return apply("LerpBackward1", data, (x, end, weight),
-                 (lambda gy: gy * (1 - weight), lambda gy: gy * weight, lambda gy: gy * (end - x)),
-                 saved=(weight, weight, (x, end)))
+    return apply(
+        "LerpBackward1",
+        data,
+        (x, end, weight),
+        (lambda gy: gy * (1 - weight), lambda gy: gy * weight, lambda gy: gy * (end - x)),
+        saved=(weight, weight, (x, end)),
+    )
 
 
 @tensor_method("atan2", "arctan2")
@@ -395,9 +486,13 @@ def atan2(y: Tensor, x: Tensor) -> Tensor:
         yd, xd = b.xp.astype(yd, f), b.xp.astype(xd, f)
     data = xp_of(y).atan2(yd, xd)
     # d/dy = x / (x**2 + y**2) ; d/dx = -y / (x**2 + y**2)
-    return apply("Atan2Backward0", data, (y, x),
-                 (lambda gy: gy * x / (x * x + y * y), lambda gy: -gy * y / (x * x + y * y)),
-                 saved=((x, y), (x, y)))
+    return apply(
+        "Atan2Backward0",
+        data,
+        (y, x),
+        (lambda gy: gy * x / (x * x + y * y), lambda gy: -gy * y / (x * x + y * y)),
+        saved=((x, y), (x, y)),
+    )
 
 
 arctan2 = atan2

@@ -19,8 +19,17 @@ class return_types:  # noqa: N801 -- PyTorch's name (torch.return_types.max)
     min = namedtuple("min", ["values", "indices"])
 
 
-_TORCH_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-                "float32": "Float", "float64": "Double", "float16": "Half"}
+_TORCH_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+}
 
 
 def reduce_dims(dim, ndim: int) -> tuple:
@@ -72,8 +81,12 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         xd = _as(x, "int64")
     shape = x._data.shape
     data = xp.sum(xd, axis=axes, keepdims=keepdim)
-    return apply("SumBackward0" if dim is None else "SumBackward1", data, (x,),
-                 (lambda gy: expand_back(gy, shape, axes, keepdim),))
+    return apply(
+        "SumBackward0" if dim is None else "SumBackward1",
+        data,
+        (x,),
+        (lambda gy: expand_back(gy, shape, axes, keepdim),),
+    )
 
 
 @tensor_method()
@@ -92,8 +105,12 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     n = _count(shape, axes)
     data = xp.mean(xd, axis=axes, keepdims=keepdim)
     # d/dx mean = 1/n for every element reduced
-    return apply("MeanBackward0" if dim is None else "MeanBackward1", data, (x,),
-                 (lambda gy: expand_back(gy / n, shape, axes, keepdim),))
+    return apply(
+        "MeanBackward0" if dim is None else "MeanBackward1",
+        data,
+        (x,),
+        (lambda gy: expand_back(gy / n, shape, axes, keepdim),),
+    )
 
 
 @tensor_method()
@@ -102,13 +119,20 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod(): argument 'dim' must be int, not tuple")
     src = _dtype_of(x._data)
-    name = dtypes.as_dtype(dtype).name if dtype is not None else (src.name if src.is_floating_point else "int64")
+    name = (
+        dtypes.as_dtype(dtype).name if dtype is not None else (src.name if src.is_floating_point else "int64")
+    )
     xd = x._data if name == src.name else _as(x, name)
     if dim is None:
         data = _xp(x).prod(xd)
-        return apply("ProdBackward0", data, (x,),
-                     (lambda gy, y: _prod_grad(x.reshape(-1), gy, y, 0).reshape(x.shape),), saved=(x,),
-                     save_output=True)
+        return apply(
+            "ProdBackward0",
+            data,
+            (x,),
+            (lambda gy, y: _prod_grad(x.reshape(-1), gy, y, 0).reshape(x.shape),),
+            saved=(x,),
+            save_output=True,
+        )
     d = _wrap_dim(dim, xd.ndim)
     data = _xp(x).prod(xd, axis=d, keepdims=keepdim)
 
@@ -135,7 +159,7 @@ def _prod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
 
 
 def _shift(x: Tensor, d: int, right: bool) -> Tensor:
-    """``x`` moved one step along ``d`` (right: towards higher indices), filled with 1 (forward) / 0 (gradient).
+    """``x`` moved one step along ``d`` (right: to higher indices), filled with 1 (its gradient: with 0).
 
     ``_shift(x, right)`` drops the last element and puts 1 first; its adjoint moves the other way and fills 0.
     """
@@ -150,7 +174,7 @@ def _shifted(x: Tensor, d: int, right: bool, fill) -> Tensor:
         return apply("ShiftBackward0", xd, (x,), (lambda gy: gy,))
     lead = (slice(None),) * d
     kept = xd[lead + ((slice(0, n - 1),) if right else (slice(1, n),)) + (...,)]
-    pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1:], fill, dtype=xd.dtype)
+    pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1 :], fill, dtype=xd.dtype)
     data = xp.concat((pad, kept) if right else (kept, pad), axis=d)
     return apply("ShiftBackward0", data, (x,), (lambda gy: _shifted(gy, d, not right, 0),))
 
@@ -169,19 +193,23 @@ def _extreme(x: Tensor, dim, keepdim: bool, is_max: bool, name: str):
     if dim is None:
         if x.numel() == 0:
             raise RuntimeError(
-                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction "
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction "
                 "dim with the 'dim' argument."
             )
         data = _nan_extreme(xp, xd, None, False, is_max)
         # whole-tensor max: PyTorch spreads the gradient evenly over ties
-        return apply("MaxBackward1" if is_max else "MinBackward1", data, (x,),
-                     (lambda gy, y: _even_grad(x, gy, y, tuple(range(x.dim())), False, True),), saved=(x,),
-                     save_output=True)
+        return apply(
+            "MaxBackward1" if is_max else "MinBackward1",
+            data,
+            (x,),
+            (lambda gy, y: _even_grad(x, gy, y, tuple(range(x.dim())), False, True),),
+            saved=(x,),
+            save_output=True,
+        )
     d = _wrap_dim(dim, xd.ndim)
     if xd.ndim and xd.shape[d] == 0:
-        raise IndexError(
-            f"{name}(): Expected reduction dim {d} to have non-zero size."
-        )
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     axis = d if xd.ndim else None
     values = _nan_extreme(xp, xd, axis, keepdim, is_max)
     idx = _arg(xp, xd, axis, keepdim, is_max)
@@ -189,8 +217,9 @@ def _extreme(x: Tensor, dim, keepdim: bool, is_max: bool, name: str):
 
     # per-dim max: the gradient goes to the element whose index is returned
     def gx(gy):
-        return where(_index_mask(x, idx, d, keepdim), expand_back(gy, xd.shape, (d,) if xd.ndim else (), keepdim),
-                     0.0)
+        return where(
+            _index_mask(x, idx, d, keepdim), expand_back(gy, xd.shape, (d,) if xd.ndim else (), keepdim), 0.0
+        )
 
     out = apply("MaxBackward0" if is_max else "MinBackward0", values, (x,), (gx,))
     return (return_types.max if is_max else return_types.min)(out, indices)
@@ -228,7 +257,9 @@ def _index_mask(x: Tensor, idx, d: int, keepdim: bool):
     return _make(r == idx, x._device)
 
 
-def _even_grad(x: Tensor, gy: Tensor, y: Tensor, axes: tuple, keepdim: bool, nan_ties: bool = False) -> Tensor:
+def _even_grad(
+    x: Tensor, gy: Tensor, y: Tensor, axes: tuple, keepdim: bool, nan_ties: bool = False
+) -> Tensor:
     """amax/amin/whole max gradient: gy shared evenly by the elements equal to the result.
 
     The whole-tensor max counts NaN as equal to a NaN result; amax/amin do not, so a slice whose result
@@ -265,8 +296,14 @@ def _amax(x: Tensor, dim, keepdim: bool, is_max: bool) -> Tensor:
         if xd.shape[a] == 0:
             raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
     data = _nan_extreme(_xp(x), xd, axes, keepdim, is_max)
-    return apply("AmaxBackward0" if is_max else "AminBackward0", data, (x,),
-                 (lambda gy, y: _even_grad(x, gy, y, axes, keepdim),), saved=(x,), save_output=True)
+    return apply(
+        "AmaxBackward0" if is_max else "AminBackward0",
+        data,
+        (x,),
+        (lambda gy, y: _even_grad(x, gy, y, axes, keepdim),),
+        saved=(x,),
+        save_output=True,
+    )
 
 
 @tensor_method()
@@ -325,7 +362,7 @@ def _correction(dim, unbiased, correction, name):
 
 @tensor_method()
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """Variance over ``dim`` (all by default) with ``correction`` (1: Bessel's, the default; or ``unbiased``)."""
+    """Variance over ``dim`` (all by default) with ``correction`` (default 1, Bessel's) or ``unbiased``."""
     if not _dtype_of(x._data).is_floating_point:
         raise RuntimeError("std and var only support floating point and complex dtypes")
     dim, correction = _correction(dim, unbiased, correction, "var")
@@ -359,13 +396,15 @@ def _dim_or_none(dim):
 # -- norms and log-sum-exp ------------------------------------------------------------------------------
 @tensor_method()
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """The vector p-norm over all elements or ``dim`` (p = 2 by default; also 1, inf, -inf, 0 and any real)."""
+    """The vector p-norm over all elements or ``dim`` (p = 2 by default; 1, inf, -inf, 0, any real)."""
     if p == "fro" or p is None:
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"norm(): p={p!r} is a matrix norm; use gradlite.linalg.matrix_norm")
     if not _dtype_of(x._data).is_floating_point:
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype}")
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {x.dtype}"
+        )
     if dtype is not None:
         x = x.to(dtypes.as_dtype(dtype))
     if p == 2:
@@ -453,8 +492,14 @@ def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
         return apply("CumprodBackward0", _xp(x).asarray(xd, copy=True), (x,), (lambda gy: gy,))
     d = _wrap_dim(dim, xd.ndim)
     data = _xp(x).cumulative_prod(xd, axis=d)
-    return apply("CumprodBackward0", data, (x,), (lambda gy, y: _cumprod_grad(x, gy, y, d),), saved=(x,),
-                 save_output=True)
+    return apply(
+        "CumprodBackward0",
+        data,
+        (x,),
+        (lambda gy, y: _cumprod_grad(x, gy, y, d),),
+        saved=(x,),
+        save_output=True,
+    )
 
 
 def _cumprod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
@@ -476,7 +521,7 @@ def _cumprod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
     return where(before, revsum(gy * y) / safe, where(first, at_zero, 0.0))
 
 
-# -- logic ----------------------------------------------------------------------------------------------------
+# -- logic ---------------------------------------------------------------------------------------------
 def _logic(x: Tensor, dim, keepdim: bool, fn) -> Tensor:
     xp = _xp(x)
     xd = x._data

@@ -23,7 +23,11 @@ def _rounder(name: str, node: str, fn):
         d = _dtype_of(x._data)
         if d is dtypes.bool_:
             raise NotImplementedError(f"\"{name}_vml_cpu\" not implemented for 'Bool'")
-        data = x._device.backend.xp.asarray(x._data, copy=True) if not d.is_floating_point else fn(xp_of(x), x._data)
+        data = (
+            x._device.backend.xp.asarray(x._data, copy=True)
+            if not d.is_floating_point
+            else fn(xp_of(x), x._data)
+        )
         # piecewise constant: the gradient is 0 wherever it exists (PyTorch's choice at the jumps too)
         return apply(node, data, (x,), (_zero,))
 
@@ -68,7 +72,9 @@ def frac(x: Tensor) -> Tensor:
     """``x - trunc(x)`` (keeps the sign of x); floating tensors only."""
     _check(x, "frac")
     if not _dtype_of(x._data).is_floating_point:
-        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_TORCH.get(x.dtype.name, x.dtype.name)}'")
+        raise NotImplementedError(
+            f"\"frac_cpu\" not implemented for '{_TORCH.get(x.dtype.name, x.dtype.name)}'"
+        )
     # d/dx (x - trunc x) = 1
     return apply("FracBackward0", x._data - xp_of(x).trunc(x._data), (x,), (lambda gy: gy,))
 
@@ -141,8 +147,13 @@ def remainder(x, y) -> Tensor:
     _no_bool(xd, yd, "remainder_cpu")
     data = xd % yd
     # x - floor(x / y) * y:  d/dx = 1 ; d/dy = -floor(x / y)
-    return apply("RemainderBackward0" if not isinstance(y, Tensor) else "RemainderBackward1", data, (x, y),
-                 (lambda gy: gy, lambda gy: -gy * div_floor(x, y)), saved=(None, (x, y)))
+    return apply(
+        "RemainderBackward0" if not isinstance(y, Tensor) else "RemainderBackward1",
+        data,
+        (x, y),
+        (lambda gy: gy, lambda gy: -gy * div_floor(x, y)),
+        saved=(None, (x, y)),
+    )
 
 
 @tensor_method("__rmod__")
@@ -170,8 +181,13 @@ def fmod(x, y) -> Tensor:
     wrong = (r != 0) & ((r < 0) != (xd < 0))
     data = xp.where(wrong, r - yd, r)
     # x - trunc(x / y) * y:  d/dx = 1 ; d/dy = -trunc(x / y)
-    return apply("FmodBackward0" if not isinstance(y, Tensor) else "FmodBackward1", data, (x, y),
-                 (lambda gy: gy, lambda gy: -gy * div_trunc(x, y)), saved=(None, (x, y)))
+    return apply(
+        "FmodBackward0" if not isinstance(y, Tensor) else "FmodBackward1",
+        data,
+        (x, y),
+        (lambda gy: gy, lambda gy: -gy * div_trunc(x, y)),
+        saved=(None, (x, y)),
+    )
 
 
 def div_floor(x, y) -> Tensor:

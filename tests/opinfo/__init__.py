@@ -8,8 +8,9 @@ this package by family (``elementwise.py``, ``reductions.py``, ``shape.py``, ``i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass

@@ -12,12 +12,18 @@ ALL = NUM + ("bool",)
 FLT = ("float32", "float64")
 
 
-def reduction_samples(rng, kwargs_list=({}, {"dim": 1}, {"dim": -1, "keepdim": True}, {"dim": (0, 2)}), lo=-2, hi=2):
+def reduction_samples(
+    rng, kwargs_list=({}, {"dim": 1}, {"dim": -1, "keepdim": True}, {"dim": (0, 2)}), lo=-2, hi=2
+):
     """A 3-d tensor reduced whole and over dims, plus 0-d, transposed and empty-dim inputs."""
     x = rng.uniform(lo, hi, (2, 3, 4))
-    out = [Sample((x,), dict(kw), name="_".join(f"{k}{v}" for k, v in kw.items()) or "all") for kw in kwargs_list]
+    out = [
+        Sample((x,), dict(kw), name="_".join(f"{k}{v}" for k, v in kw.items()) or "all") for kw in kwargs_list
+    ]
     out.append(Sample((np.asarray(rng.uniform(lo, hi)),), name="0d"))
-    out.append(Sample((rng.uniform(lo, hi, (4, 3)).T,), {"dim": 0} if kwargs_list[1:] else {}, name="transposed"))
+    out.append(
+        Sample((rng.uniform(lo, hi, (4, 3)).T,), {"dim": 0} if kwargs_list[1:] else {}, name="transposed")
+    )
     return out
 
 
@@ -26,28 +32,45 @@ def _dim_kwargs(np_fn):
     return lambda np, x, dim=None, keepdim=False, **kw: np_fn(np, x, axis=dim, keepdims=keepdim, **kw)
 
 
-register(OpInfo(
-    name="sum",
-    op=lambda m, x, **kw: m.sum(x, **kw),
-    ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.sum(x, **kw))),
-    samples=lambda rng: reduction_samples(rng) + [Sample((rng.uniform(-1, 1, (0, 3)),), {"dim": 0}, name="empty")],
-    errors=lambda rng: [
-        ErrorSample(Sample((rng.standard_normal((2, 3)),), {"dim": 2}), IndexError, "Dimension out of range"),
-        ErrorSample(Sample((rng.standard_normal((2, 3)),), {"dim": (0, 0)}), RuntimeError, "appears multiple times"),
-    ],
-    method="sum",
-    dtypes=ALL,
-))
-register(OpInfo(
-    name="mean",
-    op=lambda m, x, **kw: m.mean(x, **kw),
-    ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.mean(x, **kw))),
-    samples=reduction_samples,
-    errors=lambda rng: [ErrorSample(Sample((np.array([1, 2]),), keep_dtype=True), RuntimeError,
-                                    "mean\\(\\): could not infer output dtype.*Got: Long")],
-    method="mean",
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="sum",
+        op=lambda m, x, **kw: m.sum(x, **kw),
+        ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.sum(x, **kw))),
+        samples=lambda rng: (
+            reduction_samples(rng) + [Sample((rng.uniform(-1, 1, (0, 3)),), {"dim": 0}, name="empty")]
+        ),
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((rng.standard_normal((2, 3)),), {"dim": 2}), IndexError, "Dimension out of range"
+            ),
+            ErrorSample(
+                Sample((rng.standard_normal((2, 3)),), {"dim": (0, 0)}),
+                RuntimeError,
+                "appears multiple times",
+            ),
+        ],
+        method="sum",
+        dtypes=ALL,
+    )
+)
+register(
+    OpInfo(
+        name="mean",
+        op=lambda m, x, **kw: m.mean(x, **kw),
+        ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.mean(x, **kw))),
+        samples=reduction_samples,
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((np.array([1, 2]),), keep_dtype=True),
+                RuntimeError,
+                "mean\\(\\): could not infer output dtype.*Got: Long",
+            )
+        ],
+        method="mean",
+        dtypes=FLT,
+    )
+)
 
 
 def _prod_samples(rng):
@@ -68,14 +91,16 @@ def _prod_samples(rng):
     ]
 
 
-register(OpInfo(
-    name="prod",
-    op=lambda m, x, **kw: m.prod(x, **kw),
-    ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.prod(x, **kw))),
-    samples=_prod_samples,
-    method="prod",
-    dtypes=ALL,
-))
+register(
+    OpInfo(
+        name="prod",
+        op=lambda m, x, **kw: m.prod(x, **kw),
+        ref=_dim_kwargs(lambda np, x, **kw: np.asarray(np.prod(x, **kw))),
+        samples=_prod_samples,
+        method="prod",
+        dtypes=ALL,
+    )
+)
 
 
 def _extreme_samples(rng):
@@ -91,8 +116,11 @@ def _extreme_samples(rng):
         Sample((x[0].T, 0), name="transposed"),
         Sample((ties,), name="ties_all", skip=skip),
         Sample((ties, 1), name="ties_dim", skip=skip),
-        Sample((np.array([[1.0, np.nan, 2.0], [0.0, 1.0, -1.0]]), 1), name="nan",
-               skip={"gradcheck": "NaN", "gradgradcheck": "NaN"}),
+        Sample(
+            (np.array([[1.0, np.nan, 2.0], [0.0, 1.0, -1.0]]), 1),
+            name="nan",
+            skip={"gradcheck": "NaN", "gradgradcheck": "NaN"},
+        ),
     ]
 
 
@@ -107,32 +135,43 @@ def _np_extreme(fn, arg):
     return ref
 
 
-register(OpInfo(
-    name="max",
-    op=lambda m, x, *a: m.max(x, *a),
-    ref=_np_extreme(lambda x, **kw: np.max(x, **kw), lambda x, **kw: np.argmax(x, **kw)),
-    samples=_extreme_samples,
-    errors=lambda rng: [ErrorSample(Sample((np.zeros((0, 3)),)), RuntimeError,
-                                    "Expected reduction dim to be specified for input.numel\\(\\) == 0")],
-    method="max",
-    dtypes=ALL,
-))
-register(OpInfo(
-    name="min",
-    op=lambda m, x, *a: m.min(x, *a),
-    ref=_np_extreme(lambda x, **kw: np.min(x, **kw), lambda x, **kw: np.argmin(x, **kw)),
-    samples=_extreme_samples,
-    method="min",
-    dtypes=ALL,
-))
-register(OpInfo(
-    name="max_binary",
-    op=lambda m, x, y: m.max(x, y),
-    ref=lambda np, x, y: np.maximum(x, y),
-    samples=lambda rng: [Sample((rng.standard_normal((2, 3)), rng.standard_normal(3)))],
-    method="max",
-    dtypes=NUM,
-))
+register(
+    OpInfo(
+        name="max",
+        op=lambda m, x, *a: m.max(x, *a),
+        ref=_np_extreme(lambda x, **kw: np.max(x, **kw), lambda x, **kw: np.argmax(x, **kw)),
+        samples=_extreme_samples,
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((np.zeros((0, 3)),)),
+                RuntimeError,
+                "Expected reduction dim to be specified for input.numel\\(\\) == 0",
+            )
+        ],
+        method="max",
+        dtypes=ALL,
+    )
+)
+register(
+    OpInfo(
+        name="min",
+        op=lambda m, x, *a: m.min(x, *a),
+        ref=_np_extreme(lambda x, **kw: np.min(x, **kw), lambda x, **kw: np.argmin(x, **kw)),
+        samples=_extreme_samples,
+        method="min",
+        dtypes=ALL,
+    )
+)
+register(
+    OpInfo(
+        name="max_binary",
+        op=lambda m, x, y: m.max(x, y),
+        ref=lambda np, x, y: np.maximum(x, y),
+        samples=lambda rng: [Sample((rng.standard_normal((2, 3)), rng.standard_normal(3)))],
+        method="max",
+        dtypes=NUM,
+    )
+)
 
 
 def _amax_samples(rng):
@@ -151,28 +190,42 @@ def _amax_args(s):
 
 
 for _name, _fn in (("amax", np.max), ("amin", np.min)):
-    register(OpInfo(
-        name=_name,
-        op=(lambda n: lambda m, x, **kw: getattr(m, n)(x, **kw))(_name),
-        ref=(lambda f: lambda np, x, dim=None, keepdim=False: np.asarray(f(x, axis=dim, keepdims=keepdim)))(_fn),
-        samples=lambda rng: [_amax_args(s) for s in _amax_samples(rng)],
-        method=_name,
-        dtypes=ALL,
-    ))
+    register(
+        OpInfo(
+            name=_name,
+            op=(lambda n: lambda m, x, **kw: getattr(m, n)(x, **kw))(_name),
+            ref=(
+                lambda f: lambda np, x, dim=None, keepdim=False: np.asarray(f(x, axis=dim, keepdims=keepdim))
+            )(_fn),
+            samples=lambda rng: [_amax_args(s) for s in _amax_samples(rng)],
+            method=_name,
+            dtypes=ALL,
+        )
+    )
 
 for _name, _fn in (("argmax", np.argmax), ("argmin", np.argmin)):
-    register(OpInfo(
-        name=_name,
-        op=(lambda n: lambda m, x, **kw: getattr(m, n)(x, **kw))(_name),
-        ref=(lambda f: lambda np, x, dim=None, keepdim=False: np.asarray(
-            f(x, axis=dim, keepdims=keepdim) if dim is not None or not keepdim
-            else np.reshape(f(x), (1,) * x.ndim)))(_fn),
-        samples=lambda rng: [_amax_args(s) for s in _extreme_samples(rng) if s.name != "nan"] + [
-            Sample((rng.standard_normal((2, 3)),), {"keepdim": True}, name="flat_keepdim")],
-        method=_name,
-        dtypes=NUM,
-        differentiable=False,
-    ))
+    register(
+        OpInfo(
+            name=_name,
+            op=(lambda n: lambda m, x, **kw: getattr(m, n)(x, **kw))(_name),
+            ref=(
+                lambda f: (
+                    lambda np, x, dim=None, keepdim=False: np.asarray(
+                        f(x, axis=dim, keepdims=keepdim)
+                        if dim is not None or not keepdim
+                        else np.reshape(f(x), (1,) * x.ndim)
+                    )
+                )
+            )(_fn),
+            samples=lambda rng: (
+                [_amax_args(s) for s in _extreme_samples(rng) if s.name != "nan"]
+                + [Sample((rng.standard_normal((2, 3)),), {"keepdim": True}, name="flat_keepdim")]
+            ),
+            method=_name,
+            dtypes=NUM,
+            differentiable=False,
+        )
+    )
 
 
 def _var_ref(np_fn):
@@ -199,16 +252,23 @@ def _var_samples(rng):
 
 
 for _name, _np in (("var", np.var), ("std", np.std)):
-    register(OpInfo(
-        name=_name,
-        op=(lambda n: lambda m, x, *a, **kw: getattr(m, n)(x, *a, **kw))(_name),
-        ref=_var_ref(_np),
-        samples=_var_samples,
-        errors=lambda rng: [ErrorSample(Sample((np.array([1, 2]),), keep_dtype=True), RuntimeError,
-                                        "std and var only support floating point")],
-        method=_name,
-        dtypes=FLT,
-    ))
+    register(
+        OpInfo(
+            name=_name,
+            op=(lambda n: lambda m, x, *a, **kw: getattr(m, n)(x, *a, **kw))(_name),
+            ref=_var_ref(_np),
+            samples=_var_samples,
+            errors=lambda rng: [
+                ErrorSample(
+                    Sample((np.array([1, 2]),), keep_dtype=True),
+                    RuntimeError,
+                    "std and var only support floating point",
+                )
+            ],
+            method=_name,
+            dtypes=FLT,
+        )
+    )
 
 
 def _distinct_abs(rng):
@@ -230,25 +290,32 @@ def _norm_ref(np, x, p="fro", dim=None, keepdim=False):
     return np.asarray(r)
 
 
-register(OpInfo(
-    name="norm",
-    op=lambda m, x, *a, **kw: m.norm(x, *a, **kw),
-    ref=_norm_ref,
-    samples=lambda rng: [
-        Sample((rng.standard_normal((3, 4)),), name="fro"),
-        Sample((rng.standard_normal((3, 4)), 1), name="p1"),
-        Sample((rng.standard_normal((3, 4)), 3), {"dim": 1}, name="p3_dim"),
-        Sample((rng.standard_normal((3, 4)), 0.5), {"dim": 0, "keepdim": True}, name="p_half"),
-        Sample((_distinct_abs(rng), float("inf")), {"dim": 1}, name="inf"),
-        Sample((_distinct_abs(rng), float("-inf")), name="neg_inf"),
-        Sample((np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]]), 0), {"dim": 1}, name="p0"),
-        Sample((rng.standard_normal((4, 3)).T, 2), {"dim": (0, 1)}, name="transposed"),
-    ],
-    errors=lambda rng: [ErrorSample(Sample((np.array([1, 2]),), keep_dtype=True), RuntimeError,
-                                    "Expected a floating point or complex tensor as input")],
-    method="norm",
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="norm",
+        op=lambda m, x, *a, **kw: m.norm(x, *a, **kw),
+        ref=_norm_ref,
+        samples=lambda rng: [
+            Sample((rng.standard_normal((3, 4)),), name="fro"),
+            Sample((rng.standard_normal((3, 4)), 1), name="p1"),
+            Sample((rng.standard_normal((3, 4)), 3), {"dim": 1}, name="p3_dim"),
+            Sample((rng.standard_normal((3, 4)), 0.5), {"dim": 0, "keepdim": True}, name="p_half"),
+            Sample((_distinct_abs(rng), float("inf")), {"dim": 1}, name="inf"),
+            Sample((_distinct_abs(rng), float("-inf")), name="neg_inf"),
+            Sample((np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]]), 0), {"dim": 1}, name="p0"),
+            Sample((rng.standard_normal((4, 3)).T, 2), {"dim": (0, 1)}, name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((np.array([1, 2]),), keep_dtype=True),
+                RuntimeError,
+                "Expected a floating point or complex tensor as input",
+            )
+        ],
+        method="norm",
+        dtypes=FLT,
+    )
+)
 
 
 def _np_logsumexp(np, x, dim, keepdim=False):
@@ -258,22 +325,27 @@ def _np_logsumexp(np, x, dim, keepdim=False):
     return np.asarray(r if keepdim else np.squeeze(r, axis=dim))
 
 
-register(OpInfo(
-    name="logsumexp",
-    op=lambda m, x, *a, **kw: m.logsumexp(x, *a, **kw),
-    ref=_np_logsumexp,
-    samples=lambda rng: [
-        Sample((rng.standard_normal((3, 4)), 1), name="dim1"),
-        Sample((rng.standard_normal((3, 4)), 0, True), name="keepdim"),
-        Sample((rng.standard_normal((2, 3, 4)), (0, 2)), name="dims"),
-        Sample((np.array([[1000.0, 1000.0, -1000.0], [-1000.0, -999.0, -1001.0]]), 1), name="large"),
-        Sample((np.array([[-np.inf, -np.inf], [0.0, -np.inf]]), 1), name="neg_inf",
-               skip={"gradcheck": "inf", "gradgradcheck": "inf"}),
-        Sample((rng.standard_normal((4, 3)).T, 0), name="transposed"),
-    ],
-    method="logsumexp",
-    dtypes=FLT,
-))
+register(
+    OpInfo(
+        name="logsumexp",
+        op=lambda m, x, *a, **kw: m.logsumexp(x, *a, **kw),
+        ref=_np_logsumexp,
+        samples=lambda rng: [
+            Sample((rng.standard_normal((3, 4)), 1), name="dim1"),
+            Sample((rng.standard_normal((3, 4)), 0, True), name="keepdim"),
+            Sample((rng.standard_normal((2, 3, 4)), (0, 2)), name="dims"),
+            Sample((np.array([[1000.0, 1000.0, -1000.0], [-1000.0, -999.0, -1001.0]]), 1), name="large"),
+            Sample(
+                (np.array([[-np.inf, -np.inf], [0.0, -np.inf]]), 1),
+                name="neg_inf",
+                skip={"gradcheck": "inf", "gradgradcheck": "inf"},
+            ),
+            Sample((rng.standard_normal((4, 3)).T, 0), name="transposed"),
+        ],
+        method="logsumexp",
+        dtypes=FLT,
+    )
+)
 
 
 def _scan_samples(rng, lo=-2.0, hi=2.0):
@@ -288,15 +360,19 @@ def _scan_samples(rng, lo=-2.0, hi=2.0):
     ]
 
 
-register(OpInfo(
-    name="cumsum",
-    op=lambda m, x, dim: m.cumsum(x, dim),
-    ref=lambda np, x, dim: np.cumsum(x, axis=dim) if x.ndim else x.copy(),
-    samples=_scan_samples,
-    errors=lambda rng: [ErrorSample(Sample((rng.standard_normal((2, 3)), 2)), IndexError, "Dimension out of range")],
-    method="cumsum",
-    dtypes=ALL,
-))
+register(
+    OpInfo(
+        name="cumsum",
+        op=lambda m, x, dim: m.cumsum(x, dim),
+        ref=lambda np, x, dim: np.cumsum(x, axis=dim) if x.ndim else x.copy(),
+        samples=_scan_samples,
+        errors=lambda rng: [
+            ErrorSample(Sample((rng.standard_normal((2, 3)), 2)), IndexError, "Dimension out of range")
+        ],
+        method="cumsum",
+        dtypes=ALL,
+    )
+)
 
 
 def _cumprod_samples(rng):
@@ -308,31 +384,43 @@ def _cumprod_samples(rng):
     # the first derivative is exact at zeros, but is written with where() branches whose own derivative
     # is not: second derivatives through a zero are a known limitation of cumprod (prod has none)
     return [s for s in _scan_samples(rng, 0.5, 1.5)] + [
-        Sample((zeros, 1), name="zeros", skip={"gradgradcheck": "second derivative through zeros (see comment)"})]
+        Sample(
+            (zeros, 1), name="zeros", skip={"gradgradcheck": "second derivative through zeros (see comment)"}
+        )
+    ]
 
 
-register(OpInfo(
-    name="cumprod",
-    op=lambda m, x, dim: m.cumprod(x, dim),
-    ref=lambda np, x, dim: np.cumprod(x, axis=dim) if x.ndim else x.copy(),
-    samples=_cumprod_samples,
-    method="cumprod",
-    dtypes=ALL,
-))
+register(
+    OpInfo(
+        name="cumprod",
+        op=lambda m, x, dim: m.cumprod(x, dim),
+        ref=lambda np, x, dim: np.cumprod(x, axis=dim) if x.ndim else x.copy(),
+        samples=_cumprod_samples,
+        method="cumprod",
+        dtypes=ALL,
+    )
+)
 
 for _name in ("all", "any"):
-    register(OpInfo(
-        name=_name,
-        op=(lambda n: lambda m, x, *a, **kw: getattr(m, n)(x, *a, **kw))(_name),
-        ref=(lambda n: lambda np, x, dim=None, keepdim=False: np.asarray(getattr(np, n)(x, axis=dim,
-                                                                                         keepdims=keepdim)))(_name),
-        samples=lambda rng: [
-            Sample((np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]),), name="all"),
-            Sample((np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]),), {"dim": 1}, name="dim"),
-            Sample((np.array([[0.0, 0.0], [1.0, 0.0]]),), {"dim": 0, "keepdim": True}, name="keepdim"),
-            Sample((np.zeros((0, 2)),), name="empty"),
-        ],
-        method=_name,
-        dtypes=ALL,
-        differentiable=False,
-    ))
+    register(
+        OpInfo(
+            name=_name,
+            op=(lambda n: lambda m, x, *a, **kw: getattr(m, n)(x, *a, **kw))(_name),
+            ref=(
+                lambda n: (
+                    lambda np, x, dim=None, keepdim=False: np.asarray(
+                        getattr(np, n)(x, axis=dim, keepdims=keepdim)
+                    )
+                )
+            )(_name),
+            samples=lambda rng: [
+                Sample((np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]),), name="all"),
+                Sample((np.array([[1.0, 0.0, 2.0], [1.0, 1.0, 1.0]]),), {"dim": 1}, name="dim"),
+                Sample((np.array([[0.0, 0.0], [1.0, 0.0]]),), {"dim": 0, "keepdim": True}, name="keepdim"),
+                Sample((np.zeros((0, 2)),), name="empty"),
+            ],
+            method=_name,
+            dtypes=ALL,
+            differentiable=False,
+        )
+    )
