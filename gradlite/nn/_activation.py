@@ -1,4 +1,4 @@
-"""Activation functions that gradlite's nn adds to the op library's: prelu, glu, softmin, softsign,
+"""Activation functions that gradlite's nn adds to the op library's: prelu, rrelu, glu, softmin, softsign,
 tanhshrink, threshold, hardshrink, softshrink, all composed from differentiable ops."""
 
 from __future__ import annotations
@@ -67,3 +67,22 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    inplace: bool = False,
+) -> Tensor:
+    """Randomised leaky ReLU: negative inputs scaled by a slope drawn from U(lower, upper) per element while
+    training, by the mean slope (lower + upper) / 2 otherwise."""
+    if training:
+        from gradlite.creation import rand
+
+        slope = rand(*input.shape, dtype=input.dtype, device=input.device) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    y = where(input >= 0, input, input * slope)
+    return input.copy_(y) if inplace else y

@@ -9,7 +9,7 @@ the gradient w.r.t. the grid flows through the weights, the one w.r.t. the input
 from __future__ import annotations
 
 from gradlite.creation import linspace, ones
-from gradlite.ops._base import apply
+from gradlite.nn._gather import take_along
 from gradlite.ops.join import stack
 from gradlite.ops.pointwise import where
 from gradlite.tensor import Tensor, _make
@@ -36,27 +36,6 @@ def affine_grid(theta: Tensor, size, align_corners: bool = False) -> Tensor:
     ys = base(h).reshape(h, 1).expand(h, w)
     grid = stack([xs, ys, ones(h, w, dtype=theta.dtype, device=theta.device)], -1)  # (H, W, 3)
     return (grid.reshape(1, h * w, 3) @ theta.transpose(1, 2)).reshape(n, h, w, 2)
-
-
-def _take_along(x: Tensor, idx) -> Tensor:
-    """x (N, C, L) at positions idx (N, 1, P), valid by construction -> (N, C, P); gradient scatter-adds."""
-    xp = x._device.backend.xp
-    full = xp.broadcast_to(idx, (x.shape[0], x.shape[1], idx.shape[-1]))
-    data = xp.take_along_axis(x._data, full, axis=2)
-    shape = x._data.shape
-    return apply("GatherBackward0", data, (x,), (lambda gy: _put_along(gy, full, shape),))
-
-
-def _put_along(g: Tensor, full, shape: tuple) -> Tensor:
-    """The adjoint of ``_take_along``: (N, C, P) values added into zeros of ``shape`` at ``full``."""
-    b = g._device.backend
-    xp = b.xp
-    n, c, p = full.shape
-    with b.context(g._device.index):
-        out = xp.zeros(shape, dtype=g._data.dtype)
-        key = (xp.reshape(xp.arange(n), (n, 1, 1)), xp.reshape(xp.arange(c), (1, c, 1)), full)
-    b.scatter_add(out, key, g._data)
-    return apply("ScatterAddBackward0", out, (g,), (lambda gg: _take_along(gg, full[:, :1, :]),))
 
 
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
@@ -120,7 +99,7 @@ def grid_sample(
         """Values at integer positions (xi, yi) (arrays), zero outside the image; (N, C, Ho, Wo)."""
         inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
         pos = xp.astype(xp.clip(yi, 0, h - 1) * w + xp.clip(xi, 0, w - 1), xp.int64)
-        vals = _take_along(flat, xp.reshape(pos, (n, 1, ho * wo))).reshape(n, c, ho, wo)
+        vals = take_along(flat, xp.reshape(pos, (n, 1, ho * wo))).reshape(n, c, ho, wo)
         return vals * _make(xp.expand_dims(xp.astype(inside, input._data.dtype), axis=1), input._device)
 
     if mode == "nearest":

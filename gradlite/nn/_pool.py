@@ -279,3 +279,88 @@ def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False
     if return_indices:
         return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """(sum over each window of x**p)**(1/p): (N, C, H, W) or (C, H, W)."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    if norm_type == float("inf"):
+        return max_pool2d(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool2d(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool2d(input**norm_type, kernel_size, stride, 0, ceil_mode)
+    # PyTorch's form: sign(out) * relu(|out|) keeps the gradient of a zero window at zero
+    return (out.sign() * out.abs().relu() * (kw * kh)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
+    """(sum over each window of x**p)**(1/p): (N, C, L) or (C, L)."""
+    one = lambda v: v if isinstance(v, int) else v[0]
+    return lp_pool2d(
+        input.unsqueeze(-2),
+        norm_type,
+        (1, one(kernel_size)),
+        None if stride is None else (1, one(stride)),
+        ceil_mode,
+    ).squeeze(-2)
+
+
+def max_unpool2d(
+    input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
+    """Place each value of ``input`` at its flat position ``indices`` (from max_pool2d) in a zero map of the
+    pooled input's size: (N, C, H, W) -> (N, C, H_out, W_out)."""
+    from gradlite.nn._gather import put_along
+
+    if tuple(input.shape) != tuple(indices.shape):
+        raise RuntimeError(
+            f"Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
+        )
+    k = pair(kernel_size, "kernel_size")
+    s = k if stride is None else pair(stride, "stride")
+    p = pair(padding, "padding")
+    h, w = input.shape[-2:]
+    default = [(h - 1) * s[0] + k[0] - 2 * p[0], (w - 1) * s[1] + k[1] - 2 * p[1]]
+    if output_size is None:
+        oh, ow = default
+    else:
+        size = list(output_size)[-2:]
+        for d in range(2):
+            if not default[d] - s[d] < size[d] < default[d] + s[d]:
+                raise ValueError(
+                    f'invalid output_size "{list(output_size)}" (dim {d} must be between '
+                    f"{default[d] - s[d]} and {default[d] + s[d]})"
+                )
+        oh, ow = size
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    ind = indices.unsqueeze(0) if unbatched else indices
+    n, c = x.shape[:2]
+    b = x._device.backend
+    flat_ind = b.xp.reshape(ind._data, (n, c, h * w))
+    try:
+        b.check_bounds(flat_ind, 0, oh * ow)
+    except IndexError:
+        raise RuntimeError(
+            f"Found an invalid max index: the indices must lie in [0, {oh * ow}) for an output of "
+            f"size {oh}x{ow}"
+        ) from None
+    y = put_along(x.reshape(n, c, h * w), flat_ind, (n, c, oh * ow)).reshape(n, c, oh, ow)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_unpool1d(
+    input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0, output_size=None
+) -> Tensor:
+    """(N, C, L) -> (N, C, L_out): max_unpool2d over a height of 1."""
+    one = lambda v: v if isinstance(v, int) else v[0]
+    size = None if output_size is None else (1, list(output_size)[-1])
+    return max_unpool2d(
+        input.unsqueeze(-2),
+        indices.unsqueeze(-2),
+        (1, one(kernel_size)),
+        None if stride is None else (1, one(stride)),
+        (0, one(padding)),
+        size,
+    ).squeeze(-2)

@@ -281,3 +281,17 @@ class Softmax2d(Module):
         if x.dim() not in (3, 4):
             raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.dim()}D instead")
         return F.softmax(x, -3)
+
+
+class RReLU(_Activation):
+    """Leaky ReLU with a random slope in [lower, upper] per element while training, the mean one in eval."""
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
+        super().__init__(inplace)
+        self.lower, self.upper = lower, upper
+
+    def _fn(self, x):
+        return _activation.rrelu(x, self.lower, self.upper, self.training)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}{_inplace_str(self.inplace, False)}"

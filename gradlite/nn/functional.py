@@ -6,6 +6,7 @@ from gradlite.nn._activation import (  # noqa: F401  (activations the nn package
     glu,
     hardshrink,
     prelu,
+    rrelu,
     softmin,
     softshrink,
     softsign,
@@ -58,8 +59,12 @@ from gradlite.nn._pool import (  # noqa: F401
     adaptive_max_pool2d,
     avg_pool1d,
     avg_pool2d,
+    lp_pool1d,
+    lp_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
 from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F401

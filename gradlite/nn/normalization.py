@@ -151,6 +151,12 @@ class BatchNorm2d(_BatchNorm):
     _dims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) per channel C."""
+
+    _dims = (5,)
+
+
 class GroupNorm(Module):
     """Normalise (N, C, *) over groups of C / num_groups channels; per-channel affine (ones / zeros)."""
 
@@ -285,3 +291,9 @@ class LocalResponseNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W)."""
+
+    _dims = (4, 5)

@@ -1,4 +1,4 @@
-"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d."""
+"""Pooling layers: MaxPool1d/2d, AvgPool1d/2d, LPPool1d/2d, adaptive average / max pooling, MaxUnpool1d/2d."""
 
 from __future__ import annotations
 
@@ -142,3 +142,56 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
 
     def forward(self, x: Tensor):
         return _pool.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+
+
+class LPPool2d(Module):
+    """Power-average pooling: (sum over each window of x**p)**(1/p)."""
+
+    def __init__(self, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+        super().__init__()
+        self.norm_type, self.kernel_size, self.stride, self.ceil_mode = (
+            norm_type,
+            kernel_size,
+            stride,
+            ceil_mode,
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return _pool.lp_pool2d(x, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (
+            f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
+
+
+class LPPool1d(LPPool2d):
+    def forward(self, x: Tensor) -> Tensor:
+        return _pool.lp_pool1d(x, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of MaxPool2d: values back at their ``indices``, zeros elsewhere."""
+
+    _n = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        tup = lambda v: (v,) * self._n if isinstance(v, int) else tuple(v)
+        self.kernel_size = tup(kernel_size)
+        self.stride = tup(stride if stride is not None else kernel_size)
+        self.padding = tup(padding)
+
+    def forward(self, x: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return _pool.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(MaxUnpool2d):
+    _n = 1
+
+    def forward(self, x: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        return _pool.max_unpool1d(x, indices, self.kernel_size, self.stride, self.padding, output_size)

@@ -294,3 +294,55 @@ def test_pooling_errors(device):
         nn.MaxPool2d(2)(gradlite.randn(6, 6, device=device))
     with pytest.raises(RuntimeError, match="Output size is too small"):
         nn.AvgPool2d(3)(gradlite.randn(1, 1, 2, 2, device=device))
+
+
+@pytest.mark.parametrize(
+    "name,args,kw,shape",
+    [
+        ("LPPool2d", (2, 3), {}, (2, 3, 7, 8)),
+        ("LPPool2d", (1.5, (2, 3)), {"stride": (1, 2), "ceil_mode": True}, (2, 3, 7, 8)),
+        ("LPPool1d", (3, 2), {}, (2, 3, 9)),
+    ],
+)
+def test_lp_pool(device, torch, name, args, kw, shape):
+    gm, tm = build(torch, name, *args, device=device, **kw)
+    check_module(torch, gm, tm, [np.abs(randn(*shape)) + 0.1], device, rtol=1e-4, atol=1e-5)
+
+
+def test_max_unpool_inverts_max_pool(device, torch):
+    x = randn(2, 3, 6, 7)
+    (tx,), (gx,) = pair(torch, [x], device)
+    ty, ti = torch.nn.functional.max_pool2d(tx, 2, return_indices=True)
+    gy, gi = gradlite.nn.functional.max_pool2d(gx, 2, return_indices=True)
+    tm, gm = torch.nn.MaxUnpool2d(2), nn.MaxUnpool2d(2).to(device)
+    assert repr(gm) == repr(tm)
+    tu, gu = tm(ty, ti, output_size=tx.shape), gm(gy, gi, output_size=gx.shape)
+    assert_close(gu, tu)
+    r = randn(*tu.shape, seed=3)
+    (tu * torch.tensor(r)).sum().backward()
+    (gu * gradlite.tensor(r, device=device)).sum().backward()
+    assert_close(gx.grad, tx.grad)
+    with pytest.raises(ValueError, match="invalid output_size"):
+        gm(gy, gi, output_size=(2, 3, 9, 9))
+    (tx1,), (gx1,) = pair(torch, [randn(2, 3, 8)], device)
+    t1, i1 = torch.nn.functional.max_pool1d(tx1, 2, return_indices=True)
+    g1, j1 = gradlite.nn.functional.max_pool1d(gx1, 2, return_indices=True)
+    assert_close(nn.MaxUnpool1d(2)(g1, j1), torch.nn.MaxUnpool1d(2)(t1, i1))
+
+
+def test_batch_norm3d_and_instance_norm3d(device, torch):
+    gm, tm = build(torch, "BatchNorm3d", 3, device=device)
+    check_module(torch, gm, tm, [randn(4, 3, 2, 3, 2)], device, rtol=1e-4, atol=1e-5)
+    assert_close(gm.running_var, tm.running_var)
+    gm, tm = build(torch, "InstanceNorm3d", 3, affine=True, device=device)
+    check_module(torch, gm, tm, [randn(2, 3, 2, 3, 4)], device, rtol=1e-4, atol=1e-5)
+
+
+def test_rrelu_train_and_eval(device, torch):
+    gm, tm = build(torch, "RReLU", 0.1, 0.3, device=device)
+    x = gradlite.tensor(-np.ones(20000, dtype=np.float32), device=device, requires_grad=True)
+    y = to_numpy(gm(x))
+    assert y.min() >= -0.3 and y.max() <= -0.1 and abs(y.mean() + 0.2) < 0.005  # slopes ~ U(0.1, 0.3)
+    gm.eval()
+    tm.eval()
+    check_module(torch, gm, tm, [randn(4, 5)], device)
