@@ -32,13 +32,22 @@ def note_view(out, base) -> None:
         out._meta = {"base": root}
         rm = root._meta
         if rm is None:
-            rm = root._meta = {}
+            root._meta = {"views": [_ref(out)], "views_limit": 16}
+            return
         views = rm.get("views")
         if views is None:
-            views = rm["views"] = weakref.WeakSet()
-        views.add(out)
+            rm["views"] = [_ref(out)]
+            rm["views_limit"] = 16
+            return
+        views.append(_ref(out))
+        if len(views) > rm["views_limit"]:  # drop dead references; amortised O(1) per view
+            views[:] = [r for r in views if r() is not None]
+            rm["views_limit"] = max(16, 2 * len(views))
     else:
         out._meta = {"base": root, "no_grad_view": True}
+
+
+_ref = weakref.ref  # a plain list of weak references: cheaper than a WeakSet on every view op
 
 
 def root_of(x):
@@ -105,7 +114,9 @@ def regenerate_views(root) -> None:
     from gradlite.ops._base import apply
 
     shape = root._data.shape
-    for v in list(views):
+    for v in [r() for r in views]:
+        if v is None:
+            continue
         idx = view_index(root, v)
         t = apply("AsStridedBackward0", v._data, (root,), (lambda gy, idx=idx: scatter(gy, idx, shape),))
         old_fn, old_nr = v._grad_fn, v._output_nr
