@@ -203,13 +203,40 @@ def setitem(x: Tensor, idx, value) -> None:
 
 
 def _put(b, target, key, values, basic: bool) -> None:
-    """``target[key] = values``. The array API has no integer-array setitem: a backend that lacks it (the
-    strict test backend) can provide ``index_put``; NumPy and CuPy do it natively."""
-    put = None if basic else getattr(b, "index_put", None)
-    if put is None:
+    """``target[key] = values``. NumPy and CuPy assign through integer arrays and masks natively; the
+    array API has no such setitem, so other namespaces get an exact emulation with scatter-add."""
+    if basic or b.name in _NATIVE_FANCY_SETITEM:
         target[key] = values
-    else:
-        put(target, key, values)
+        return
+    xp = b.xp
+    idx = key if isinstance(key, tuple) else (key,)
+    # the flat position of every element that target[key] selects, in the order it selects them
+    flat_pos = xp.reshape(xp.arange(_size(target.shape), dtype=xp.int64), target.shape)
+    selected = advanced_get(xp, flat_pos, idx)
+    pos = xp.reshape(selected, (-1,))
+    if not pos.shape[0]:
+        return
+    v = values if hasattr(values, "dtype") else xp.asarray(values, dtype=target.dtype)
+    v = xp.reshape(xp.broadcast_to(xp.astype(v, target.dtype), tuple(selected.shape)), (-1,))
+    # a position written twice keeps its last value (as NumPy): sort stably, keep each run's last element
+    order = xp.argsort(pos, stable=True)
+    pos, v = xp.take(pos, order), xp.take(v, order)
+    last = xp.concat([pos[1:] != pos[:-1], xp.ones((1,), dtype=xp.bool)])
+    written = xp.zeros((_size(target.shape),), dtype=target.dtype)
+    b.scatter_add(written, pos, xp.where(last, v, xp.zeros_like(v)))
+    hit = xp.zeros((_size(target.shape),), dtype=xp.int64)
+    b.scatter_add(hit, pos, xp.astype(last, xp.int64))
+    target[...] = xp.reshape(xp.where(hit > 0, written, xp.reshape(target, (-1,))), target.shape)
+
+
+_NATIVE_FANCY_SETITEM = ("numpy", "cupy")
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
 
 
 def _scalar_as(value, x: Tensor):
