@@ -26,8 +26,8 @@ def _max(x: Tensor, dim, keepdim: bool, smallest: bool = False) -> Tensor:
     f = xp.min if smallest else xp.max
     if x.numel() == 0:
         raise RuntimeError(
-            f"linalg.vector_norm cannot compute the {'-inf' if smallest else 'inf'} norm on an "
-            "empty tensor because the operation does not have an identity"
+            f"linalg.vector_norm cannot compute the {'-inf' if smallest else 'inf'} norm on an empty tensor "
+            "because the operation does not have an identity"
         )
     m = f(x._data, axis=axes, keepdims=True)
     from gradlite.tensor import _make
@@ -98,8 +98,8 @@ def norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     if dim is None:
         if x.dim() not in (1, 2):
             raise RuntimeError(
-                f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
-                f"{x.dim()}D."
+                "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                f"Got {x.dim()}D."
             )
         dim = tuple(range(x.dim()))
     if len(dim) == 1:

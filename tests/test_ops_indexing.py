@@ -200,9 +200,9 @@ class _NoFancySetitem:
 )
 def test_setitem_emulation_matches_numpy_including_repeats(key):
     """The scatter-add emulation (for namespaces without integer-array setitem) writes as NumPy: last wins."""
-    from gradlite.ops.indexing import _put
-
     from gradlite.backends.numpy_backend import NumpyBackend
+
+    from gradlite.ops.indexing import _put
 
     b = NumpyBackend()
     shape = np.zeros((4, 3))[key].shape

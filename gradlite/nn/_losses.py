@@ -56,9 +56,8 @@ def _not_differentiable(op: str, arg: str, t) -> None:
 
     if isinstance(t, Tensor) and t._requires_grad and state.grad_enabled:
         raise RuntimeError(
-            f"The function '{op}' is not differentiable with respect to argument '{arg}'. This input "
-            f"cannot have "
-            "requires_grad True."
+            f"The function '{op}' is not differentiable with respect to argument '{arg}'. This input cannot "
+            "have requires_grad True."
         )
 
 
@@ -71,8 +70,7 @@ def _pair(x: Tensor, target: Tensor, op: str) -> None:
         warnings.warn(
             f"Using a target size ({Size(target._data.shape)}) that is different to the input size "
             f"({Size(x._data.shape)}). This will likely lead to incorrect results due to broadcasting. "
-            f"Please "
-            "ensure they have the same size.",
+            "Please ensure they have the same size.",
             UserWarning,
             stacklevel=3,
         )
@@ -158,8 +156,7 @@ def _class_input(input: Tensor, target: Tensor, op: str):
         if target.dim() != 0:
             raise RuntimeError(
                 f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, "
-                f"target "
-                f"{list(target.shape)})"
+                f"target {list(target.shape)})"
             )
         return input.unsqueeze(0), target.unsqueeze(0), True
     if input.shape[0] != (target.shape[0] if target.dim() else -1):
@@ -194,14 +191,12 @@ def _weights(weight: Tensor | None, n_classes: int, input: Tensor) -> Tensor | N
         shape = list(weight.shape) if isinstance(weight, Tensor) else type(weight).__name__
         raise RuntimeError(
             f"weight tensor should be defined either for all {n_classes} classes or no classes but got "
-            f"weight "
-            f"tensor of shape: {shape}"
+            f"weight tensor of shape: {shape}"
         )
     if weight._device is not input._device:
         raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{input.device} and "
-            f"{weight.device}! (when checking argument for argument weight)"
+            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} "
+            f"and {weight.device}! (when checking argument for argument weight)"
         )
     # PyTorch does not differentiate class weights of nll_loss / cross_entropy
     return weight.detach()
@@ -291,8 +286,7 @@ def _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim,
     if target._data.shape != logp._data.shape:
         raise RuntimeError(
             f"Expected target size {list(logp.shape)}, got {list(target.shape)} (class-probability targets "
-            f"must "
-            "have the shape of the input)"
+            "must have the shape of the input)"
         )
     if _dtype_of(target._data) is not _dtype_of(logp._data):
         raise RuntimeError(f"expected scalar type {logp.dtype} but found {target.dtype}")
@@ -328,9 +322,8 @@ def binary_cross_entropy(
         )
     if input._device is not target._device:
         raise RuntimeError(
-            f"Expected all tensors to be on the same device, but found at least two devices, "
-            f"{input.device} and "
-            f"{target.device}! (when checking argument for binary_cross_entropy)"
+            f"Expected all tensors to be on the same device, but found at least two devices, {input.device} "
+            f"and {target.device}! (when checking argument for binary_cross_entropy)"
         )
     _need_float("binary_cross_entropy", input, target)
     _not_differentiable("binary_cross_entropy", "weight", weight)
@@ -441,9 +434,10 @@ def kl_div(
         red = _reduction(reduction, size_average, reduce)
         if red == "mean":
             warnings.warn(
-                "reduction: 'mean' divides the total loss by both the batch size and the support size."
-                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                "reduction: 'mean' divides the total loss by both the batch size and the support "
+                "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+                "definition.'mean' will be changed to behave the same as 'batchmean' in the next major "
+                "release.",
                 UserWarning,
                 stacklevel=2,
             )

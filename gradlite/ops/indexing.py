@@ -23,7 +23,7 @@ def _normalise(x: Tensor, idx):
         if isinstance(p, Tensor):
             if p._device is not x._device:
                 raise RuntimeError(
-                    f"indices should be either on cpu or on the same device as the indexed tensor "
+                    "indices should be either on cpu or on the same device as the indexed tensor "
                     f"({x.device})"
                 )
             if p._data.ndim == 0 and _dtype_of(p._data).category == 1:
@@ -349,9 +349,8 @@ def _gather_checks(x: Tensor, d: int, ix, op: str, src_shape=None) -> None:
     for i in range(ix.ndim):
         if i != d and ix.shape[i] > x._data.shape[i]:
             raise RuntimeError(
-                f"Size does not match at dimension {i} expected index {list(ix.shape)} to be no larger "
-                f"than self "
-                f"{list(x._data.shape)} apart from dimension {d}"
+                f"Size does not match at dimension {i} expected index {list(ix.shape)} to be no larger than "
+                f"self {list(x._data.shape)} apart from dimension {d}"
             )
         if src_shape is not None and ix.shape[i] > src_shape[i]:
             raise RuntimeError(
@@ -454,8 +453,7 @@ def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) ->
     if source._data.shape != want and not (not shape and source.numel() == 1):
         raise RuntimeError(
             f"index_add_(): source tensor shape {list(source._data.shape)} must match self shape "
-            f"{list(shape)} "
-            f"except along dim {d} with size {ix.shape[0] if ix.ndim else 1}"
+            f"{list(shape)} except along dim {d} with size {ix.shape[0] if ix.ndim else 1}"
         )
     _bounds(x, ix, d, shape[d] if shape else 1)
     b = x._device.backend
@@ -493,7 +491,7 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     if vt and value.dim() != 0:
         raise RuntimeError(
             f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {value.dim()} "
-            f"dimension(s)."
+            "dimension(s)."
         )
     xp = x._device.backend.xp
     shape = x._data.shape
@@ -562,7 +560,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
         return gather(x.reshape(-1), 0, indices.reshape(-1))
     if x.dim() != indices.dim():
         raise RuntimeError(
-            f"torch.take_along_dim(): input and indices should have the same number of dimensions, but got "
+            "torch.take_along_dim(): input and indices should have the same number of dimensions, but got "
             f"{x.dim()} dimensions for input, and {indices.dim()} dimensions for indices"
         )
     d = _wrap_dim(dim, x.dim())
@@ -571,8 +569,7 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
     if any(a != b and 1 not in (a, b) for a, b in zip(xs, js, strict=True)):
         raise RuntimeError(
             f"take_along_dim(): shapes {list(x.shape)} and {list(indices.shape)} cannot be broadcast apart "
-            f"from "
-            f"dimension {d}"
+            f"from dimension {d}"
         )
     bshape = [max(a, b) if 0 not in (a, b) else 0 for a, b in zip(xs, js, strict=True)]
     xe, je = list(bshape), list(bshape)

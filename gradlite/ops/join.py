@@ -25,7 +25,7 @@ def _tensors(tensors, op: str) -> list:
             )
         if t._device is not tensors[0]._device:
             raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two devices, "
+                "Expected all tensors to be on the same device, but found at least two devices, "
                 f"{tensors[0].device} and {t.device}! (when checking argument for argument tensors in {op})"
             )
     return tensors
@@ -63,8 +63,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
             if j != d and s[j] != ref[j]:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref[j]} but got "
-                    f"size "
-                    f"{s[j]} for tensor number {i} in the list."
+                    f"size {s[j]} for tensor number {i} in the list."
                 )
     data = tensors[0]._device.backend.xp.concat([arrays[i] for i in kept], axis=d)
     fns, start = [_skipped] * len(tensors), 0
@@ -193,7 +192,7 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = Non
     shape = x._data.shape
     if len(pad) // 2 > len(shape):
         raise RuntimeError(
-            f"Padding length should be less than or equal to two times the input dimension but got padding "
+            "Padding length should be less than or equal to two times the input dimension but got padding "
             f"length {len(pad)} and input of dimension {len(shape)}"
         )
     new, src, dst = list(shape), [slice(None)] * len(shape), [slice(None)] * len(shape)
@@ -204,8 +203,7 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = Non
         if new[d] < 0:
             raise RuntimeError(
                 f"The input size {shape[d]}, plus negative padding {lo} and {hi} resulted in a negative "
-                f"output "
-                f"size, which is invalid. Check dimension {d} of your input."
+                f"output size, which is invalid. Check dimension {d} of your input."
             )
         # negative padding crops the input: read from max(-lo, 0), write to max(lo, 0)
         n = shape[d] - max(-lo, 0) - max(-hi, 0)

@@ -75,9 +75,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     for i, j in zip(da, db, strict=True):
         if sa[i] != sb[j]:
             raise RuntimeError(
-                f"contracted dimensions need to match, but first has size {sa[i]} in dim {i} and second "
-                f"has size "
-                f"{sb[j]} in dim {j}"
+                f"contracted dimensions need to match, but first has size {sa[i]} in dim {i} and second has "
+                f"size {sb[j]} in dim {j}"
             )
     free_a = [i for i in range(na) if i not in da]
     free_b = [j for j in range(nb) if j not in db]
@@ -152,8 +151,8 @@ def _triangle(name: str, keep_lower: bool):
 
     op.__name__ = name
     op.__doc__ = (
-        f"The {'lower' if keep_lower else 'upper'} triangle (on and "
-        f"{'below' if keep_lower else 'above'} diagonal k) of the last two dims; the rest zeroed."
+        f"The {'lower' if keep_lower else 'upper'} triangle (on and {'below' if keep_lower else 'above'} "
+        "diagonal k) of the last two dims; the rest zeroed."
     )
     return op
 
@@ -199,14 +198,14 @@ def einsum(equation: str, *operands) -> Tensor:
             k = t.dim() - len(plain)
             if k < 0:
                 raise RuntimeError(
-                    f"einsum(): the number of subscripts in the equation ({len(plain)}) is more than "
-                    f"the number of dimensions ({t.dim()}) for operand {i}"
+                    f"einsum(): the number of subscripts in the equation ({len(plain)}) is more than the "
+                    f"number of dimensions ({t.dim()}) for operand {i}"
                 )
             s = s.replace("...", ell[n_ell - k :])
         elif len(s) != t.dim():
             raise RuntimeError(
-                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the "
-                f"number of dimensions ({t.dim()}) for operand {i} and no ellipsis was given"
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the number of "
+                f"dimensions ({t.dim()}) for operand {i} and no ellipsis was given"
             )
         labels.append(s)
     if arrow:
@@ -230,8 +229,8 @@ def einsum(equation: str, *operands) -> Tensor:
             if sizes.get(c, 1) != n and n != 1:
                 if c in sizes and sizes[c] != 1:
                     raise RuntimeError(
-                        f"einsum(): subscript {c} has size {n} for operand {i} which does not "
-                        f"broadcast with previously seen size {sizes[c]}"
+                        f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast with "
+                        f"previously seen size {sizes[c]}"
                     )
             sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
     ops = [

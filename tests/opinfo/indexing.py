@@ -271,7 +271,7 @@ register(
             ),
         ],
         method="scatter_add",
-    inplace="scatter_add_",
+        inplace="scatter_add_",
         dtypes=NUM,
     )
 )
@@ -306,7 +306,7 @@ register(
             ),
         ],
         method="index_add",
-    inplace="index_add_",
+        inplace="index_add_",
         dtypes=NUM,
     )
 )
@@ -334,7 +334,7 @@ register(
             ),
         ],
         method="masked_fill",
-    inplace="masked_fill_",
+        inplace="masked_fill_",
         dtypes=ALL,
     )
 )

@@ -190,8 +190,8 @@ register(
             ErrorSample(
                 Sample((arr(rng, 2), arr(rng, 5, 3))),
                 RuntimeError,
-                "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                "Long, Int",
+                "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, "
+                "Int",
             ),
         ],
         dtypes=FLT,

@@ -295,8 +295,8 @@ simple(
             (2, 3),
             (3, 3),
             RuntimeError,
-            r"The expanded size of the tensor \(3\) must match the "
-            r"existing size \(2\) at non-singleton dimension 0",
+            r"The expanded size of the tensor \(3\) must match the existing size \(2\) at non-singleton "
+            r"dimension 0",
         ),
         bad(rng, (2, 3), (3,), RuntimeError, "the number of sizes provided"),
     ],
@@ -513,8 +513,8 @@ simple(
         ErrorSample(
             Sample(([arr(rng, 2, 3), arr(rng, 2, 4)],)),
             RuntimeError,
-            "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 4 "
-            "for tensor number 1 in the list.",
+            "Sizes of tensors must match except in dimension 0. Expected size 3 but got size 4 for tensor "
+            "number 1 in the list.",
         ),
         ErrorSample(
             Sample(([arr(rng), arr(rng)],)),
@@ -551,8 +551,8 @@ simple(
         ErrorSample(
             Sample(([arr(rng, 2, 3), arr(rng, 2, 4)],)),
             RuntimeError,
-            r"stack expects each tensor to be equal size, but got \[2, 3\] at entry 0 and \[2, 4\] at "
-            r"entry 1",
+            r"stack expects each tensor to be equal size, but got \[2, 3\] at entry 0 and \[2, 4\] at entry "
+            r"1",
         ),
         ErrorSample(Sample(([arr(rng, 2), arr(rng, 2)], 2)), IndexError, "Dimension out of range"),
     ],
