@@ -397,3 +397,41 @@ def test_backward_releases_saved_values(device):
     y.backward()
     assert ref() is None
     assert to_numpy(x.grad).tolist() == [18.0, 36.0]
+
+
+# -- gradient storage: layout and ownership -----------------------------------------------------------------
+def test_leaf_gradients_never_share_storage(device):
+    a = gradlite.ones(3, requires_grad=True, device=device)
+    b = gradlite.ones(3, requires_grad=True, device=device)
+    ((a + b) * 3).sum().backward()  # AddBackward0 hands the same gradient to both inputs
+    a.grad.add_(1)
+    assert b.grad.tolist() == [3.0, 3.0, 3.0] and a.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+def test_gradient_takes_the_leaf_layout(device, torch):
+    rng = np.random.default_rng(0)
+    wa, xa = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        w = lib.tensor(wa, requires_grad=True, device=dev)
+        x = lib.tensor(xa, requires_grad=True, device=dev)
+        for _ in range(2):  # the second call accumulates into the stored gradient
+            ((x @ w.t()).tanh() ** 2).sum().backward()
+        res.append((w.grad, x.grad))
+    assert_close(res[0][0], res[1][0], rtol=1e-5, atol=1e-5)
+    assert_close(res[0][1], res[1][1], rtol=1e-5, atol=1e-5)
+    w = res[0][0]
+    if device == "cpu":
+        assert w._data.flags["C_CONTIGUOUS"]  # as the weight: updates of it run contiguously
+
+
+def test_weight_gradient_is_independent_of_other_gradients(device):
+    w = gradlite.randn(3, 4, requires_grad=True, device=device)
+    x = gradlite.randn(5, 4, requires_grad=True, device=device)
+    y = x @ w.t()
+    y.retain_grad()
+    y.sum().backward()
+    before_x, before_y = to_numpy(x.grad).copy(), to_numpy(y.grad).copy()
+    w.grad.mul_(0)
+    np.testing.assert_array_equal(to_numpy(x.grad), before_x)
+    np.testing.assert_array_equal(to_numpy(y.grad), before_y)

@@ -164,6 +164,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     # 1. dependency counts over the reachable graph
     deps: dict = {}
     buffers: dict = {}
+    fresh_buf: dict = {}  # node -> whether its buffered gradient's array belongs to this pass alone
     leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
     stack = []
     for t, g in zip(roots, root_grads, strict=True):
@@ -200,7 +201,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
         while ready:
             node = ready.pop()
             g = buffers.pop(node, None)
+            gfresh = fresh_buf.pop(node, False)
             edges = node._edges
+            kept = out = None
             if need is not None and node not in need:
                 gxs = (None,) * len(edges)
             else:
@@ -247,9 +250,16 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                     gxs = _run_post_hooks(node, gxs, g)
                 if obs is not None:
                     obs("node", node, g, gxs)
+                if type(fns) is tuple and not node._pre_hooks and not node._hooks:
+                    kept, out = saved, node._out  # for _fresh: what a built-in op's backward could alias
+                else:
+                    gfresh = False
                 if not retain_graph:
                     node._release()
             gdata = None if g is None or type(g) is list else g._data
+            gbase = getattr(gdata, "base", None)
+            single = sum(gx is not None for gx in gxs) <= 1
+            seen = set()
             for i, e in enumerate(edges):
                 if e is None:
                     continue
@@ -261,14 +271,20 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                             leaf_grads,
                             target,
                             gx,
-                            # no ``base`` attribute (array_api_strict): it may be a view, so not fresh
-                            gx._data is not gdata and getattr(gx._data, "base", gdata) is None,
+                            _fresh(gx._data, gdata, gbase, gfresh, single, kept, out, seen),
                         )
                     continue
                 if gx is not None:
                     if target._n_out == 1:  # _to_buffer, inlined for the common single-output node
                         old = buffers.get(target)
-                        buffers[target] = gx if old is None else old + gx
+                        if old is None:
+                            buffers[target] = gx
+                            fresh_buf[target] = _fresh(
+                                gx._data, gdata, gbase, gfresh, single, kept, out, seen
+                            )
+                        else:
+                            buffers[target] = old + gx
+                            fresh_buf[target] = True
                     else:
                         _to_buffer(buffers, target, nr, gx)
                 d = deps[target] - 1
@@ -322,6 +338,40 @@ def _needed(order, deps, wanted_leaf, wanted_node) -> set:
                 need.add(node)
                 break
     return need
+
+
+_NO_BASE = object()
+
+
+def _fresh(d, gdata, gbase, gfresh, single, kept, out, seen) -> bool:
+    """Whether the gradient array ``d`` belongs to this backward pass alone, so a leaf may keep it uncopied.
+
+    A new array does. The incoming gradient ``gdata`` and views of it are as fresh as it is (``gfresh``),
+    when this node sends a gradient to a single input. Any other view is fresh only for a built-in op
+    (``kept``: its saved tensors, ``out``: its saved output) whose saved values it does not view: it views
+    an array the backward function made, as the ``(gy^T @ x)^T`` of a transposed matmul operand (then the
+    weight gradient of ``x @ w.t()`` is stored without a copy). An array handed to two inputs of the node
+    (``seen``) is fresh for the first only. Arrays without ``base`` (array_api_strict) are never fresh.
+    """
+    if d is gdata:
+        return gfresh and single
+    base = getattr(d, "base", _NO_BASE)
+    if base is _NO_BASE:
+        return False
+    owner = id(d if base is None else base)
+    if owner in seen:
+        return False
+    seen.add(owner)
+    if base is None:
+        return True
+    if base is gdata or (gbase is not None and base is gbase):
+        return gfresh and single
+    if kept is None:
+        return False
+    for t, _, _ in kept:
+        if t is not None and (t._data is base or getattr(t._data, "base", None) is base):
+            return False
+    return out is None or (out[0] is not base and getattr(out[0], "base", None) is not base)
 
 
 def _to_buffer(buffers, node, nr, g) -> None:
