@@ -140,3 +140,27 @@ def test_matches_torch_on_the_same_function(device, torch):
     assert not gradcheck(
         lambda z: _wrong_mul(z, 1.0, 1.0 + 1e-4), (x,), atol=1e-6, rtol=0.0, raise_exception=False
     )
+
+
+def test_non_reentrant_backward_is_caught(device):
+    """A backward whose result changes from one run to the next fails, as in PyTorch."""
+    x = _x(device, 3)
+    calls = []
+
+    def drifting(a):
+        def g(gy):
+            calls.append(1)
+            return gy * (2.0 + 1e-3 * len(calls))
+
+        return apply("DriftBackward0", a._data * 2, (a,), (g,))
+
+    with pytest.raises(GradcheckError, match="not reentrant"):
+        gradcheck(drifting, (x,), atol=1.0)
+    assert gradcheck(drifting, (x,), atol=1.0, nondet_tol=1.0)
+
+
+def test_nan_gradients_fail(device):
+    """NaN in both Jacobians is not a match (as torch.allclose without equal_nan)."""
+    x = _x(device, 2)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda a: (a * float("nan")), (x,))

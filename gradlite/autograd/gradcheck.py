@@ -174,8 +174,16 @@ def gradcheck(
     Returns True, or raises ``GradcheckError`` naming the output and input index and printing the
     numerical and analytical Jacobians (False instead when ``raise_exception=False``).
     ``fast_mode`` compares the scalar ``v^T J u`` for random ``u``, ``v`` instead of full Jacobians.
+    Backward must also be reentrant: two runs with the same upstream gradient agree within ``nondet_tol``.
     """
     inputs, diff_in, outs, out_ids = _prepare(fn, inputs, raise_exception)
+    if not _reentrant(outs, inputs, diff_in, out_ids, nondet_tol):
+        return _fail(
+            "Backward is not reentrant, i.e., running backward with same input and grad_output multiple "
+            "times gives different values, although analytical gradient matches numerical gradient. "
+            f"The tolerance for nondeterminism was {nondet_tol}.",
+            raise_exception,
+        )
     out_sizes = {k: outs[k].numel() for k in out_ids}
     if fast_mode:
         return _fast_check(fn, inputs, diff_in, outs, out_ids, eps, atol, rtol, raise_exception)
@@ -184,12 +192,28 @@ def gradcheck(
     for k in out_ids:
         for i in diff_in:
             n, a = num[(k, i)], ana[(k, i)]
-            if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
                 return _fail(
                     f"Jacobian mismatch for output {k} with respect to input {i},\n"
                     f"numerical:{_fmt(n)}\nanalytical:{_fmt(a)}\n",
                     raise_exception,
                 )
+    return True
+
+
+def _reentrant(outs, inputs, diff_in, out_ids, nondet_tol: float) -> bool:
+    """Two backward passes with the same upstream gradient give the same input gradients."""
+    from gradlite.creation import ones_like
+
+    for k in out_ids:
+        v = ones_like(outs[k])
+        first = _vjp(outs, k, inputs, diff_in, v)
+        second = _vjp(outs, k, inputs, diff_in, v)
+        for a, b in zip(first, second, strict=True):
+            if (a is None) != (b is None):
+                return False
+            if a is not None and np.max(np.abs(_host64(a) - _host64(b)), initial=0.0) > nondet_tol:
+                return False
     return True
 
 
@@ -218,7 +242,7 @@ def _fast_check(fn, inputs, diff_in, outs, out_ids, eps, atol, rtol, raise_excep
             numerical = float(v_h @ ((p - q) / (2 * eps)))
             gs = _vjp(outs, k, inputs, [i], v)
             analytical = 0.0 if gs[0] is None else float(_host64(gs[0]).reshape(-1) @ u_h)
-            if not np.isclose(analytical, numerical, rtol=rtol, atol=atol, equal_nan=True):
+            if not np.isclose(analytical, numerical, rtol=rtol, atol=atol):
                 return _fail(
                     f"Jacobian mismatch for output {k} with respect to input {i},\n"
                     f"numerical:{numerical!r}\nanalytical:{analytical!r}\n\n"
