@@ -48,7 +48,7 @@ def windows(
         cols = xp.empty((n, c, kh, kw, oh, ow), dtype=xd.dtype)
     for i in range(kh):
         for j in range(kw):
-            cols[:, :, i, j] = xpd[
+            cols[:, :, i, j, ...] = xpd[
                 :, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
             ]
     shape = xd.shape
@@ -69,9 +69,8 @@ def fold(cols: Tensor, shape: tuple, kernel: tuple, stride: tuple, padding: tupl
         g = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cd.dtype)
     for i in range(kh):
         for j in range(kw):
-            g[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cd[
-                :, :, i, j
-            ]
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            g[:, :, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cd[:, :, i, j, ...]
     g = g[:, :, pt : pt + h, pl : pl + w]
     return apply("Col2ImBackward0", g, (cols,), (lambda gg: windows(gg, kernel, stride, padding, dilation),))
 

@@ -70,8 +70,8 @@ def max_pool2d(
     x = input.unsqueeze(0) if unbatched else input
     n, c, h, w = x.shape
     xp = x._device.backend.xp
-    cols = windows(x.detach(), k, s, pads, d, pad_value=-float("inf"))._data.reshape(
-        n, c, k[0] * k[1], oh, ow
+    cols = xp.reshape(
+        windows(x.detach(), k, s, pads, d, pad_value=-float("inf"))._data, (n, c, k[0] * k[1], oh, ow)
     )
     idx = xp.argmax(cols, axis=2)
     y = _take_max(x, idx, k, s, pads, d)

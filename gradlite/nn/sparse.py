@@ -45,21 +45,23 @@ def _scaled_lookup(x: Tensor, weight: Tensor, padding_idx: int | None) -> Tensor
     _check_indices(x, weight.shape[0])
     b = weight._device.backend
     xp = b.xp
-    key = x._data
+    flat = xp.reshape(x._data, (-1,))
     with b.context(weight._device.index):
         counts = xp.zeros((weight.shape[0],), dtype=weight._data.dtype)
-        b.scatter_add(counts, xp.reshape(key, (-1,)), xp.ones((x.numel(),), dtype=weight._data.dtype))
-        inv = 1.0 / counts[key]
+        b.scatter_add(counts, flat, xp.ones((x.numel(),), dtype=weight._data.dtype))
+        inv = 1.0 / xp.take(counts, flat, axis=0)
         if padding_idx is not None:
-            inv = xp.where(key == padding_idx, xp.zeros_like(inv), inv)
+            inv = xp.where(flat == padding_idx, xp.zeros_like(inv), inv)
     inv = _make(xp.expand_dims(inv, axis=-1), weight._device)
     shape = weight._data.shape
-    return apply(
+    dim = shape[1]
+    rows = apply(
         "EmbeddingBackward0",
-        weight._data[key],
+        xp.take(weight._data, flat, axis=0),
         (weight,),
-        (lambda gy: index_grad(gy * inv, key, shape, False),),
+        (lambda gy: index_grad(gy * inv, flat, shape, False),),
     )
+    return rows.reshape(*x.shape, dim)
 
 
 class Embedding(Module):
