@@ -39,8 +39,10 @@ def _normalise(x: Tensor, idx):
             if p.step is not None and int(p.step) <= 0:
                 raise ValueError("step must be greater than zero")
         elif isinstance(p, (list,)) or hasattr(p, "__array__") and not isinstance(p, (int, slice)):
-            b = x._device.backend
-            p, basic = b.from_host(__import__("numpy").asarray(p), x._device.index), False
+            from gradlite.creation import tensor
+
+            # host data (lists, NumPy arrays) becomes an index array on x's device, as torch.tensor would
+            p, basic = tensor(p, device=x._device)._data, False
         elif isinstance(p, float):
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
