@@ -73,7 +73,8 @@ def _classify(name, fn):
         if _dtype_of(d).is_floating_point:
             data = fn(xp, d)
         else:  # integers are finite and never nan/inf
-            data = xp.full(d.shape, name == "isfinite", dtype=x._device.backend.dtype("bool"))
+            with x._device.backend.context(x._device.index):
+                data = xp.full(d.shape, name == "isfinite", dtype=x._device.backend.dtype("bool"))
         return _make(data, x._device)
 
     classify.__name__ = name

@@ -174,7 +174,8 @@ def _shifted(x: Tensor, d: int, right: bool, fill) -> Tensor:
         return apply("ShiftBackward0", xd, (x,), (lambda gy: gy,))
     lead = (slice(None),) * d
     kept = xd[lead + ((slice(0, n - 1),) if right else (slice(1, n),)) + (...,)]
-    pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1 :], fill, dtype=xd.dtype)
+    with x._device.backend.context(x._device.index):  # allocate on the tensor's GPU, not the current one
+        pad = xp.full(xd.shape[:d] + (1,) + xd.shape[d + 1 :], fill, dtype=xd.dtype)
     data = xp.concat((pad, kept) if right else (kept, pad), axis=d)
     return apply("ShiftBackward0", data, (x,), (lambda gy: _shifted(gy, d, not right, 0),))
 
@@ -230,7 +231,7 @@ def _nan_extreme(xp, xd, axis, keepdim, is_max):
     data = (xp.max if is_max else xp.min)(xd, axis=axis, keepdims=keepdim)
     if _dtype_of(xd).is_floating_point:
         nan = xp.any(xp.isnan(xd), axis=axis, keepdims=keepdim)
-        data = xp.where(nan, xp.asarray(float("nan"), dtype=xd.dtype), data)
+        data = xp.where(nan, float("nan"), data)
     return data
 
 
@@ -239,7 +240,7 @@ def _arg(xp, xd, axis, keepdim, is_max):
     if _dtype_of(xd).is_floating_point:
         nan = xp.isnan(xd)
         fill = float("inf") if is_max else float("-inf")
-        xd = xp.where(nan, xp.asarray(fill, dtype=xd.dtype), xd)
+        xd = xp.where(nan, fill, xd)
     idx = (xp.argmax if is_max else xp.argmin)(xd, axis=axis, keepdims=keepdim)
     return xp.astype(idx, xp.int64)
 
@@ -248,11 +249,14 @@ def _index_mask(x: Tensor, idx, d: int, keepdim: bool):
     """Bool tensor of x's shape, True at the position ``idx`` selects along ``d``."""
     xp = _xp(x)
     shape = x._data.shape
+    b = x._device.backend
     if not shape:
-        return _make(xp.ones((), dtype=xp.bool), x._device)
+        with b.context(x._device.index):
+            return _make(xp.ones((), dtype=xp.bool), x._device)
     if not keepdim:
         idx = xp.expand_dims(idx, axis=d)
-    r = xp.arange(shape[d], dtype=xp.int64)
+    with b.context(x._device.index):
+        r = xp.arange(shape[d], dtype=xp.int64)
     r = xp.reshape(r, tuple(shape[d] if i == d else 1 for i in range(len(shape))))
     return _make(r == idx, x._device)
 
