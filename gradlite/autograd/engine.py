@@ -435,14 +435,15 @@ def _fit(node, gx, shape, dt, index):
                 f"Function {node.name()} returned an invalid gradient at index {index} - "
                 f"expected a floating point type, got {gx.dtype}"
             )
-        gx = gx.to(_DTYPE_NAME(dt))
+        gx = gx.to(_gl_dtype(gx, dt))
     return gx
 
 
-def _DTYPE_NAME(dt):
+def _gl_dtype(gx, dt):
+    """The gradlite dtype of a backend dtype object (each backend names its own dtype objects)."""
     from gradlite.dtypes import BY_NAME
 
-    return BY_NAME[getattr(dt, "name", None) or str(dt)]
+    return BY_NAME[gx._device.backend.dtype_name(dt)]
 
 
 def sum_to(g, shape, node=None, index=0):
