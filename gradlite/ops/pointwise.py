@@ -294,8 +294,11 @@ def where(condition: Tensor, x=None, y=None) -> Tensor:
     """Elementwise ``x if condition else y`` with broadcasting; gradients flow to the chosen side."""
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
-    if x is None and y is None:
-        return condition.nonzero(as_tuple=True)
+    if x is None and y is None:  # where(condition): the indices of the true elements, one tensor per dim
+        from gradlite.tensor import _make
+
+        xp = xp_of(condition)
+        return tuple(_make(xp.astype(i, xp.int64), condition._device) for i in xp.nonzero(condition._data))
     if _dtype_of(condition._data) is not dtypes.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}"

@@ -750,3 +750,17 @@ register(
         differentiable=False,
     )
 )
+register(
+    OpInfo(
+        name="where_condition_only",
+        op=lambda m, c: m.where(c),
+        ref=lambda np, c: np.nonzero(c),
+        samples=lambda rng: [
+            Sample((rng.uniform(size=(2, 3)) > 0.5,), name="mat"),
+            Sample((np.array([False, True, True]),), name="vec"),
+            Sample((np.zeros((0, 2), bool),), name="empty"),
+        ],
+        dtypes=("bool",),
+        differentiable=False,
+    )
+)
