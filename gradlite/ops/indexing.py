@@ -8,6 +8,8 @@ double backward working.
 
 from __future__ import annotations
 
+import numbers
+
 import re
 
 from gradlite.ops._base import apply, tensor_method
@@ -35,6 +37,8 @@ def _normalise(x: Tensor, idx):
         elif isinstance(p, x._device.backend.array_type):  # raw arrays: keys saved by index gradients
             basic = basic and p.ndim == 0 and not _is_bool(p)
             p = int(p) if basic else p
+        elif isinstance(p, numbers.Integral) and not isinstance(p, bool):
+            p = int(p)  # NumPy integers index like python ints: a view, as in PyTorch
         elif isinstance(p, slice):
             if p.step is not None and int(p.step) <= 0:
                 raise ValueError("step must be greater than zero")
