@@ -9,7 +9,6 @@ double backward working.
 from __future__ import annotations
 
 import numbers
-
 import re
 
 from gradlite.ops._base import apply, tensor_method
@@ -584,21 +583,3 @@ def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor
 
 
 Tensor.take_along_dim = take_along_dim
-
-
-def _inplace_of(fn, name: str):
-    """The in-place variant: the out-of-place result written into x (autograd's checks included)."""
-
-    def method(x: Tensor, *args, **kwargs) -> Tensor:
-        from gradlite.ops.inplace import assign, check_inplace
-
-        check_inplace(x)
-        return assign(x, fn(x, *args, **kwargs), name)
-
-    method.__name__ = name
-    method.__doc__ = f"In-place ``{name.rstrip('_')}``; returns self."
-    return method
-
-
-for _fn in (masked_fill, scatter, scatter_add, index_add):
-    setattr(Tensor, _fn.__name__ + "_", _inplace_of(_fn, _fn.__name__ + "_"))

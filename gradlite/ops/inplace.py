@@ -142,6 +142,7 @@ _INPLACE = {
     "masked_fill_": ("masked_fill", False),
     "index_add_": ("index_add", False),
     "scatter_": ("scatter", False),
+    "scatter_add_": ("scatter_add", False),
     "neg_": (A.neg, False),
 }
 for _name, (_fn, _saves) in _INPLACE.items():
