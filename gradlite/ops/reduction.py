@@ -33,8 +33,11 @@ _TORCH_NAMES = {
 
 
 def reduce_dims(dim, ndim: int) -> tuple:
-    """Normalise ``dim`` (None, int, or sequence) to a sorted tuple of non-negative axes."""
-    if dim is None:
+    """Normalise ``dim`` (None, int, or sequence) to a sorted tuple of non-negative axes.
+
+    An empty sequence means every dim, as in PyTorch (``x.sum(dim=())`` is the full sum).
+    """
+    if dim is None or (not isinstance(dim, int) and len(dim) == 0):
         return tuple(range(ndim))
     if isinstance(dim, int):
         dim = (dim,)
