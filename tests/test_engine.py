@@ -435,3 +435,31 @@ def test_weight_gradient_is_independent_of_other_gradients(device):
     w.grad.mul_(0)
     np.testing.assert_array_equal(to_numpy(x.grad), before_x)
     np.testing.assert_array_equal(to_numpy(y.grad), before_y)
+
+
+def test_inplace_arithmetic_without_graph_matches_torch(device, torch):
+    """``p -= lr * g`` and friends outside autograd: values, views, versions and errors as PyTorch."""
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        p = lib.tensor(a, requires_grad=True, device=dev)
+        v = p.detach()[0]  # a view: sees every in-place change of p's storage
+        with lib.no_grad():
+            p -= 0.5 * lib.ones(2, 3, device=dev)
+            p += lib.tensor([1.0, 2.0, 3.0], device=dev)  # broadcast into p's shape
+            p *= 2
+            p /= 4
+            p.add_(1.0)
+        assert p.is_leaf and p.requires_grad and p.grad_fn is None
+        res.append((p.detach().clone(), v.clone(), p._version_count if lib is gradlite else p._version))
+        i = lib.tensor([1, 2], device=dev)
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            i += 0.5
+        e = lib.ones(3, device=dev).expand(2, 3)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            e += 1
+        with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+            lib.ones(3, device=dev).add_(lib.ones(2, 3, device=dev))
+    assert_close(res[0][0], res[1][0])
+    assert_close(res[0][1], res[1][1])
+    assert res[0][2] == res[1][2] == 5

@@ -7,6 +7,8 @@ position), writes the values into the tensor's storage (so views see them), bump
 
 from __future__ import annotations
 
+import operator
+
 from gradlite.autograd import views
 from gradlite.autograd.grad_mode import state
 from gradlite.ops import arithmetic as A
@@ -94,6 +96,9 @@ _NAMES_T = {
 }
 
 
+_FAST_OPS = {A.add: operator.iadd, A.sub: operator.isub, A.mul: operator.imul, A.div: operator.itruediv}
+
+
 def _inplace(fn, op, saves_self=False):
     """The in-place form of ``fn``: check, compute out of place, write back with ``assign``.
 
@@ -102,8 +107,12 @@ def _inplace(fn, op, saves_self=False):
     ``original_self``), so ``y *= w`` stays differentiable.
     """
 
+    fast = _FAST_OPS.get(fn) if not isinstance(fn, str) else None
+
     def method(x: Tensor, *args, **kwargs) -> Tensor:
         check_inplace(x)
+        if fast is not None and len(args) == 1 and not kwargs and _inplace_fast(x, args[0], fast):
+            return x
         f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
         src = x
         if (
@@ -120,6 +129,42 @@ def _inplace(fn, op, saves_self=False):
     method.__name__ = op
     method.__doc__ = f"In-place ``{op.strip('_')}``; returns self."
     return method
+
+
+def _inplace_fast(x: Tensor, y, iop) -> bool:
+    """``x op= y`` as one in-place array op when no graph is recorded and nothing is cast (the optimizer
+    step ``p -= lr * p.grad``): no temporary result and no copy back, so a step's peak memory is NumPy's.
+
+    Taken for a floating ``x`` with a python number, or with a tensor of its dtype and device whose shape
+    broadcasts into x's; False (nothing done) otherwise, and the general path runs (and raises there).
+    """
+    xd = x._data
+    if not _dtype_of(xd).is_floating_point:
+        return False
+    if isinstance(y, Tensor):
+        if state.grad_enabled and (x._requires_grad or y._requires_grad):
+            return False
+        yd = y._data
+        xs, ys = xd.shape, yd.shape
+        if y._device is not x._device or yd.dtype != xd.dtype or len(ys) > len(xs):
+            return False
+        for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
+            if a != b and a != 1:
+                return False
+    elif y.__class__ is float or y.__class__ is int:
+        if state.grad_enabled and x._requires_grad:
+            return False
+        yd = y
+    else:
+        return False
+    try:
+        r = iop(xd, yd)
+    except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
+        return False
+    if r is not xd:  # an array type without in-place operators
+        xd[...] = r
+    x._version[0] += 1
+    return True
 
 
 # (out-of-place op, whether its backward reads the input's values)
