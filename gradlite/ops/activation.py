@@ -1,11 +1,10 @@
 """Activation functions (re-exported by ``nn.functional``): relu6, leaky_relu, elu, selu, celu, gelu, silu,
 mish, softplus, logsigmoid, hardtanh, hardsigmoid, hardswish.
 
-Most are composed from differentiable primitives (so their gradients and second derivatives need no
-code); ``softplus``, ``logsigmoid``, ``hardtanh`` and ``leaky_relu`` have their own gradient because the
-composed one would be wrong at a kink or overflow in a branch that ``where`` discards.
-The branch that ``where`` does not select is always computed on clamped inputs: an ``inf`` there would
-turn its zero gradient into ``0 * inf = nan``.
+Each records one node with PyTorch's name (``GeluBackward0``) and a gradient formula written with
+gradlite ops, so second derivatives work; the formulas make PyTorch's choices at the kinks. A branch that
+``where`` discards is always computed on clamped inputs: an ``inf`` there would turn its zero gradient
+into ``0 * inf = nan``. ``relu6`` is ``hardtanh(x, 0, 6)`` (PyTorch's ``HardtanhBackward0`` too).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import math
 
 from gradlite import dtypes
 from gradlite.ops._base import apply
-from gradlite.ops.pointwise import _check, erf, expm1, sigmoid, tanh, where, xp_of
+from gradlite.ops.pointwise import _check, _erf_fwd, _sigmoid_fwd, erf, exp, sigmoid, tanh, where, xp_of
 from gradlite.tensor import Tensor, _dtype_of
 
 
@@ -71,42 +70,83 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -
     )
 
 
+def _elu(x, name, node, alpha, scale, input_scale, inplace):
+    """``scale * x`` for x > 0, ``scale * alpha * (exp(input_scale * x) - 1)`` otherwise (elu, selu, celu)."""
+    _float_only(x, name)
+    xp = xp_of(x)
+    d = x._data
+    # the discarded branch runs on min(x, 0): exp of a large x would overflow there
+    neg = xp.expm1(xp.where(d > 0, 0.0, d) * input_scale) * (alpha * scale)
+    data = xp.where(d > 0, d * scale, neg)
+
+    # d/dx = scale for x > 0, else scale * alpha * input_scale * exp(input_scale * x)
+    def gx(gy):
+        return where(
+            x > 0, gy * scale, gy * (alpha * scale * input_scale) * exp(x.clamp(max=0.0) * input_scale)
+        )
+
+    return _finish(x, apply(node, data, (x,), (gx,), saved=(x,)), inplace)
+
+
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for x > 0, ``alpha * (exp(x) - 1)`` otherwise."""
-    _float_only(x, "elu")
-    return _finish(x, where(x > 0, x, expm1(x.clamp(max=0.0)) * alpha), inplace)
+    return _elu(x, "elu", "EluBackward0", alpha, 1.0, 1.0, inplace)
 
 
 def selu(x: Tensor, inplace: bool = False) -> Tensor:
     """``scale * elu(x, alpha)`` with the self-normalising constants."""
-    _float_only(x, "selu")
     alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return _finish(x, where(x > 0, x * scale, expm1(x.clamp(max=0.0)) * (alpha * scale)), inplace)
+    return _elu(x, "selu", "EluBackward0", alpha, scale, 1.0, inplace)
 
 
 def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    _float_only(x, "celu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
-    return _finish(x, where(x > 0, x, expm1(x.clamp(max=0.0) / alpha) * alpha), inplace)
+    return _elu(x, "celu", "CeluBackward0", alpha, 1.0, 1.0 / alpha, inplace)
+
+
+_GELU_K = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (Phi the normal CDF, via erf), or its tanh approximation with ``approximate='tanh'``."""
     _float_only(x, "GeluKernelImpl")
+    xp = xp_of(x)
+    d = x._data
     if approximate == "none":
-        return x * (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
-    if approximate == "tanh":
-        k = math.sqrt(2.0 / math.pi)
-        return x * (tanh((x + x * x * x * 0.044715) * k) + 1) * 0.5
-    raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
+        data = d * 0.5 * (_erf_fwd(xp, d * (1 / math.sqrt(2.0))) + 1.0)
+
+        # d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density
+        def gx(gy):
+            cdf = (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
+            return gy * (cdf + x * exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)))
+
+    elif approximate == "tanh":
+        data = d * 0.5 * (xp.tanh((d + d * d * d * _GELU_C) * _GELU_K) + 1.0)
+
+        # with t = tanh(k (x + c x^3)): d/dx = (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2
+        def gx(gy):
+            t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
+            return gy * ((t + 1) * 0.5 + x * (1 - t * t) * (_GELU_K * 0.5) * (x * x * (3 * _GELU_C) + 1))
+
+    else:
+        raise RuntimeError(f"approximate argument must be either none or tanh (got {approximate!r})")
+    return apply("GeluBackward0", data, (x,), (gx,), saved=(x,))
 
 
 def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)``."""
     _float_only(x, "silu")
-    return _finish(x, x * sigmoid(x), inplace)
+    d = x._data
+
+    # d/dx x s(x) = s (1 + x (1 - s))
+    def gx(gy):
+        s = sigmoid(x)
+        return gy * s * (x * (1 - s) + 1)
+
+    return _finish(x, apply("SiluBackward0", d * _sigmoid_fwd(xp_of(x), d), (x,), (gx,), saved=(x,)), inplace)
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -138,24 +178,46 @@ def logsigmoid(x: Tensor) -> Tensor:
     return apply("LogSigmoidBackward0", data, (x,), (lambda gy: gy * sigmoid(-x),), saved=(x,))
 
 
+def _softplus_fwd(xp, d):
+    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow
+    return xp.where(d > 0, d, 0.0) + xp.log1p(xp.exp(-xp.abs(d)))
+
+
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``."""
     _float_only(x, "mish")
-    return _finish(x, x * tanh(softplus(x)), inplace)
+    xp = xp_of(x)
+    d = x._data
+
+    # with t = tanh(softplus(x)): d/dx = t + x sigmoid(x) (1 - t^2)
+    def gx(gy):
+        t = tanh(softplus(x))
+        return gy * (t + x * sigmoid(x) * (1 - t * t))
+
+    return _finish(
+        x, apply("MishBackward0", d * xp.tanh(_softplus_fwd(xp, d)), (x,), (gx,), saved=(x,)), inplace
+    )
 
 
 def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``; the gradient is 1/6 strictly inside (-3, 3)."""
     _float_only(x, "hardsigmoid")
-    return _finish(x, hardtanh(x + 3.0, 0.0, 6.0) / 6.0, inplace)
+    data = xp_of(x).clip(x._data + 3.0, 0.0, 6.0) / 6.0
+    gx = lambda gy: where((x > -3.0) & (x < 3.0), gy / 6.0, 0.0)  # noqa: E731
+    return _finish(x, apply("HardsigmoidBackward0", data, (x,), (gx,), saved=(x,)), inplace)
 
 
 def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6``."""
     _float_only(x, "hardswish")
-    # PyTorch's gradient: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above: the product rule on relu6 with its
-    # inclusive-at-3 choice; composing with clamp (inclusive bounds) reproduces it
-    return _finish(x, x * (x + 3.0).clamp(0.0, 6.0) / 6.0, inplace)
+    d = x._data
+    data = d * xp_of(x).clip(d + 3.0, 0.0, 6.0) / 6.0
+
+    # PyTorch's gradient: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above
+    def gx(gy):
+        return where(x < -3.0, 0.0, where(x <= 3.0, gy * (x / 3.0 + 0.5), gy))
+
+    return _finish(x, apply("HardswishBackward0", data, (x,), (gx,), saved=(x,)), inplace)
 
 
 def _finish(x: Tensor, y: Tensor, inplace: bool) -> Tensor:
