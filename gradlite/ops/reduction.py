@@ -370,20 +370,38 @@ def _correction(dim, unbiased, correction, name):
 @tensor_method()
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim`` (all by default) with ``correction`` (default 1, Bessel's) or ``unbiased``."""
-    if not _dtype_of(x._data).is_floating_point:
-        raise RuntimeError("std and var only support floating point and complex dtypes")
-    dim, correction = _correction(dim, unbiased, correction, "var")
-    axes = reduce_dims(dim, x.dim())
-    n = _count(x._data.shape, axes)
-    centered = x - x.mean(axes, keepdim=True)
-    # composed from differentiable ops: its gradient 2 (x - mean) / (n - correction) needs no code
-    return (centered * centered).sum(axes, keepdim=keepdim) / builtins.max(n - correction, 0)
+    return _moment(x, dim, unbiased, keepdim, correction, False)
 
 
 @tensor_method()
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """Standard deviation: ``sqrt(var(x, dim, correction))``."""
-    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+    """Standard deviation: ``sqrt(var(x, dim, correction))``; its gradient is 0 where it is 0, as PyTorch."""
+    return _moment(x, dim, unbiased, keepdim, correction, True)
+
+
+def _moment(x: Tensor, dim, unbiased, keepdim: bool, correction, root: bool) -> Tensor:
+    if not _dtype_of(x._data).is_floating_point:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    dim, correction = _correction(dim, unbiased, correction, "std" if root else "var")
+    xd = x._data
+    xp = _xp(x)
+    axes = reduce_dims(dim, xd.ndim)
+    shape = xd.shape
+    dof = builtins.max(_count(shape, axes) - correction, 0)
+    centered = xd - xp.mean(xd, axis=axes, keepdims=True)
+    data = xp.sum(centered * centered, axis=axes, keepdims=keepdim) / dof
+    if root:
+        data = xp.sqrt(data)
+
+    # d var / dx = 2 (x - mean) / dof ; d std / dx = (x - mean) / (dof * std), taken as 0 where std == 0
+    def gx(gy, y):
+        c = x - x.mean(axes, keepdim=True)
+        if not root:
+            return expand_back(gy * (2.0 / dof if dof else float("inf")), shape, axes, keepdim) * c
+        scale = where(y == 0, 0.0, gy / (y * dof))
+        return expand_back(scale, shape, axes, keepdim) * c
+
+    return apply("StdBackward0" if root else "VarBackward0", data, (x,), (gx,), saved=(x,), save_output=True)
 
 
 def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
@@ -436,7 +454,26 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
         return x.abs().amin(() if dim is None else dim, keepdim)
     if p == 0:
         return _count_nonzero(x, dim, keepdim)
-    return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+    return _p_norm(x, float(p), dim, keepdim)
+
+
+def _p_norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
+    """``(sum |x|^p)^(1/p)`` with PyTorch's gradient, 0 where the norm is 0 (and at x == 0 for p < 1)."""
+    xp = _xp(x)
+    xd = x._data
+    axes = reduce_dims(dim, xd.ndim)
+    shape = xd.shape
+    data = xp.sum(xp.abs(xd) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+
+    # d/dx_i ||x||_p = sgn(x_i) |x_i|^(p-1) / ||x||^(p-1)
+    def gx(gy, y):
+        if p < 1.0:
+            scaled = x.sign() * where(x == 0, 0.0, x.abs() ** (p - 1))
+            return scaled * expand_back(gy * y ** (1 - p), shape, axes, keepdim)
+        scaled = x.sign() * x.abs() ** (p - 1) if p < 2.0 else x * x.abs() ** (p - 2)
+        return scaled * expand_back(where(y == 0, 0.0, gy / y ** (p - 1)), shape, axes, keepdim)
+
+    return apply("LinalgVectorNormBackward0", data, (x,), (gx,), saved=(x,), save_output=True)
 
 
 def _count_nonzero(x: Tensor, dim, keepdim) -> Tensor:

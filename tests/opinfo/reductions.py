@@ -248,8 +248,11 @@ def _var_samples(rng):
         Sample((x,), {"dim": 1, "correction": 2}, name="correction2"),
         Sample((x, False), name="unbiased_positional"),
         Sample((x.T,), {"dim": 0}, name="transposed"),
+        Sample((np.array([[1.5, 1.5, 1.5], [0.0, 1.0, 2.0]]), 1), name="constant_row", skip=_KINK),
     ]
 
+
+_KINK = {"gradcheck": "std/norm are not differentiable at 0", "gradgradcheck": "not differentiable at 0"}
 
 for _name, _np in (("var", np.var), ("std", np.std)):
     register(
@@ -274,6 +277,9 @@ for _name, _np in (("var", np.var), ("std", np.std)):
 def _distinct_abs(rng):
     """Values whose absolute values are all different (no ties for the inf-norms)."""
     return (rng.permutation(12).reshape(3, 4) + 0.5) * np.where(rng.uniform(size=(3, 4)) > 0.5, 1, -1)
+
+
+_ZERO_ROW = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]])
 
 
 def _norm_ref(np, x, p="fro", dim=None, keepdim=False):
@@ -304,6 +310,10 @@ register(
             Sample((_distinct_abs(rng), float("-inf")), name="neg_inf"),
             Sample((np.array([[0.0, 1.5, -2.0], [0.0, 0.0, 3.0]]), 0), {"dim": 1}, name="p0"),
             Sample((rng.standard_normal((4, 3)).T, 2), {"dim": (0, 1)}, name="transposed"),
+            Sample((_ZERO_ROW, 3), {"dim": 1}, name="zero_row_p3", skip=_KINK),
+            Sample((_ZERO_ROW, 1.5), {"dim": 1}, name="zero_row_p1_5", skip=_KINK),
+            Sample((_ZERO_ROW,), {"dim": 1}, name="zero_row_p2", skip=_KINK),
+            Sample((_ZERO_ROW, 0.5), {"dim": 1}, name="zero_row_p_half", skip=_KINK),
         ],
         errors=lambda rng: [
             ErrorSample(
