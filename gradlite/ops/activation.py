@@ -213,9 +213,9 @@ def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     d = x._data
     data = d * xp_of(x).clip(d + 3.0, 0.0, 6.0) / 6.0
 
-    # PyTorch's gradient: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above
+    # PyTorch's gradient: 0 up to -3, x/3 + 1/2 strictly inside (-3, 3), 1 from 3 on
     def gx(gy):
-        return where(x < -3.0, 0.0, where(x <= 3.0, gy * (x / 3.0 + 0.5), gy))
+        return where(x <= -3.0, 0.0, where(x < 3.0, gy * (x / 3.0 + 0.5), gy))
 
     return _finish(x, apply("HardswishBackward0", data, (x,), (gx,), saved=(x,)), inplace)
 

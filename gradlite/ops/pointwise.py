@@ -488,12 +488,16 @@ def atan2(y: Tensor, x: Tensor) -> Tensor:
         f = b.dtype(dtypes.get_default_dtype().name)
         yd, xd = b.xp.astype(yd, f), b.xp.astype(xd, f)
     data = xp_of(y).atan2(yd, xd)
-    # d/dy = x / (x**2 + y**2) ; d/dx = -y / (x**2 + y**2)
+    # d/dy = x / (x**2 + y**2) ; d/dx = -y / (x**2 + y**2); at the origin PyTorch takes 0 for both
+    def recip():
+        r2 = x * x + y * y
+        return where(r2 == 0, 0.0, 1 / where(r2 == 0, 1.0, r2))
+
     return apply(
         "Atan2Backward0",
         data,
         (y, x),
-        (lambda gy: gy * x / (x * x + y * y), lambda gy: -gy * y / (x * x + y * y)),
+        (lambda gy: gy * x * recip(), lambda gy: -gy * y * recip()),
         saved=((x, y), (x, y)),
     )
 

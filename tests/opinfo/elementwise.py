@@ -388,7 +388,19 @@ register(
         name="atan2",
         op=lambda m, x, y: m.atan2(x, y),
         ref=lambda np, x, y: np.arctan2(x, y),
-        samples=lambda rng: _binary_tensor(rng, 0.2, 2.0),
+        samples=lambda rng: (
+            _binary_tensor(rng, 0.2, 2.0)
+            + [
+                Sample(
+                    (np.array([0.0, 0.0, 1.0, -1.0]), np.array([0.0, 1.0, 0.0, 0.0])),
+                    name="origin_axes",
+                    skip={
+                        "gradcheck": "atan2 is not differentiable at the origin",
+                        "gradgradcheck": "origin",
+                    },
+                ),
+            ]
+        ),
         method="atan2",
         dtypes=FLT,
     )
@@ -530,6 +542,9 @@ register(
 _LARGE = [-100.0, -30.0, 30.0, 100.0]
 
 
+_AT_KINK = {"gradcheck": "finite differences straddle the kink", "gradgradcheck": "at the kink"}
+
+
 def _act(name, ref, kwargs_list=({},), away=((0.0,), 0.05), large=True, **kw):
     """Register ``F.<name>`` with the unary samples, each given kwargs, and saturating large inputs."""
 
@@ -542,6 +557,9 @@ def _act(name, ref, kwargs_list=({},), away=((0.0,), 0.05), large=True, **kw):
                 )
         if large:
             out.append(Sample((np.array(_LARGE),), name="large"))
+        # exactly at the kinks: the gradient there is a convention, checked against PyTorch's
+        pts = sorted({p for p in away[0]} | {0.0})
+        out.append(Sample((np.array(pts),), name="kinks", skip=_AT_KINK))
         return out
 
     register(
