@@ -53,11 +53,16 @@ class OpInfo:
       (torch parity still runs).
     - ``samples(rng)``: a list of ``Sample`` (include 0-d, empty, broadcast pairs, non-contiguous inputs).
     - ``errors(rng)``: a list of ``ErrorSample``.
-    - ``dtypes``: names of supported dtypes; ``differentiable``/``supports_gradgrad`` the capabilities
-      (an unclaimed capability that silently works fails the test, as a wrong claim does).
+    - ``dtypes``: names of supported dtypes (float ones must be exactly those PyTorch runs; an int or bool
+      dtype PyTorch rejects must raise here too); ``differentiable``/``supports_gradgrad`` the capabilities
+      (an unclaimed capability that silently works fails the test, as a wrong claim does). A
+      non-differentiable op gives outputs that do not require grad, or, as PyTorch's ``floor_divide``,
+      outputs whose backward raises "the derivative for ... is not implemented".
     - ``torch_op``: how to call the op in torch when it differs from ``op`` with ``gl=torch``.
-    - ``skips``: {check name: reason} for a generic check that does not apply (``forward``, ``torch``,
-      ``gradcheck``, ``gradgradcheck``, ``method``, ``inplace``, ``errors``); the reason is shown.
+    - ``skips`` (and ``Sample.skip`` per sample): {check name: reason} for a generic check that does not
+      apply (``forward``, ``torch``, ``gradients``, ``gradcheck``, ``gradgradcheck``, ``method``,
+      ``inplace``, ``errors``); the reason is shown in the skip.
+    - ``module`` is filled in by ``register``; ``GRADLITE_OPINFO_MODULES=shape,linalg`` restricts a run.
     """
 
     name: str
