@@ -283,7 +283,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                                 gx._data, gdata, gbase, gfresh, single, kept, out, seen
                             )
                         else:
-                            buffers[target] = old + gx
+                            buffers[target] = _sum(old, gx)
                             fresh_buf[target] = True
                     else:
                         _to_buffer(buffers, target, nr, gx)
@@ -390,8 +390,21 @@ def _to_leaf(leaf_grads, leaf, g, fresh) -> None:
     if entry is None:
         leaf_grads[id(leaf)] = [leaf, g, fresh]
     else:
-        entry[1] = entry[1] + g
+        entry[1] = _sum(entry[1], g)
         entry[2] = True
+
+
+def _sum(a, b):
+    """``a + b`` of two gradients; without ``create_graph`` (grad mode off) the arrays are added directly,
+    skipping the op machinery: no graph is needed and both were fitted to the same shape and dtype."""
+    if state.grad_enabled:
+        return a + b
+    from gradlite.tensor import _make
+
+    ad, bd = a._data, b._data
+    if ad.shape != bd.shape or ad.dtype != bd.dtype:  # e.g. a hook changed one: the op's rules apply
+        return a + b
+    return _make(ad + bd, a._device)
 
 
 def _accumulate(leaf, g, fresh, create_graph) -> None:
