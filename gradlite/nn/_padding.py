@@ -43,19 +43,19 @@ def pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
 
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
     """``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ..."""
-    if len(pad) % 2:
-        raise ValueError("Padding length must be divisible by 2")
-    if len(pad) // 2 > input.dim():
-        raise ValueError(
-            "Padding length should be less than or equal to two times the input dimension but got "
-            f"padding length {len(pad)} and input of dimension {input.dim()}"
-        )
-    if mode == "constant":
+    if mode == "constant":  # the op itself validates, with PyTorch's messages
         from gradlite.ops.join import pad as constant_pad
 
         return constant_pad(input, tuple(pad), "constant", value)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {input.dim()}"
+        )
     if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"Unsupported padding mode: {mode}")
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if any(p < 0 for p in pad):
         raise ValueError(f"{mode} padding does not support negative padding, got {tuple(pad)}")
     y = input

@@ -52,6 +52,7 @@ from gradlite.nn._norm import (  # noqa: F401
     local_response_norm,
     rms_norm,
 )
+from gradlite.nn._padding import pad  # noqa: F401  (constant, reflect, replicate, circular)
 from gradlite.nn._pool import (  # noqa: F401
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -71,11 +72,22 @@ from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F
 from gradlite.nn.fold import fold, unfold  # noqa: F401
 from gradlite.nn.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from gradlite.nn.upsampling import interpolate  # noqa: F401
-from gradlite.ops.join import pad  # noqa: F401
-from gradlite.ops.pointwise import relu, sigmoid, tanh  # noqa: F401  (re-exported under F.)
 from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)
-    celu, elu, gelu, hardsigmoid, hardswish, hardtanh, leaky_relu, logsigmoid, mish, relu6, selu, silu, softplus,
+    celu,
+    elu,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    leaky_relu,
+    logsigmoid,
+    mish,
+    relu6,
+    selu,
+    silu,
+    softplus,
 )
+from gradlite.ops.pointwise import sigmoid, tanh  # noqa: F401  (re-exported under F.)
 from gradlite.tensor import Tensor, _dtype_of
 
 
@@ -160,3 +172,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     from gradlite.ops.pointwise import where
 
     return where((input == padding_idx).unsqueeze(-1), out.detach(), out)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; ``inplace=True`` writes the result into ``input`` (``relu_``)."""
+    return input.relu_() if inplace else input.relu()

@@ -33,21 +33,19 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bo
         raise ValueError("min_val cannot be greater than max_val")
     if _dtype_of(x._data) is dtypes.bool_:
         raise RuntimeError("\"hardtanh\" not implemented for 'Bool'")
+    if inplace:
+        return _in_place(hardtanh, x, min_val, max_val)
     xp = xp_of(x)
     d = x._data
     data = xp.minimum(xp.maximum(d, xp.asarray(min_val, dtype=d.dtype)), xp.asarray(max_val, dtype=d.dtype))
     # PyTorch's hardtanh_backward masks with strict inequalities (unlike clamp)
-    return _finish(
-        x,
-        apply(
+    return apply(
             "HardtanhBackward0",
             data,
             (x,),
             (lambda gy: where((x > min_val) & (x < max_val), gy, 0.0),),
             saved=(x,),
-        ),
-        inplace,
-    )
+        )
 
 
 def relu6(x: Tensor, inplace: bool = False) -> Tensor:
@@ -58,21 +56,21 @@ def relu6(x: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` for x > 0, ``negative_slope * x`` otherwise (gradient at 0: the slope, as PyTorch)."""
     _float_only(x, "leaky_relu")
+    if inplace:
+        return _in_place(leaky_relu, x, negative_slope)
     xp = xp_of(x)
     d = x._data
     data = xp.where(d > 0, d, d * negative_slope)
-    return _finish(
-        x,
-        apply(
+    return apply(
             "LeakyReluBackward0", data, (x,), (lambda gy: where(x > 0, gy, gy * negative_slope),), saved=(x,)
-        ),
-        inplace,
-    )
+        )
 
 
 def _elu(x, name, node, alpha, scale, input_scale, inplace):
     """``scale * x`` for x > 0, ``scale * alpha * (exp(input_scale * x) - 1)`` otherwise (elu, selu, celu)."""
     _float_only(x, name)
+    if inplace:
+        return _in_place(_elu, x, name, node, alpha, scale, input_scale, False)
     xp = xp_of(x)
     d = x._data
     # the discarded branch runs on min(x, 0): exp of a large x would overflow there
@@ -85,7 +83,7 @@ def _elu(x, name, node, alpha, scale, input_scale, inplace):
             x > 0, gy * scale, gy * (alpha * scale * input_scale) * exp(x.clamp(max=0.0) * input_scale)
         )
 
-    return _finish(x, apply(node, data, (x,), (gx,), saved=(x,)), inplace)
+    return apply(node, data, (x,), (gx,), saved=(x,))
 
 
 def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -139,6 +137,8 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 def silu(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)``."""
     _float_only(x, "silu")
+    if inplace:
+        return _in_place(silu, x)
     d = x._data
 
     # d/dx x s(x) = s (1 + x (1 - s))
@@ -146,7 +146,7 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
         s = sigmoid(x)
         return gy * s * (x * (1 - s) + 1)
 
-    return _finish(x, apply("SiluBackward0", d * _sigmoid_fwd(xp_of(x), d), (x,), (gx,), saved=(x,)), inplace)
+    return apply("SiluBackward0", d * _sigmoid_fwd(xp_of(x), d), (x,), (gx,), saved=(x,))
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -186,6 +186,8 @@ def _softplus_fwd(xp, d):
 def mish(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``."""
     _float_only(x, "mish")
+    if inplace:
+        return _in_place(mish, x)
     xp = xp_of(x)
     d = x._data
 
@@ -194,22 +196,24 @@ def mish(x: Tensor, inplace: bool = False) -> Tensor:
         t = tanh(softplus(x))
         return gy * (t + x * sigmoid(x) * (1 - t * t))
 
-    return _finish(
-        x, apply("MishBackward0", d * xp.tanh(_softplus_fwd(xp, d)), (x,), (gx,), saved=(x,)), inplace
-    )
+    return apply("MishBackward0", d * xp.tanh(_softplus_fwd(xp, d)), (x,), (gx,), saved=(x,))
 
 
 def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``; the gradient is 1/6 strictly inside (-3, 3)."""
     _float_only(x, "hardsigmoid")
+    if inplace:
+        return _in_place(hardsigmoid, x)
     data = xp_of(x).clip(x._data + 3.0, 0.0, 6.0) / 6.0
     gx = lambda gy: where((x > -3.0) & (x < 3.0), gy / 6.0, 0.0)  # noqa: E731
-    return _finish(x, apply("HardsigmoidBackward0", data, (x,), (gx,), saved=(x,)), inplace)
+    return apply("HardsigmoidBackward0", data, (x,), (gx,), saved=(x,))
 
 
 def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6``."""
     _float_only(x, "hardswish")
+    if inplace:
+        return _in_place(hardswish, x)
     d = x._data
     data = d * xp_of(x).clip(d + 3.0, 0.0, 6.0) / 6.0
 
@@ -217,14 +221,13 @@ def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     def gx(gy):
         return where(x <= -3.0, 0.0, where(x < 3.0, gy * (x / 3.0 + 0.5), gy))
 
-    return _finish(x, apply("HardswishBackward0", data, (x,), (gx,), saved=(x,)), inplace)
+    return apply("HardswishBackward0", data, (x,), (gx,), saved=(x,))
 
 
-def _finish(x: Tensor, y: Tensor, inplace: bool) -> Tensor:
-    """``y``, or ``y`` written into ``x`` when the caller asked for the in-place form."""
-    if not inplace:
-        return y
-    from gradlite.ops.inplace import assign, check_inplace
+def _in_place(fn, x: Tensor, *args) -> Tensor:
+    """``fn(x, *args)`` written into ``x`` (the ``inplace=True`` forms). Their backward reads x's old values,
+    so when a graph is recorded the op runs on a copy of them, as PyTorch's in-place activations keep what
+    their backward needs."""
+    from gradlite.ops.inplace import in_place
 
-    check_inplace(x)
-    return assign(x, y, "inplace activation")
+    return in_place(fn, x, args, saves_self=True)

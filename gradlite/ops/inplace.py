@@ -99,32 +99,36 @@ _NAMES_T = {
 _FAST_OPS = {A.add: operator.iadd, A.sub: operator.isub, A.mul: operator.imul, A.div: operator.itruediv}
 
 
-def _inplace(fn, op, saves_self=False):
-    """The in-place form of ``fn``: check, compute out of place, write back with ``assign``.
+def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self: bool = False,
+             op: str | None = None) -> Tensor:
+    """``fn(x, *args)`` computed out of place and written back into ``x`` with ``assign``.
 
     ``saves_self``: the op's backward reads its input's values (``mul``: d/d other = self), which the
     write would destroy; the op then runs on a copy holding the original values (PyTorch's
     ``original_self``), so ``y *= w`` stays differentiable.
     """
+    check_inplace(x)
+    src = x
+    if saves_self and state.grad_enabled and (
+        x._requires_grad or any(getattr(a, "_requires_grad", False) for a in args)
+    ):
+        src = _make(x._device.backend.xp.asarray(x._data, copy=True), x._device, x._requires_grad, x._grad_fn)
+        src._output_nr = x._output_nr
+    return assign(x, fn(src, *args, **(kwargs or {})), op or f"{getattr(fn, '__name__', 'op')}_")
+
+
+def _inplace(fn, op, saves_self=False):
+    """The in-place method ``op`` of the out-of-place ``fn`` (a function, or a Tensor method's name)."""
 
     fast = _FAST_OPS.get(fn) if not isinstance(fn, str) else None
 
     def method(x: Tensor, *args, **kwargs) -> Tensor:
-        check_inplace(x)
-        if fast is not None and len(args) == 1 and not kwargs and _inplace_fast(x, args[0], fast):
-            return x
+        if fast is not None and len(args) == 1 and not kwargs:
+            check_inplace(x)
+            if _inplace_fast(x, args[0], fast):
+                return x
         f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
-        src = x
-        if (
-            saves_self
-            and state.grad_enabled
-            and (x._requires_grad or any(getattr(a, "_requires_grad", False) for a in args))
-        ):
-            src = _make(
-                x._device.backend.xp.asarray(x._data, copy=True), x._device, x._requires_grad, x._grad_fn
-            )
-            src._output_nr = x._output_nr
-        return assign(x, f(src, *args, **kwargs), op)
+        return in_place(f, x, args, kwargs, saves_self, op)
 
     method.__name__ = op
     method.__doc__ = f"In-place ``{op.strip('_')}``; returns self."
