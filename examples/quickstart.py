@@ -47,11 +47,10 @@ def two_moons(n: int, device: str):
     """Two interleaved half circles (labels 0/1), built with gradlite ops."""
     t = torch.rand(n, device=device) * 3.14159
     label = (torch.rand(n, device=device) > 0.5).float()
-    x0 = torch.cos(t) if hasattr(torch, "cos") else (1 - t * t / 2)
-    y0 = torch.sin(t) if hasattr(torch, "sin") else t
+    x0, y0 = torch.cos(t), torch.sin(t)
     x = label * (1 - x0) + (1 - label) * x0
     y = label * (0.5 - y0) + (1 - label) * y0
-    pts = torch.stack([x, y], 1) if hasattr(torch, "stack") else torch.tensor([[a, c] for a, c in zip(x.tolist(), y.tolist())], device=device)
+    pts = torch.stack([x, y], 1)
     return pts + 0.1 * torch.randn(n, 2, device=device), label.reshape(n, 1)
 
 
