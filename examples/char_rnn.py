@@ -9,13 +9,13 @@ validation 1.84-1.91 (the story is 2.3 kB, so it overfits), about 26 s on a busy
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
 import time
 
 import numpy as np
+from _shared import blas_threads
 
 import gradlite as torch
 from gradlite import nn
@@ -118,19 +118,6 @@ def plot(history: dict, path: str) -> str | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def blas_threads(n: int):
-    """Limit NumPy's BLAS to ``n`` threads during the run (0: leave it alone).
-
-    The matrices here are tiny, so extra BLAS threads only add synchronisation; on a busy machine,
-    oversubscribed BLAS threads make each small matmul many times slower than one thread would.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas") if n > 0 else contextlib.nullcontext()
 
 
 def main(argv=None) -> dict:

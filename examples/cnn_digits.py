@@ -9,14 +9,15 @@ Full size on the CPU (20 epochs): 99.4% test accuracy, 9-14 s on a busy 2-core m
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
 
+from _shared import blas_threads, evaluate, load_digits
+
 import gradlite as torch
 from gradlite import nn
-from gradlite.utils.data import DataLoader, TensorDataset, random_split
+from gradlite.utils.data import DataLoader
 
 
 class DigitsCNN(nn.Module):
@@ -39,37 +40,6 @@ class DigitsCNN(nn.Module):
 
     def forward(self, x):
         return self.classifier(self.features(x))
-
-
-def load_digits(device, limit: int | None = None, seed: int = 0):
-    """(train, test) TensorDatasets of 1x8x8 images in [0, 1]; 20% held out for testing."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    data = sk_digits()
-    x = torch.tensor(data.images / 16.0, dtype=torch.float32, device=device).reshape(-1, 1, 8, 8)
-    y = torch.tensor(data.target, dtype=torch.int64, device=device)
-    full = TensorDataset(x, y)
-    n_test = len(full) // 5
-    train, test = random_split(
-        full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed)
-    )
-    if limit is not None:
-        train.indices = train.indices[:limit]
-    return train, test
-
-
-def evaluate(model, loader) -> tuple[float, float]:
-    """(mean loss, accuracy) of ``model`` over ``loader``."""
-    model.eval()
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    total, correct, loss = 0, 0, 0.0
-    with torch.no_grad():
-        for x, y in loader:
-            logits = model(x)
-            loss += loss_fn(logits, y).item()
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            total += len(y)
-    return loss / total, correct / total
 
 
 def plot(history: dict, path: str) -> str | None:
@@ -98,19 +68,6 @@ def plot(history: dict, path: str) -> str | None:
     return path
 
 
-def blas_threads(n: int):
-    """Limit NumPy's BLAS to ``n`` threads during the run (0: leave it alone).
-
-    The matrices here are tiny, so extra BLAS threads only add synchronisation; on a busy machine,
-    oversubscribed BLAS threads make each small matmul many times slower than one thread would.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas") if n > 0 else contextlib.nullcontext()
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -134,7 +91,7 @@ def run(args) -> dict:
 
     t0 = time.perf_counter()
     torch.manual_seed(args.seed)
-    train, test = load_digits(args.device, args.limit, args.seed)
+    train, test = load_digits(args.device, args.limit, args.seed, images=True)
     train_loader = DataLoader(
         train, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
     )

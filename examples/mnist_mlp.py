@@ -10,14 +10,15 @@ Full size on the CPU (40 epochs): 99.4% test accuracy, the reloaded checkpoint t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
 
+from _shared import blas_threads, evaluate, load_digits
+
 import gradlite as torch
 from gradlite import nn
-from gradlite.utils.data import DataLoader, TensorDataset, random_split
+from gradlite.utils.data import DataLoader
 
 
 class MLP(nn.Module):
@@ -37,37 +38,6 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.net(x)
-
-
-def load_digits(device, limit: int | None = None, seed: int = 0):
-    """The digits as (train, test) TensorDatasets: pixels scaled to [0, 1], 20% held out for testing."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    data = sk_digits()
-    x = torch.tensor(data.data / 16.0, dtype=torch.float32, device=device)
-    y = torch.tensor(data.target, dtype=torch.int64, device=device)
-    full = TensorDataset(x, y)
-    n_test = len(full) // 5
-    train, test = random_split(
-        full, [len(full) - n_test, n_test], generator=torch.Generator().manual_seed(seed)
-    )
-    if limit is not None:
-        train.indices = train.indices[:limit]
-    return train, test
-
-
-def evaluate(model, loader) -> tuple[float, float]:
-    """(mean loss, accuracy) of ``model`` over ``loader``."""
-    model.eval()
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    total, correct, loss = 0, 0, 0.0
-    with torch.no_grad():
-        for x, y in loader:
-            logits = model(x)
-            loss += loss_fn(logits, y).item()
-            correct += (logits.argmax(dim=1) == y).sum().item()
-            total += len(y)
-    return loss / total, correct / total
 
 
 def progress(epoch: int, epochs: int, batch: int, batches: int, loss: float) -> None:
@@ -103,19 +73,6 @@ def plot(history: dict, path: str) -> str | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def blas_threads(n: int):
-    """Limit NumPy's BLAS to ``n`` threads during the run (0: leave it alone).
-
-    The matrices here are tiny, so extra BLAS threads only add synchronisation; on a busy machine,
-    oversubscribed BLAS threads make each small matmul many times slower than one thread would.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas") if n > 0 else contextlib.nullcontext()
 
 
 def main(argv=None) -> dict:

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import math
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ def _run(name: str, argv: list, lib: str = "gradlite") -> tuple[dict, str]:
 
 
 def _load(name: str):
+    if str(EXAMPLES) not in sys.path:  # the examples import their shared helpers from their folder
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -7,6 +7,7 @@ import contextlib
 import importlib.util
 import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ pytest.importorskip("sklearn")
 
 
 def _load(name: str):
+    if str(EXAMPLES) not in sys.path:  # the examples import their shared helpers from their folder
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
