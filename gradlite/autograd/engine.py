@@ -204,6 +204,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             gfresh = fresh_buf.pop(node, False)
             edges = node._edges
             kept = out = None
+            trusted = True  # False when user code (a custom Function, a hook) produced the gradients
             if need is not None and node not in need:
                 gxs = (None,) * len(edges)
             else:
@@ -253,7 +254,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 if type(fns) is tuple and not node._pre_hooks and not node._hooks:
                     kept, out = saved, node._out  # for _fresh: what a built-in op's backward could alias
                 else:
-                    gfresh = False
+                    # user code may return any array it can reach (a saved input's storage): never owned
+                    gfresh = trusted = False
                 if not retain_graph:
                     node._release()
             gdata = None if g is None or type(g) is list else g._data
@@ -271,7 +273,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                             leaf_grads,
                             target,
                             gx,
-                            _fresh(gx._data, gdata, gbase, gfresh, single, kept, out, seen),
+                            trusted and _fresh(gx._data, gdata, gbase, gfresh, single, kept, out, seen),
                         )
                     continue
                 if gx is not None:
@@ -279,7 +281,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                         old = buffers.get(target)
                         if old is None:
                             buffers[target] = gx
-                            fresh_buf[target] = _fresh(
+                            fresh_buf[target] = trusted and _fresh(
                                 gx._data, gdata, gbase, gfresh, single, kept, out, seen
                             )
                         else:

@@ -336,3 +336,26 @@ def test_input_used_twice_and_output_used_twice(torch, device):
 def test_function_cannot_be_instantiated():
     with pytest.raises(RuntimeError, match="apply"):
         _exp_fn(gradlite)()
+
+
+def test_backward_returning_a_saved_tensor_never_aliases_grad(device):
+    """A custom backward may return an array it can reach (here a saved input itself): the leaf's .grad
+    must own its storage, or the next in-place accumulation would overwrite the user's tensor."""
+
+    class PassSaved(gradlite.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(w)
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, gy):
+            (w,) = ctx.saved_tensors
+            return w, None
+
+    x = gradlite.zeros(3, device=device, requires_grad=True)
+    w = gradlite.ones(3, device=device)
+    PassSaved.apply(x, w).sum().backward()
+    PassSaved.apply(x, w).sum().backward()
+    assert w.tolist() == [1.0, 1.0, 1.0]
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
