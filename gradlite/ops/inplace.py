@@ -225,6 +225,14 @@ def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
         # d/d value = the sum of the incoming gradient (value was broadcast everywhere)
         result = apply("FillBackward3", data, (x, value), (lambda gy: gy * 0, lambda gy: gy.sum()))
     else:
+        if not (state.grad_enabled and x._requires_grad):  # nothing to record: write in place, no temporary
+            try:
+                x._data[...] = value
+            except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
+                pass
+            else:
+                x._version[0] += 1
+                return x
         with b.context(x._device.index):
             data = b.xp.full(x._data.shape, value, dtype=x._data.dtype)
         result = apply(name, data, (x,), (lambda gy: gy * 0,))
