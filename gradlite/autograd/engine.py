@@ -149,6 +149,9 @@ observer = None
 def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     from gradlite.autograd import anomaly_mode
 
+    # Without create_graph (the common case) gradients flow as raw arrays: no tensor is made per gradient
+    # and no op dispatched. Backward functions written for tensors get tensors wrapped around them.
+    raw = not create_graph
     # Where gradients are wanted: leaves (by id) and interior tensors (by (node, output_nr)).
     wanted_leaf = wanted_node = None
     results = None
@@ -168,6 +171,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
     stack = []
     for t, g in zip(roots, root_grads, strict=True):
+        if raw:
+            g = g._data
         fn = t._grad_fn
         if fn is None:
             _to_leaf(leaf_grads, t, g, False)
@@ -203,15 +208,16 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             g = buffers.pop(node, None)
             gfresh = fresh_buf.pop(node, False)
             edges = node._edges
-            kept = out = None
+            kept = None  # what the node's backward could return views of (see _fresh)
             trusted = True  # False when user code (a custom Function, a hook) produced the gradients
             if need is not None and node not in need:
                 gxs = (None,) * len(edges)
             else:
+                hooked = node._pre_hooks or node._hooks
                 if node._pre_hooks:
-                    g = _run_pre_hooks(node, g)
+                    g = _run_pre_hooks(node, g, raw)
                 if wanted_node:
-                    _capture(node, g, wanted_node, results)
+                    _capture(node, g, wanted_node, results, raw)
                 fns = node._fns
                 if fns is None:
                     raise RuntimeError(FREED)
@@ -220,10 +226,23 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                     for _t, vc, v in saved:
                         if vc[0] != v:
                             _check_versions(node)
-                if type(fns) is tuple:
-                    y = None if node._out is None else _rebuild_output(node)
+                a = node._args
+                if a is not None:  # module-level functions fn(g, *args[, y])
+                    if raw:
+                        if node._rfns is not None:
+                            fns = node._rfns
+                        a = node._rargs if node._rargs is not None else _arrays(a)
+                        if node._out is not None:
+                            a = (*a, node._out[0])
+                        kept = a
+                    else:
+                        if node._out is not None:
+                            a = (*a, _rebuild_output(node))
+                        kept = _arrays(a)
                     gxs = []
-                    for fn, e in zip(fns, edges, strict=True):
+                    i = 0
+                    for fn in fns:
+                        e = edges[i]
                         if (
                             e is None
                             or g is None
@@ -234,35 +253,40 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                         ):
                             gxs.append(None)
                         else:
-                            gx = fn(g) if y is None else fn(g, y)
-                            # un-broadcast / cast (``_fit``) only when the shape or dtype differs
-                            if gx is not None and (gx._data.shape != e[2] or gx._data.dtype != e[3]):
-                                gx = _fit(node, gx, e[2], e[3], len(gxs))
+                            gx = fn(g, *a)
+                            if gx is not None:
+                                if raw:
+                                    if gx.shape != e[2] or gx.dtype != e[3]:
+                                        gx = _fit_array(node, gx, e[2], e[3], i)
+                                elif gx._data.shape != e[2] or gx._data.dtype != e[3]:
+                                    gx = _fit(node, gx, e[2], e[3], i)
                             gxs.append(gx)
-                else:  # one function for all inputs (custom Function, several outputs)
-                    gxs = fns(g) if g is not None else (None,) * len(edges)
-                    gxs = [
-                        None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
-                        for i, (gx, e) in enumerate(zip(gxs, edges, strict=True))
-                    ]
-                if anomaly:
-                    anomaly_mode.check_anomaly(node, gxs)
-                if node._hooks:
-                    gxs = _run_post_hooks(node, gxs, g)
-                if obs is not None:
-                    obs("node", node, g, gxs)
-                if type(fns) is tuple and not node._pre_hooks and not node._hooks:
-                    kept, out = saved, node._out  # for _fresh: what a built-in op's backward could alias
+                        i += 1
                 else:
-                    # user code may return any array it can reach (a saved input's storage): never owned
+                    gxs, kept, trusted = _closure_grads(node, fns, g, edges, need, wanted_leaf, raw)
+                if anomaly:
+                    anomaly_mode.check_anomaly(node, _wrap_all(gxs) if raw else gxs)
+                if node._hooks:
+                    gxs = _run_post_hooks(node, gxs, g, raw)
+                if obs is not None:
+                    obs("node", node, _wrap_grad(g) if raw else g, _wrap_all(gxs) if raw else gxs)
+                if hooked:  # user code may return any array it can reach (a saved input's storage)
                     gfresh = trusted = False
                 if not retain_graph:
                     node._release()
-            gdata = None if g is None or type(g) is list else g._data
+            gdata = g if raw else (None if g is None or type(g) is list else g._data)
+            if type(gdata) is list:
+                gdata = None
             gbase = getattr(gdata, "base", None)
-            single = sum(gx is not None for gx in gxs) <= 1
+            n = 0
+            for gx in gxs:
+                if gx is not None:
+                    n += 1
+            single = n <= 1
             seen = set()
-            for i, e in enumerate(edges):
+            i = -1
+            for e in edges:
+                i += 1
                 if e is None:
                     continue
                 target, nr = e[0], e[1]
@@ -273,7 +297,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                             leaf_grads,
                             target,
                             gx,
-                            trusted and _fresh(gx._data, gdata, gbase, gfresh, single, kept, out, seen),
+                            trusted
+                            and _fresh(gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen),
                         )
                     continue
                 if gx is not None:
@@ -282,7 +307,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                         if old is None:
                             buffers[target] = gx
                             fresh_buf[target] = trusted and _fresh(
-                                gx._data, gdata, gbase, gfresh, single, kept, out, seen
+                                gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen
                             )
                         else:
                             buffers[target] = _sum(old, gx)
@@ -306,17 +331,102 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 continue
         hooks = leaf._meta and leaf._meta.get("hooks")
         if hooks:
+            if raw:
+                g = _wrap(g, leaf._device)
             for h in list(hooks):
                 r = h(g)
                 if r is not None:
                     g, fresh = r, False
+            if raw:
+                g = g._data
         if obs is not None:
-            obs("leaf", leaf, g, None)
+            obs("leaf", leaf, _wrap(g, leaf._device) if raw else g, None)
         if wanted_leaf is not None and not accumulate:
-            results[i] = g
+            results[i] = _wrap(g, leaf._device) if raw else g
             continue
         _accumulate(leaf, g, fresh, create_graph)
     return results
+
+
+def _arrays(values) -> tuple:
+    """The arrays of the tensors in ``values`` (other values as they are)."""
+    from gradlite.tensor import Tensor
+
+    return tuple(v._data if isinstance(v, Tensor) else v for v in values)
+
+
+def _closure_grads(node, fns, g, edges, need, wanted_leaf, raw):
+    """Gradients from closures written with gradlite ops (``(fn, ...)``), or from one function for all
+    inputs (custom Functions): ``(gxs, kept, trusted)``. Without create_graph the closures get tensors
+    wrapped around the gradient arrays, and their results are unwrapped."""
+    from gradlite.tensor import Tensor
+
+    if raw:
+        g = _wrap_grad(g)
+    if type(fns) is tuple:
+        y = None if node._out is None else _rebuild_output(node)
+        gxs = []
+        for i, (fn, e) in enumerate(zip(fns, edges, strict=True)):
+            if (
+                e is None
+                or g is None
+                or (need is not None and (id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need))
+            ):
+                gxs.append(None)
+            else:
+                gx = fn(g) if y is None else fn(g, y)
+                # un-broadcast / cast (``_fit``) only when the shape or dtype differs
+                if gx is not None and (gx._data.shape != e[2] or gx._data.dtype != e[3]):
+                    gx = _fit(node, gx, e[2], e[3], i)
+                gxs.append(gx)
+        kept = tuple(t._data for t, _, _ in node._saved if isinstance(t, Tensor))
+        if node._out is not None:
+            kept += (node._out[0],)
+        trusted = True
+    else:  # one function for all inputs (custom Function, several outputs)
+        gxs = fns(g) if g is not None else (None,) * len(edges)
+        gxs = [
+            None if gx is None or e is None else _fit(node, gx, e[2], e[3], i)
+            for i, (gx, e) in enumerate(zip(gxs, edges, strict=True))
+        ]
+        kept, trusted = None, False
+    if raw:
+        gxs = [None if gx is None else gx._data for gx in gxs]
+    return gxs, kept, trusted
+
+
+def _array_device(a):
+    """The device an array lives on (CuPy arrays carry a ``cupy.cuda.Device`` with an ``id``)."""
+    from gradlite.device import CPU, device
+
+    d = getattr(a, "device", None)
+    idx = getattr(d, "id", None)
+    return CPU if idx is None else device("cuda", idx)
+
+
+def _wrap(a, dev=None):
+    """A tensor around gradient array ``a`` (for hooks and closures; NumPy scalars become 0-d arrays)."""
+    from gradlite.tensor import _make
+
+    if a is None:
+        return None
+    if dev is None:
+        dev = _array_device(a)
+    b = dev.backend
+    if a.__class__ is not b.array_type:
+        a = b.xp.asarray(a)
+    return _make(a, dev)
+
+
+def _wrap_grad(g):
+    """``_wrap`` for a node's incoming gradient (a list of them for a node with several outputs)."""
+    if type(g) is list:
+        return [_wrap(x) for x in g]
+    return _wrap(g)
+
+
+def _wrap_all(gxs):
+    return [_wrap(gx) for gx in gxs]
 
 
 def _needed(order, deps, wanted_leaf, wanted_node) -> set:
@@ -345,14 +455,14 @@ def _needed(order, deps, wanted_leaf, wanted_node) -> set:
 _NO_BASE = object()
 
 
-def _fresh(d, gdata, gbase, gfresh, single, kept, out, seen) -> bool:
+def _fresh(d, gdata, gbase, gfresh, single, kept, seen) -> bool:
     """Whether the gradient array ``d`` belongs to this backward pass alone, so a leaf may keep it uncopied.
 
     A new array does. The incoming gradient ``gdata`` and views of it are as fresh as it is (``gfresh``),
     when this node sends a gradient to a single input. Any other view is fresh only for a built-in op
-    (``kept``: its saved tensors, ``out``: its saved output) whose saved values it does not view: it views
-    an array the backward function made, as the ``(gy^T @ x)^T`` of a transposed matmul operand (then the
-    weight gradient of ``x @ w.t()`` is stored without a copy). An array handed to two inputs of the node
+    (``kept``: the arrays its backward reads) whose kept arrays it does not view: it views an array the
+    backward function made, as the ``(gy^T @ x)^T`` of a transposed matmul operand (then the weight
+    gradient of ``x @ w.t()`` is stored without a copy). An array handed to two inputs of the node
     (``seen``) is fresh for the first only. Arrays without ``base`` (array_api_strict) are never fresh.
     """
     if d is gdata:
@@ -364,27 +474,26 @@ def _fresh(d, gdata, gbase, gfresh, single, kept, out, seen) -> bool:
     if owner in seen:
         return False
     seen.add(owner)
-    if base is None:
-        return True
-    if base is gdata or (gbase is not None and base is gbase):
+    if base is gdata or (base is not None and base is gbase):
         return gfresh and single
     if kept is None:
-        return False
-    for t, _, _ in kept:
-        if t is not None and (t._data is base or getattr(t._data, "base", None) is base):
+        return base is None
+    root = d if base is None else base
+    for a in kept:
+        if a is root or getattr(a, "base", None) is root:
             return False
-    return out is None or (out[0] is not base and getattr(out[0], "base", None) is not base)
+    return True
 
 
 def _to_buffer(buffers, node, nr, g) -> None:
     if node._n_out == 1:
         old = buffers.get(node)
-        buffers[node] = g if old is None else old + g
+        buffers[node] = g if old is None else _sum(old, g)
     else:
         slot = buffers.get(node)
         if slot is None:
             slot = buffers[node] = [None] * node._n_out
-        slot[nr] = g if slot[nr] is None else slot[nr] + g
+        slot[nr] = g if slot[nr] is None else _sum(slot[nr], g)
 
 
 def _to_leaf(leaf_grads, leaf, g, fresh) -> None:
@@ -397,12 +506,14 @@ def _to_leaf(leaf_grads, leaf, g, fresh) -> None:
 
 
 def _sum(a, b):
-    """``a + b`` of two gradients; without ``create_graph`` (grad mode off) the arrays are added directly,
-    skipping the op machinery: no graph is needed and both were fitted to the same shape and dtype."""
+    """``a + b`` of two gradients: arrays (no create_graph) are added directly; tensors through the op,
+    with a graph under create_graph, or directly when they match in shape and dtype."""
+    from gradlite.tensor import Tensor, _make
+
+    if not isinstance(a, Tensor):
+        return a + b
     if state.grad_enabled:
         return a + b
-    from gradlite.tensor import _make
-
     ad, bd = a._data, b._data
     if ad.shape != bd.shape or ad.dtype != bd.dtype:  # e.g. a hook changed one: the op's rules apply
         return a + b
@@ -410,7 +521,10 @@ def _sum(a, b):
 
 
 def _accumulate(leaf, g, fresh, create_graph) -> None:
-    """Add ``g`` into ``leaf.grad`` (in place, as PyTorch, unless building a graph of the gradient)."""
+    """Add ``g`` into ``leaf.grad`` (in place, as PyTorch, unless building a graph of the gradient).
+
+    ``g`` is a tensor under ``create_graph``, an array otherwise.
+    """
     from gradlite.tensor import _make
 
     old = leaf._grad
@@ -420,16 +534,21 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
         # The stored gradient must not alias anything the caller or another leaf can see, and it takes the
         # leaf's memory layout (PyTorch's gradient layout contract): stored as it comes, the weight gradient
         # of ``x @ w.t()`` (a transposed view) would make every later update of ``w`` a slow strided loop.
-        data = g._data
-        if not fresh or getattr(data, "strides", None) != getattr(leaf._data, "strides", None):
-            data = leaf._device.backend.xp.empty_like(leaf._data)
-            data[...] = g._data
-        leaf._grad = _make(data, leaf._device)
+        ld = leaf._data
+        if (
+            not fresh
+            or g.__class__ is not ld.__class__  # a NumPy scalar
+            or getattr(g, "strides", None) != getattr(ld, "strides", None)
+        ):
+            data = leaf._device.backend.xp.empty_like(ld)
+            data[...] = g
+            g = data
+        leaf._grad = _make(g, leaf._device)
     else:
         if old._requires_grad:
-            leaf._grad = (old + g).detach()
+            leaf._grad = (old + _wrap(g, leaf._device)).detach()
         else:
-            old._data += g._data
+            old._data += g
             old._version[0] += 1
     hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
     if hooks:
@@ -438,20 +557,40 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
 
 
 def _fit(node, gx, shape, dt, index):
-    """Sum a gradient back to its input's shape (un-broadcast) and cast it to the input's dtype."""
+    """Sum a gradient tensor back to its input's shape (un-broadcast) and cast it to the input's dtype."""
     data = gx._data
     if data.shape != shape:
         gx = sum_to(gx, shape, node, index)
     if gx._data.dtype != dt:
-        from gradlite.tensor import _dtype_of
-
-        if not _dtype_of(gx._data).is_floating_point:
-            raise RuntimeError(
-                f"Function {node.name()} returned an invalid gradient at index {index} - "
-                f"expected a floating point type, got {gx.dtype}"
-            )
+        _check_floating(node, gx._data, index)
         gx = gx.to(_gl_dtype(gx, dt))
     return gx
+
+
+def _fit_array(node, gx, shape, dt, index):
+    """``_fit`` for a gradient array (no create_graph), with the namespace of the node's device."""
+    xp = node._dev.backend.xp
+    if gx.shape != shape:
+        axes, lead = _sum_axes(gx.shape, shape, node, index)
+        if axes:
+            gx = xp.sum(gx, axis=axes, keepdims=True)
+        if lead:
+            gx = xp.reshape(gx, shape)
+    if gx.dtype != dt:
+        _check_floating(node, gx, index)
+        gx = xp.astype(gx, dt)
+    return gx
+
+
+def _check_floating(node, data, index) -> None:
+    from gradlite.tensor import _dtype_of
+
+    d = _dtype_of(data)
+    if not d.is_floating_point:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {index} - "
+            f"expected a floating point type, got gradlite.{d.name}"
+        )
 
 
 def _gl_dtype(gx, dt):
@@ -463,7 +602,17 @@ def _gl_dtype(gx, dt):
 
 def sum_to(g, shape, node=None, index=0):
     """Sum ``g`` over the dimensions that broadcasting added to reach it from ``shape``."""
-    gshape = g._data.shape
+    axes, lead = _sum_axes(g._data.shape, shape, node, index)
+    if axes:
+        g = g.sum(axes, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _sum_axes(gshape, shape, node, index) -> tuple:
+    """``(axes, lead)``: the axes to sum a gradient of ``gshape`` over to reach ``shape`` (keeping dims),
+    and how many leading dims to drop then; RuntimeError when ``shape`` cannot broadcast to ``gshape``."""
     lead = len(gshape) - len(shape)
     ok = lead >= 0 and all(s == 1 or s == gs for s, gs in zip(shape, gshape[lead:], strict=True))
     if not ok:
@@ -477,11 +626,7 @@ def sum_to(g, shape, node=None, index=0):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1
     )
-    if axes:
-        g = g.sum(axes, keepdim=True)
-    if lead:
-        g = g.reshape(shape)
-    return g
+    return axes, lead
 
 
 def _check_versions(node) -> None:
@@ -522,19 +667,22 @@ def _rebuild_output(node):
     return y
 
 
-def _capture(node, g, wanted_node, results) -> None:
+def _capture(node, g, wanted_node, results, raw) -> None:
     if node._n_out == 1:
         i = wanted_node.get((node, 0))
         if i is not None:
-            results[i] = g
+            results[i] = _wrap(g) if raw else g
     else:
         for nr in range(node._n_out):
             i = wanted_node.get((node, nr))
             if i is not None and g is not None:
-                results[i] = g[nr]
+                results[i] = _wrap(g[nr]) if raw else g[nr]
 
 
-def _run_pre_hooks(node, g):
+def _run_pre_hooks(node, g, raw):
+    """Tensor hooks of the node's outputs, then the node's pre-hooks (tensors in, arrays out when raw)."""
+    if raw:
+        g = _wrap_grad(g)
     hooks = node._pre_hooks
     if node._n_out == 1:
         for h in list(hooks.get(0, ())):
@@ -557,13 +705,25 @@ def _run_pre_hooks(node, g):
         r = h(outs)
         if r is not None:
             g = r[0] if node._n_out == 1 else list(r)
+    if raw:
+        g = _unwrap(g)
     return g
 
 
-def _run_post_hooks(node, gxs, g):
+def _unwrap(g):
+    if type(g) is list:
+        return [None if x is None else x._data for x in g]
+    return None if g is None else g._data
+
+
+def _run_post_hooks(node, gxs, g, raw):
+    if raw:
+        gxs, g = _wrap_all(gxs), _wrap_grad(g)
     outs = (g,) if node._n_out == 1 or g is None else tuple(g)
     for h in list(node._hooks):
         r = h(tuple(gxs), outs)
         if r is not None:
             gxs = list(r)
+    if raw:
+        gxs = [None if gx is None else gx._data for gx in gxs]
     return gxs

@@ -29,6 +29,10 @@ class Node:
 
     __slots__ = (
         "_fns",  # tuple of per-input backward functions, or one function returning a tuple (custom ops)
+        "_args",  # None (``_fns`` are closures ``fn(g)``), or the tensors/values of ``fn(g, *args)``
+        "_rargs",  # with ``_args``: the arrays (and values) the same functions take without create_graph
+        "_rfns",  # with ``_args``: array versions of ``_fns`` where they differ (None: ``_fns`` serve both)
+        "_dev",  # the device of the node's outputs (gradients arrive there)
         "_edges",  # per input: None (needs no gradient) or (target, output_nr, shape, dtype)
         "_saved",  # ((tensor, version_counter, version), ...) checked before backward runs
         "_out",  # None, or (array, version_counter, device) of an output the backward needs
@@ -40,8 +44,10 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, fns, edges, saved=(), out=None, n_out=1):
+    def __init__(self, fns, edges, saved=(), out=None, n_out=1, dev=None):
         self._fns = fns
+        self._args = self._rargs = self._rfns = None
+        self._dev = dev
         self._edges = edges
         self._saved = saved
         self._out = out
@@ -90,7 +96,7 @@ class Node:
 
     def _release(self) -> None:
         """Free what the backward needed (called after backward unless retain_graph)."""
-        self._fns = None
+        self._fns = self._args = self._rargs = self._rfns = None
         self._saved = ()
         self._out = None
 

@@ -32,13 +32,20 @@ def tensor_method(*names):
 
 
 def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_output: bool = False,
-          dev=None) -> Tensor:
+          dev=None, args=None, rargs=None, rfns=None) -> Tensor:
     """Wrap ``data`` as the op's output and, when grad mode is on and an input requires grad, record a node.
 
     ``inputs`` may hold python scalars (they get no edge). ``fns[i]`` computes input i's gradient and is
     called only if input i requires grad. ``saved[i]`` is the tensor (or tuple of tensors) that ``fns[i]``
     reads: it is version-checked at backward, so an in-place change after the op raises there.
     The output lives on the first tensor input's device unless ``dev`` says otherwise (``to``).
+
+    Two ways to write ``fns``. Closures: ``fn(gy)`` (``fn(gy, y)`` with ``save_output``), gradlite ops on
+    gradlite tensors. Or module-level functions with ``args``: ``fn(gy, *args)`` (``fn(gy, *args, y)``),
+    which the engine calls with tensors under ``create_graph`` and, otherwise, with ``rargs`` (the
+    arrays; by default the arrays of ``args``) and plain arrays for ``gy``/``y``: no tensor is made and no
+    op dispatched. The functions then serve both modes when they use only operators; ``rfns`` gives
+    array versions where they do not.
     """
     # Hot path (every op, forward and backward): plain loops, no generators, no getattr defaults.
     if dev is None:
@@ -81,7 +88,11 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         if state.inference_used:
             _no_inference_saved(checks)
     cls = _node_classes.get(name) or node_class(name)
-    node = cls(fns, tuple(edges), checks)
+    node = cls(fns, tuple(edges), checks, None, 1, dev)
+    if args is not None:
+        node._args = args
+        node._rargs = rargs
+        node._rfns = rfns
     if save_output:
         node._out = (data, out._version, dev)
         node._saved = checks + ((None, out._version, 0),)
