@@ -7,12 +7,53 @@ from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.tensor import Size, Tensor, _dtype_of
 
 
-def _identity(gy):
+# Backward functions ``fn(gy, *args)``: operators only, so each serves gradient tensors (create_graph) and
+# raw gradient arrays alike (see ``apply``).
+def _identity(gy, *_):
     return gy
 
 
-def _neg_grad(gy):
+def _neg_grad(gy, *_):
     return -gy
+
+
+def _scale_grad(gy, alpha):
+    return gy * alpha
+
+
+def _mul_gx(gy, x, y):
+    return gy * y
+
+
+def _mul_gy(gy, x, y):
+    return gy * x
+
+
+def _div_gx(gy, x, y):
+    return gy / y
+
+
+def _div_gy(gy, x, y):  # d(x/y)/dy = -x/y**2
+    return -gy * x / (y * y)
+
+
+def _square_grad(gy, x, p):  # d/dx x**2 = 2x (one op fewer than the general rule, the same values)
+    return gy * 2 * x
+
+
+def _pow_grad(gy, x, p):  # d/dx x**p = p x**(p-1)
+    return gy * p * x ** (p - 1)
+
+
+def _zero_grad(gy, x, p):
+    return gy * 0
+
+
+_ADD = (_identity, _identity)
+_SUB = (_identity, _neg_grad)
+_MUL = (_mul_gx, _mul_gy)
+_DIV = (_div_gx, _div_gy)
+_NEG = (_neg_grad,)
 
 
 def _is_bool(d) -> bool:
@@ -35,12 +76,12 @@ def _scaled(xd, yd, alpha):
 def add(x, y, *, alpha=1) -> Tensor:
     """``x + alpha * y`` with broadcasting."""
     xd, yd = operands(x, y, "add")
-    gy_fn = _identity
     if alpha != 1:
         yd = _scaled(xd, yd, alpha)
-        gy_fn = lambda gy: gy * alpha  # noqa: E731
+        data = xd | yd if _is_bool(xd) and _is_bool(yd) else xd + yd
+        return apply("AddBackward0", data, (x, y), (_identity, _scale_grad), args=(alpha,), rargs=(alpha,))
     data = xd | yd if _is_bool(xd) and _is_bool(yd) else xd + yd  # bool + bool is logical or
-    return apply("AddBackward0", data, (x, y), (_identity, gy_fn))
+    return apply("AddBackward0", data, (x, y), _ADD, args=(), rargs=())
 
 
 @tensor_method("__sub__", "sub", "subtract")
@@ -57,8 +98,8 @@ def sub(x, y, *, alpha=1) -> Tensor:
     xd, yd = operands(x, y, "sub")
     if alpha != 1:
         yd = _scaled(xd, yd, alpha)
-        return apply("SubBackward0", xd - yd, (x, y), (_identity, lambda gy: gy * -alpha))
-    return apply("SubBackward0", xd - yd, (x, y), (_identity, _neg_grad))
+        return apply("SubBackward0", xd - yd, (x, y), (_identity, _scale_grad), args=(-alpha,), rargs=(-alpha,))
+    return apply("SubBackward0", xd - yd, (x, y), _SUB, args=(), rargs=())
 
 
 @tensor_method("__mul__", "mul")
@@ -66,7 +107,7 @@ def mul(x, y) -> Tensor:
     """Elementwise product with broadcasting."""
     xd, yd = operands(x, y, "mul")
     data = xd & yd if _is_bool(xd) and _is_bool(yd) else xd * yd  # bool * bool is logical and
-    return apply("MulBackward0", data, (x, y), (lambda gy: gy * y, lambda gy: gy * x), saved=(y, x))
+    return apply("MulBackward0", data, (x, y), _MUL, saved=(y, x), args=(x, y), rargs=(xd, yd))
 
 
 @tensor_method("__truediv__", "div", "divide", "true_divide")
@@ -78,10 +119,7 @@ def div(x, y, *, rounding_mode=None) -> Tensor:
 
         return rounding.rounded_div(x, y, xd, yd, rounding_mode)
     xd, yd = _to_float(x, y, xd, yd)
-    # d(x/y)/dx = 1/y ; d(x/y)/dy = -x/y**2
-    return apply(
-        "DivBackward0", xd / yd, (x, y), (lambda gy: gy / y, lambda gy: -gy * x / (y * y)), saved=(y, (x, y))
-    )
+    return apply("DivBackward0", xd / yd, (x, y), _DIV, saved=(y, (x, y)), args=(x, y), rargs=(xd, yd))
 
 
 def _to_float(x, y, xd, yd):
@@ -104,7 +142,7 @@ def neg(x: Tensor) -> Tensor:
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a "
             "mask, use the `~` or `logical_not()` operator instead."
         )
-    return apply("NegBackward0", -x._data, (x,), (_neg_grad,))
+    return apply("NegBackward0", -x._data, (x,), _NEG, args=(), rargs=())
 
 
 @tensor_method("__pos__", "positive")
@@ -123,12 +161,8 @@ def pow(x, p) -> Tensor:
     if not isinstance(p, Tensor):
         if type(p) is int and p < 0 and not _dtype_of(xd).is_floating_point:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if p == 0:
-            return apply("PowBackward0", xd**pd, (x,), (lambda gy: gy * 0,))
-        # d/dx x**p = p * x**(p-1)
-        # d/dx x**p = p * x**(p-1); for the common square, 2 * x (one op fewer, the same values)
-        grad = (lambda gy: gy * 2 * x) if p == 2 else (lambda gy: gy * p * x ** (p - 1))
-        return apply("PowBackward0", xd**pd, (x,), (grad,), saved=(x,))
+        grad = _zero_grad if p == 0 else _square_grad if p == 2 else _pow_grad
+        return apply("PowBackward0", xd**pd, (x,), (grad,), saved=(x,), args=(x, p), rargs=(xd, pd))
     return apply(
         "PowBackward1",
         xd**pd,
@@ -209,6 +243,10 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     _check_matmul(x, y, "matmul")
     xs, ys = xd.shape, yd.shape
     data = x._device.backend.xp.matmul(xd, yd)
+    name = _MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0")
+    if len(xs) == 2 and len(ys) == 2:  # matrices: operator-only functions, for tensors and arrays alike
+        fns = _MM_T if _f_order(yd) else _MM
+        return apply(name, data, (x, y), fns, saved=(y, x), args=(x, y), rargs=(xd, yd))
 
     # Treat 1-D operands as matrices (x: 1 x k, y: k x 1), restore those dims on gy, and drop them again:
     # d/dX (X @ Y) = gy @ Y^T ; d/dY = X^T @ gy. Batch dims are summed back by the engine.
@@ -222,18 +260,30 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
         g = restore(gy) @ (y.unsqueeze(0) if len(ys) == 1 else y.mT)
         return g.squeeze(-2) if len(xs) == 1 else g
 
-    # A transposed matrix y (the weight of ``x @ w.t()``) gets its gradient in its own layout, (gy^T @ X)^T:
-    # the same product, but copying or updating that gradient later runs contiguously. (The plain X^T @ gy
-    # would be a transposed array there, and a transposed copy of a 1024 x 1024 matrix is 20x a plain one.)
-    y_transposed = len(xs) == 2 and len(ys) == 2 and _f_order(yd)
-
     def gyf(gy):
-        if y_transposed:
-            return (gy.mT @ x).mT
         g = (x.unsqueeze(-1) if len(xs) == 1 else x.mT) @ restore(gy)
         return g.squeeze(-1) if len(ys) == 1 else g
 
-    return apply(_MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0"), data, (x, y), (gx, gyf), saved=(y, x))
+    return apply(name, data, (x, y), (gx, gyf), saved=(y, x))
+
+
+def _mm_gx(gy, x, y):
+    return gy @ y.T
+
+
+def _mm_gy(gy, x, y):
+    return x.T @ gy
+
+
+def _mm_gy_t(gy, x, y):
+    # A transposed matrix y (the weight of ``x @ w.t()``) gets its gradient in its own layout, (gy^T @ X)^T:
+    # the same product, but copying or updating that gradient later runs contiguously. (The plain X^T @ gy
+    # would be a transposed array there, and a transposed copy of a 1024 x 1024 matrix is 20x a plain one.)
+    return (gy.T @ x).T
+
+
+_MM = (_mm_gx, _mm_gy)
+_MM_T = (_mm_gx, _mm_gy_t)
 
 
 def _f_order(a) -> bool:

@@ -31,16 +31,25 @@ def _check(x, name: str) -> None:
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
 
 
-def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = True, methods: tuple = ()):
-    """Make a unary op: ``fwd(xp, xd)`` computes it; ``grad(gy, x)`` or ``grad_y(gy, y)`` its gradient."""
+def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = True, methods: tuple = (),
+           rgrad=None):
+    """Make a unary op: ``fwd(xp, xd)`` computes it; ``grad(gy, x)`` or ``grad_y(gy, y)`` its gradient.
+
+    The gradient formulas use operators only, so they serve tensors (create_graph) and arrays alike; a
+    ``grad`` that calls gradlite functions comes with ``rgrad(gy, x, xp)``, its array version.
+    """
+    fns = (grad_y if grad_y is not None else grad,)
+    rfns = None if rgrad is None else (rgrad,)
 
     def op(x: Tensor) -> Tensor:
         _check(x, name)
         xd = fdata(x) if floating else x._data
-        data = fwd(xp_of(x), xd)
+        xp = x._device.backend.xp
+        data = fwd(xp, xd)
         if grad_y is not None:
-            return apply(node, data, (x,), (grad_y,), save_output=True)
-        return apply(node, data, (x,), (lambda gy: grad(gy, x),), saved=(x,))
+            return apply(node, data, (x,), fns, save_output=True, args=(), rargs=())
+        return apply(node, data, (x,), fns, saved=(x,), args=(x,), rargs=(xd,) if rfns is None else (xd, xp),
+                     rfns=rfns)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}``; any shape -> same shape."
@@ -83,12 +92,22 @@ def square(x: Tensor) -> Tensor:
     if _dtype_of(x._data) is dtypes.bool_:
         x = x.to(dtypes.int64)
     # d/dx x**2 = 2x
-    return apply("PowBackward0", x._data * x._data, (x,), (lambda gy: gy * 2 * x,), saved=(x,))
+    return apply("PowBackward0", x._data * x._data, (x,), (_twice,), saved=(x,), args=(x,), rargs=(x._data,))
+
+
+def _twice(gy, x):  # d/dx x**2 = 2x
+    return gy * 2 * x
 
 
 # -- trigonometric and hyperbolic ---------------------------------------------------------------------
-sin = _unary("sin", "SinBackward0", lambda xp, x: xp.sin(x), grad=lambda gy, x: gy * cos(x))
-cos = _unary("cos", "CosBackward0", lambda xp, x: xp.cos(x), grad=lambda gy, x: -gy * sin(x))
+sin = _unary(
+    "sin", "SinBackward0", lambda xp, x: xp.sin(x), grad=lambda gy, x: gy * cos(x),
+    rgrad=lambda gy, x, xp: gy * xp.cos(x),
+)
+cos = _unary(
+    "cos", "CosBackward0", lambda xp, x: xp.cos(x), grad=lambda gy, x: -gy * sin(x),
+    rgrad=lambda gy, x, xp: -gy * xp.sin(x),
+)
 # d/dx tan = 1 + tan**2
 tan = _unary("tan", "TanBackward0", lambda xp, x: xp.tan(x), grad_y=lambda gy, y: gy * (1 + y * y))
 # d/dx asin = 1/sqrt(1 - x**2) ; acos = -that
@@ -97,6 +116,7 @@ asin = _unary(
     "AsinBackward0",
     lambda xp, x: xp.asin(x),
     grad=lambda gy, x: gy * rsqrt(1 - x * x),
+    rgrad=lambda gy, x, xp: gy * (1.0 / xp.sqrt(1 - x * x)),
     methods=("arcsin",),
 )
 acos = _unary(
@@ -104,6 +124,7 @@ acos = _unary(
     "AcosBackward0",
     lambda xp, x: xp.acos(x),
     grad=lambda gy, x: -gy * rsqrt(1 - x * x),
+    rgrad=lambda gy, x, xp: -gy * (1.0 / xp.sqrt(1 - x * x)),
     methods=("arccos",),
 )
 atan = _unary(
@@ -113,8 +134,14 @@ atan = _unary(
     grad=lambda gy, x: gy / (1 + x * x),
     methods=("arctan",),
 )
-sinh = _unary("sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), grad=lambda gy, x: gy * cosh(x))
-cosh = _unary("cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), grad=lambda gy, x: gy * sinh(x))
+sinh = _unary(
+    "sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), grad=lambda gy, x: gy * cosh(x),
+    rgrad=lambda gy, x, xp: gy * xp.cosh(x),
+)
+cosh = _unary(
+    "cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), grad=lambda gy, x: gy * sinh(x),
+    rgrad=lambda gy, x, xp: gy * xp.sinh(x),
+)
 # d/dx tanh = 1 - y**2
 tanh = _unary("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=lambda gy, y: gy * (1 - y * y))
 # d/dx asinh = 1/sqrt(x**2 + 1); acosh = 1/sqrt(x**2 - 1); atanh = 1/(1 - x**2)
@@ -123,6 +150,7 @@ asinh = _unary(
     "AsinhBackward0",
     lambda xp, x: xp.asinh(x),
     grad=lambda gy, x: gy * rsqrt(x * x + 1),
+    rgrad=lambda gy, x, xp: gy * (1.0 / xp.sqrt(x * x + 1)),
     methods=("arcsinh",),
 )
 acosh = _unary(
@@ -130,6 +158,7 @@ acosh = _unary(
     "AcoshBackward0",
     lambda xp, x: xp.acosh(x),
     grad=lambda gy, x: gy * rsqrt(x * x - 1),
+    rgrad=lambda gy, x, xp: gy * (1.0 / xp.sqrt(x * x - 1)),
     methods=("arccosh",),
 )
 atanh = _unary(
@@ -242,8 +271,14 @@ def _erfc_fwd(xp, x):
 
 
 # d/dx erf = 2/sqrt(pi) exp(-x**2)
-erf = _unary("erf", "ErfBackward0", _erf_fwd, grad=lambda gy, x: gy * (2 * _SQRPI) * exp(-x * x))
-erfc = _unary("erfc", "ErfcBackward0", _erfc_fwd, grad=lambda gy, x: gy * (-2 * _SQRPI) * exp(-x * x))
+erf = _unary(
+    "erf", "ErfBackward0", _erf_fwd, grad=lambda gy, x: gy * (2 * _SQRPI) * exp(-x * x),
+    rgrad=lambda gy, x, xp: gy * (2 * _SQRPI) * xp.exp(-x * x),
+)
+erfc = _unary(
+    "erfc", "ErfcBackward0", _erfc_fwd, grad=lambda gy, x: gy * (-2 * _SQRPI) * exp(-x * x),
+    rgrad=lambda gy, x, xp: gy * (-2 * _SQRPI) * xp.exp(-x * x),
+)
 
 
 # -- sign-like ----------------------------------------------------------------------------------------
@@ -273,10 +308,13 @@ def relu(x: Tensor) -> Tensor:
     if _dtype_of(x._data) is dtypes.bool_:
         raise RuntimeError("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
     # The gradient at 0 is a choice; PyTorch (and we) take 0: mask by y > 0.
-    xd = x._data
-    return apply(
-        "ReluBackward0", xp_of(x).maximum(xd, 0), (x,), (lambda gy, y: gy * (y > 0),), save_output=True
-    )
+    xp = x._device.backend.xp
+    return apply("ReluBackward0", xp.maximum(x._data, 0), (x,), _RELU, save_output=True, args=(), rargs=(xp,),
+                 rfns=_RELU_RAW)
+
+
+_RELU = (lambda gy, y: gy * (y > 0),)
+_RELU_RAW = (lambda gy, xp, y: xp.where(y > 0, gy, 0.0),)  # (bool * float is not array-API)
 
 
 _TORCH_NAMES = {

@@ -88,8 +88,35 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         "SumBackward0" if dim is None else "SumBackward1",
         data,
         (x,),
-        (lambda gy: expand_back(gy, shape, axes, keepdim),),
+        _SUM,
+        args=(shape, axes, keepdim, 1),
+        rargs=(xp, shape, _kept(shape, axes, keepdim), 1),
+        rfns=_SUM_RAW,
     )
+
+
+def _expand_grad(gy, shape, axes, keepdim, n):
+    return expand_back(gy if n == 1 else gy / n, shape, axes, keepdim)
+
+
+def _expand_grad_raw(gy, xp, shape, kept, n):
+    """``expand_back`` on arrays: ``kept`` is the reduced shape with its dims kept (None: as ``gy``)."""
+    if n != 1:
+        gy = gy / n
+    if kept is not None:
+        gy = xp.reshape(xp.asarray(gy), kept)
+    # a broadcast view is read-only: only made when it broadcasts (engine and leaves copy such views)
+    return gy if gy.shape == shape else xp.broadcast_to(gy, shape)
+
+
+def _kept(shape, axes, keepdim):
+    if keepdim or not axes or not shape:
+        return None
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+_SUM = (_expand_grad,)
+_SUM_RAW = (_expand_grad_raw,)
 
 
 @tensor_method()
@@ -112,7 +139,10 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         "MeanBackward0" if dim is None else "MeanBackward1",
         data,
         (x,),
-        (lambda gy: expand_back(gy / n, shape, axes, keepdim),),
+        _SUM,
+        args=(shape, axes, keepdim, n),
+        rargs=(xp, shape, _kept(shape, axes, keepdim), n),
+        rfns=_SUM_RAW,
     )
 
 

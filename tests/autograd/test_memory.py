@@ -102,10 +102,17 @@ def _train(steps: int, device: str, checkpoints: dict, trace_from: int = 0) -> N
             checkpoints[step] = _used(device)
 
 
-def _used(device) -> int:
+def _used(device) -> tuple:
+    """``(bytes in use, cyclic garbage found)`` at a checkpoint.
+
+    On the CPU, ``gc.collect()`` runs first (gc is otherwise off): the number of unreachable objects it
+    finds is the reference-cycle garbage made since the last checkpoint, which must be none; it also
+    empties CPython's free lists, which tracemalloc would otherwise count as growth though they are bounded.
+    """
     if device == "cuda":
-        return gradlite.cuda.memory_allocated()
-    return tracemalloc.get_traced_memory()[0]
+        return gradlite.cuda.memory_allocated(), 0
+    found = gc.collect()
+    return tracemalloc.get_traced_memory()[0], found
 
 
 def _growth(device, steps, marks, trace_from=0):
@@ -116,23 +123,24 @@ def _growth(device, steps, marks, trace_from=0):
         _train(steps, device, checkpoints, trace_from if device == "cpu" else 0)
     finally:
         tracemalloc.stop()
-    return {k: v - checkpoints[marks[0]] for k, v in checkpoints.items()}
+    base = checkpoints[marks[0]][0]
+    return {k: v - base for k, (v, _) in checkpoints.items()}, {k: c for k, (_, c) in checkpoints.items()}
 
 
 def test_training_loop_memory_is_flat(device, no_gc):
-    # Traced from step 1000 (tracing is slow): Python's free lists are warm by then, so any growth
-    # is a leak. One leaked 56-byte tuple per step would show as 50 kB.
-    growth = _growth(device, 2_000, (1_100, 2_000), trace_from=1_000)
+    # Traced from step 1000 (tracing is slow). One leaked 56-byte tuple per step would show as 50 kB,
+    # and one reference cycle per step as 900 objects of cyclic garbage.
+    growth, cycles = _growth(device, 2_000, (1_100, 2_000), trace_from=1_000)
     assert growth[2_000] < 8_000, growth
+    assert cycles[2_000] == 0, cycles
 
 
 @pytest.mark.slow
 def test_training_loop_memory_is_flat_10k_steps(device, no_gc):
-    growth = _growth(device, 10_000, (100, 1_000, 10_000))
-    # Up to ~160 kB go into CPython's free lists (tuples, floats) during the first few hundred steps and
-    # stay there; from then on nothing may grow. A leak of 56 bytes per step would add 550 kB.
-    assert growth[10_000] < 256_000, growth
+    growth, cycles = _growth(device, 10_000, (100, 1_000, 10_000))
+    # A leak of 56 bytes per step would add 500 kB between the last two checkpoints.
     assert growth[10_000] - growth[1_000] < 8_000, growth
+    assert cycles[1_000] == cycles[10_000] == 0, cycles
 
 
 @pytest.mark.gpu
