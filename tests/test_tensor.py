@@ -113,6 +113,10 @@ def test_grad_setter_errors_match_torch(torch_cpu):
             x.grad = lib.ones(2, 3, dtype=lib.float64)
 
 
+def _lib(x):
+    return gradlite if isinstance(x, gradlite.Tensor) else __import__("torch")
+
+
 @pytest.mark.parametrize(
     ("expr", "name"),
     [
@@ -144,6 +148,8 @@ def test_grad_setter_errors_match_torch(torch_cpu):
         (lambda x: x.clone(), "CloneBackward0"),
         (lambda x: x.double(), "ToCopyBackward0"),
         (lambda x: x.norm(), "LinalgVectorNormBackward0"),
+        (lambda x: _lib(x).nn.functional.linear(x, x[:1] * 2, x[0, :1] * 2), "AddmmBackward0"),
+        (lambda x: _lib(x).nn.functional.linear(x, x[:1] * 2), "MmBackward0"),
     ],
 )
 def test_grad_fn_names_match_torch(device, torch, expr, name):

@@ -72,6 +72,7 @@ from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F
 from gradlite.nn.fold import fold, unfold  # noqa: F401
 from gradlite.nn.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from gradlite.nn.upsampling import interpolate  # noqa: F401
+from gradlite.ops._base import apply
 from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)
     celu,
     elu,
@@ -98,8 +99,50 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({a} and {weight.shape[1]}x{weight.shape[0]})"
         )
+    if (
+        x._data.ndim == 2
+        and weight._data.ndim == 2
+        and x._device is weight._device
+        and x._data.dtype == weight._data.dtype
+        and _dtype_of(x._data).name != "bool"  # (the general path raises torch's error)
+        and (bias is None or _same(bias, x) and bias._data.ndim == 1)
+    ):
+        return _addmm(x, weight, bias)
     y = x @ weight.t()
     return y if bias is None else y + bias
+
+
+def _same(b: Tensor, x: Tensor) -> bool:
+    return b._device is x._device and b._data.dtype == x._data.dtype
+
+
+def _addmm(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``x @ weight.T + bias`` for a batch of rows, as one node (PyTorch's ``AddmmBackward0``): the bias is
+    added into the product in place, and the weight gradient comes as ``gy.T @ x``, in the weight's layout."""
+    xd, wd = x._data, weight._data
+    data = x._device.backend.xp.matmul(xd, wd.T)
+    if bias is None:
+        return apply("MmBackward0", data, (x, weight), _MM, saved=(weight, x), args=(x, weight),
+                     rargs=(xd, wd))
+    data += bias._data
+    return apply("AddmmBackward0", data, (bias, x, weight), _ADDMM, saved=(None, weight, x), args=(x, weight),
+                 rargs=(xd, wd))
+
+
+def _linear_gx(gy, x, w):
+    return gy @ w
+
+
+def _linear_gw(gy, x, w):
+    return gy.T @ x
+
+
+def _linear_gb(gy, x, w):  # summed over the batch by the engine
+    return gy
+
+
+_MM = (_linear_gx, _linear_gw)
+_ADDMM = (_linear_gb, _linear_gx, _linear_gw)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
