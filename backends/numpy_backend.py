@@ -50,6 +50,17 @@ def _fast_namespace(compat):
 
     def mean(x, /, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         if x.__class__ is _ND:
+            if dtype is None and out is None and not kwargs and x.dtype.char in "fd":
+                # what ndarray.mean computes for float32/64 (the sum, divided by the count), without its
+                # Python-level bookkeeping
+                n = x.size
+                if axis is not None:
+                    n = 1
+                    for a in (axis,) if isinstance(axis, int) else axis:
+                        n *= x.shape[a]
+                if n:
+                    s = np.add.reduce(x, axis=axis, keepdims=keepdims)
+                    return np.true_divide(s, n, out=s, casting="unsafe") if s.__class__ is _ND else s / n
             return x.mean(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
         return compat.mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 

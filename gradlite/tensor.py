@@ -190,9 +190,12 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` = v for a vector-Jacobian product)."""
-        from gradlite.autograd.engine import backward
+        from gradlite.autograd import engine
 
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+        if gradient is None and inputs is None and not create_graph:
+            engine.backward_default(self, retain_graph)
+        else:
+            engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
 
     # -- data, detach, clone -----------------------------------------------------------------------
     @property

@@ -32,6 +32,29 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
 
 
+def backward_default(t, retain_graph) -> None:
+    """``t.backward()`` with no ``gradient``, ``inputs`` or ``create_graph``: the training-loop call, with
+    the checks of ``_root_grads`` and the set-up of ``run`` done for this case only."""
+    from gradlite.autograd import anomaly_mode
+    from gradlite.tensor import _dtype_of
+
+    data = t._data
+    if (
+        not t._requires_grad
+        or data.size != 1
+        or not _dtype_of(data).is_floating_point
+        or anomaly_mode._enabled
+        or observer is not None
+    ):
+        return backward((t,), None, retain_graph)  # errors, and the general path
+    prev = state.grad_enabled
+    state.grad_enabled = False
+    try:
+        _run_raw((t,), (t._device.backend.xp.ones_like(data),), retain_graph)
+    finally:
+        state.grad_enabled = prev
+
+
 def grad(
     outputs,
     inputs,
@@ -149,9 +172,13 @@ observer = None
 def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     from gradlite.autograd import anomaly_mode
 
-    # Without create_graph (the common case) gradients flow as raw arrays: no tensor is made per gradient
-    # and no op dispatched. Backward functions written for tensors get tensors wrapped around them.
+    anomaly = anomaly_mode._enabled
+    obs = observer
+    # Without create_graph gradients flow as raw arrays: no tensor is made per gradient and no op is
+    # dispatched. Backward functions written for tensors get tensors wrapped around them.
     raw = not create_graph
+    if raw and inputs is None and not anomaly and obs is None:
+        return _run_raw(roots, [g._data for g in root_grads], retain_graph)
     # Where gradients are wanted: leaves (by id) and interior tensors (by (node, output_nr)).
     wanted_leaf = wanted_node = None
     results = None
@@ -197,8 +224,6 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     ready = [n for n in ready if deps[n] == 0]
     # With ``inputs``, only nodes on a path to one of them run (PyTorch prunes the rest too).
     need = None if inputs is None else _needed(order, deps, wanted_leaf, wanted_node)
-    anomaly = anomaly_mode._enabled
-    obs = observer
 
     # 2. traverse (in anomaly mode an error names the forward call of the node that raised it)
     node = None
@@ -208,112 +233,47 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             g = buffers.pop(node, None)
             gfresh = fresh_buf.pop(node, False)
             edges = node._edges
-            kept = None  # what the node's backward could return views of (see _fresh)
-            trusted = True  # False when user code (a custom Function, a hook) produced the gradients
+            kept = None
+            trusted = True
             if need is not None and node not in need:
                 gxs = (None,) * len(edges)
             else:
-                hooked = node._pre_hooks or node._hooks
-                if node._pre_hooks:
-                    g = _run_pre_hooks(node, g, raw)
-                if wanted_node:
-                    _capture(node, g, wanted_node, results, raw)
-                fns = node._fns
-                if fns is None:
-                    raise RuntimeError(FREED)
-                saved = node._saved
-                if saved:  # the common case (nothing modified) without a call; the error is built there
-                    for _t, vc, v in saved:
-                        if vc[0] != v:
-                            _check_versions(node)
-                a = node._args
-                if a is not None:  # module-level functions fn(g, *args[, y])
-                    if raw:
-                        if node._rfns is not None:
-                            fns = node._rfns
-                        a = node._rargs if node._rargs is not None else _arrays(a)
-                        if node._out is not None:
-                            a = (*a, node._out[0])
-                        kept = a
-                    else:
-                        if node._out is not None:
-                            a = (*a, _rebuild_output(node))
-                        kept = _arrays(a)
-                    gxs = []
-                    i = 0
-                    for fn in fns:
-                        e = edges[i]
-                        if (
-                            e is None
-                            or g is None
-                            or (
-                                need is not None
-                                and (id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need)
-                            )
-                        ):
-                            gxs.append(None)
-                        else:
-                            gx = fn(g, *a)
-                            if gx is not None:
-                                if raw:
-                                    if gx.shape != e[2] or gx.dtype != e[3]:
-                                        gx = _fit_array(node, gx, e[2], e[3], i)
-                                elif gx._data.shape != e[2] or gx._data.dtype != e[3]:
-                                    gx = _fit(node, gx, e[2], e[3], i)
-                            gxs.append(gx)
-                        i += 1
-                else:
-                    gxs, kept, trusted = _closure_grads(node, fns, g, edges, need, wanted_leaf, raw)
+                gxs, kept, trusted, g = _node_grads(node, g, raw, need, wanted_leaf, wanted_node, results)
                 if anomaly:
                     anomaly_mode.check_anomaly(node, _wrap_all(gxs) if raw else gxs)
                 if node._hooks:
                     gxs = _run_post_hooks(node, gxs, g, raw)
                 if obs is not None:
                     obs("node", node, _wrap_grad(g) if raw else g, _wrap_all(gxs) if raw else gxs)
-                if hooked:  # user code may return any array it can reach (a saved input's storage)
-                    gfresh = trusted = False
+                if not trusted:
+                    gfresh = False
                 if not retain_graph:
                     node._release()
             gdata = g if raw else (None if g is None or type(g) is list else g._data)
             if type(gdata) is list:
                 gdata = None
             gbase = getattr(gdata, "base", None)
-            n = 0
-            for gx in gxs:
-                if gx is not None:
-                    n += 1
-            single = n <= 1
+            single = sum(gx is not None for gx in gxs) <= 1
             seen = set()
-            i = -1
-            for e in edges:
-                i += 1
+            for i, e in enumerate(edges):
                 if e is None:
                     continue
                 target, nr = e[0], e[1]
                 gx = gxs[i]
                 if nr == LEAF:
                     if gx is not None:
-                        _to_leaf(
-                            leaf_grads,
-                            target,
-                            gx,
-                            trusted
-                            and _fresh(gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen),
-                        )
+                        fresh = trusted and _fresh(gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen)
+                        _to_leaf(leaf_grads, target, gx, fresh)
                     continue
                 if gx is not None:
-                    if target._n_out == 1:  # _to_buffer, inlined for the common single-output node
-                        old = buffers.get(target)
-                        if old is None:
-                            buffers[target] = gx
-                            fresh_buf[target] = trusted and _fresh(
-                                gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen
-                            )
-                        else:
-                            buffers[target] = _sum(old, gx)
-                            fresh_buf[target] = True
+                    if target._n_out == 1 and target not in buffers:
+                        buffers[target] = gx
+                        fresh_buf[target] = trusted and _fresh(
+                            gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen
+                        )
                     else:
                         _to_buffer(buffers, target, nr, gx)
+                        fresh_buf[target] = True
                 d = deps[target] - 1
                 deps[target] = d
                 if d == 0:
@@ -346,6 +306,184 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             continue
         _accumulate(leaf, g, fresh, create_graph)
     return results
+
+
+def _node_grads(node, g, raw, need, wanted_leaf, wanted_node, results):
+    """Run one node's backward: its pre-hooks, then its functions. ``(gxs, kept, trusted, g)``: the input
+    gradients (fitted to the inputs' shapes and dtypes), what they could view (for ``_fresh``), whether
+    built-in code made them, and the output gradient after the pre-hooks."""
+    if node._pre_hooks:
+        g = _run_pre_hooks(node, g, raw)
+    if wanted_node:
+        _capture(node, g, wanted_node, results, raw)
+    fns = node._fns
+    if fns is None:
+        raise RuntimeError(FREED)
+    saved = node._saved
+    if saved:  # the common case (nothing modified) without a call; the error is built there
+        for _t, vc, v in saved:
+            if vc[0] != v:
+                _check_versions(node)
+    edges = node._edges
+    a = node._args
+    if a is None:
+        gxs, kept, trusted = _closure_grads(node, fns, g, edges, need, wanted_leaf, raw)
+        return gxs, kept, trusted and not node._pre_hooks and not node._hooks, g
+    # module-level functions fn(g, *args[, y])
+    if raw:
+        if node._rfns is not None:
+            fns = node._rfns
+        a = node._rargs if node._rargs is not None else _arrays(a)
+        if node._out is not None:
+            a = (*a, node._out[0])
+        kept = a
+    else:
+        if node._out is not None:
+            a = (*a, _rebuild_output(node))
+        kept = _arrays(a)
+    gxs = []
+    for i, fn in enumerate(fns):
+        e = edges[i]
+        if (
+            e is None
+            or g is None
+            or (need is not None and (id(e[0]) not in wanted_leaf if e[1] == LEAF else e[0] not in need))
+        ):
+            gxs.append(None)
+            continue
+        gx = fn(g, *a)
+        if gx is not None:
+            if raw:
+                if gx.shape != e[2] or gx.dtype != e[3]:
+                    gx = _fit_array(node, gx, e[2], e[3], i)
+            elif gx._data.shape != e[2] or gx._data.dtype != e[3]:
+                gx = _fit(node, gx, e[2], e[3], i)
+        gxs.append(gx)
+    return gxs, kept, not node._pre_hooks and not node._hooks, g
+
+
+def _run_raw(roots, root_grads, retain_graph):
+    """The common backward, ``run`` without create_graph, ``inputs``, anomaly mode or an observer
+    (``root_grads`` are arrays).
+
+    The same traversal as ``_run`` on gradient arrays, with the built-in-op case inlined (a node with
+    module-level backward functions, one output and no hooks); any other node goes through
+    ``_node_grads``, as in ``_run``. Kept apart because each line here runs once per node of every
+    backward: this loop is most of the engine's cost.
+    """
+    deps: dict = {}
+    buffers: dict = {}  # node -> [gradient array (or per-output list), fresh]
+    leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
+    stack = []
+    for t, g in zip(roots, root_grads, strict=True):
+        fn = t._grad_fn
+        if fn is None:
+            _to_leaf(leaf_grads, t, g, False)
+            continue
+        if fn not in deps:
+            deps[fn] = 0
+            stack.append(fn)
+        if fn._n_out == 1:
+            old = buffers.get(fn)
+            buffers[fn] = [g if old is None else old[0] + g, False]
+        else:
+            slot = buffers.setdefault(fn, [[None] * fn._n_out, False])[0]
+            slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
+    ready = list(stack)
+    while stack:
+        for e in stack.pop()._edges:
+            if e is not None and e[1] != LEAF:
+                n = e[0]
+                if n in deps:
+                    deps[n] += 1
+                else:
+                    deps[n] = 1
+                    stack.append(n)
+    ready = [n for n in ready if deps[n] == 0]
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
+        entry = buffers.pop(node, None)
+        g, gfresh = (None, False) if entry is None else entry
+        edges = node._edges
+        a = node._args
+        if a is None or node._pre_hooks or node._hooks or g is None:
+            gxs, kept, trusted, g = _node_grads(node, g, True, None, None, None, None)
+            if node._hooks:
+                gxs = _run_post_hooks(node, gxs, g, True)
+            if not trusted:
+                gfresh = False
+        else:
+            fns = node._rfns or node._fns
+            if fns is None:
+                raise RuntimeError(FREED)
+            saved = node._saved
+            if saved:
+                for _t, vc, v in saved:
+                    if vc[0] != v:
+                        _check_versions(node)
+            a = node._rargs
+            if node._out is not None:
+                a = (*a, node._out[0])
+            kept = a
+            trusted = True
+            gxs = []
+            i = 0
+            for fn in fns:
+                e = edges[i]
+                if e is None:
+                    gxs.append(None)
+                else:
+                    gx = fn(g, *a)
+                    if gx is not None and (gx.shape != e[2] or gx.dtype != e[3]):
+                        gx = _fit_array(node, gx, e[2], e[3], i)
+                    gxs.append(gx)
+                i += 1
+        if not retain_graph:
+            node._release()
+        # send each gradient on: into its target node's buffer, or to its leaf
+        gdata = None if type(g) is list else g
+        gbase = getattr(gdata, "base", None)
+        single = len(gxs) == 1 or sum(gx is not None for gx in gxs) <= 1
+        seen = set()
+        i = -1
+        for e in edges:
+            i += 1
+            gx = gxs[i]
+            if e is None:
+                continue
+            target = e[0]
+            if e[1] == LEAF:
+                if gx is not None:
+                    _to_leaf(leaf_grads, target, gx,
+                             trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen))
+                continue
+            if gx is not None:
+                if target._n_out == 1:
+                    old = buffers.get(target)
+                    if old is None:
+                        buffers[target] = [gx, trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)]
+                    else:
+                        old[0] = old[0] + gx
+                        old[1] = True
+                else:
+                    slot = buffers.setdefault(target, [[None] * target._n_out, False])[0]
+                    nr = e[1]
+                    slot[nr] = gx if slot[nr] is None else slot[nr] + gx
+            d = deps[target] - 1
+            deps[target] = d
+            if d == 0:
+                push(target)
+    for leaf, g, fresh in leaf_grads.values():
+        hooks = leaf._meta and leaf._meta.get("hooks")
+        if hooks:
+            g = _wrap(g, leaf._device)
+            for h in list(hooks):
+                r = h(g)
+                if r is not None:
+                    g, fresh = r, False
+            g = g._data
+        _accumulate(leaf, g, fresh, False)
 
 
 def _arrays(values) -> tuple:
@@ -571,7 +709,11 @@ def _fit_array(node, gx, shape, dt, index):
     """``_fit`` for a gradient array (no create_graph), with the namespace of the node's device."""
     xp = node._dev.backend.xp
     if gx.shape != shape:
-        axes, lead = _sum_axes(gx.shape, shape, node, index)
+        key = (gx.shape, shape)
+        axes_lead = _AXES.get(key)
+        if axes_lead is None:
+            axes_lead = _AXES[key] = _sum_axes(gx.shape, shape, node, index)
+        axes, lead = axes_lead
         if axes:
             gx = xp.sum(gx, axis=axes, keepdims=True)
         if lead:
@@ -580,6 +722,9 @@ def _fit_array(node, gx, shape, dt, index):
         _check_floating(node, gx, index)
         gx = xp.astype(gx, dt)
     return gx
+
+
+_AXES: dict = {}  # (gradient shape, input shape) -> _sum_axes(...): a training loop meets the same few
 
 
 def _check_floating(node, data, index) -> None:

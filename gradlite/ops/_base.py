@@ -157,8 +157,13 @@ def operands(x, y, op: str):
     raise TypeError(f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}")
 
 
+_BROADCASTS: set = set()  # shape pairs known to broadcast (a training loop meets the same few)
+
+
 def check_broadcast(xs: tuple, ys: tuple) -> None:
     """Raise PyTorch's RuntimeError when shapes ``xs`` and ``ys`` cannot broadcast together."""
+    if (xs, ys) in _BROADCASTS:
+        return
     n = max(len(xs), len(ys))
     for i in range(1, n + 1):
         a = xs[-i] if i <= len(xs) else 1
@@ -167,6 +172,8 @@ def check_broadcast(xs: tuple, ys: tuple) -> None:
             raise RuntimeError(
                 f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {n - i}"
             )
+    if len(_BROADCASTS) < 4096:
+        _BROADCASTS.add((xs, ys))
 
 
 def _with_scalar(t: Tensor, s):

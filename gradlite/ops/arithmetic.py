@@ -87,7 +87,9 @@ def add(x, y, *, alpha=1) -> Tensor:
 @tensor_method("__sub__", "sub", "subtract")
 def sub(x, y, *, alpha=1) -> Tensor:
     """``x - alpha * y`` with broadcasting; bool tensors raise, as in PyTorch."""
-    if any(isinstance(t, Tensor) and _dtype_of(t._data) is dtypes.bool_ for t in (x, y)):
+    if (isinstance(x, Tensor) and _dtype_of(x._data) is dtypes.bool_) or (
+        isinstance(y, Tensor) and _dtype_of(y._data) is dtypes.bool_
+    ):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."

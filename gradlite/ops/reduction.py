@@ -90,7 +90,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         (x,),
         _SUM,
         args=(shape, axes, keepdim, 1),
-        rargs=(xp, shape, _kept(shape, axes, keepdim), 1),
+        rargs=(xp, shape, _kept(shape, axes, keepdim), 1, xd.size <= 65536),
         rfns=_SUM_RAW,
     )
 
@@ -99,10 +99,14 @@ def _expand_grad(gy, shape, axes, keepdim, n):
     return expand_back(gy if n == 1 else gy / n, shape, axes, keepdim)
 
 
-def _expand_grad_raw(gy, xp, shape, kept, n):
+def _expand_grad_raw(gy, xp, shape, kept, n, small):
     """``expand_back`` on arrays: ``kept`` is the reduced shape with its dims kept (None: as ``gy``)."""
     if n != 1:
         gy = gy / n
+    if small and gy.ndim == 0:  # a small full reduction: filled directly (a third of broadcast_to's cost)
+        out = xp.empty(shape, dtype=gy.dtype)
+        out[...] = gy
+        return out
     if kept is not None:
         gy = xp.reshape(xp.asarray(gy), kept)
     # a broadcast view is read-only: only made when it broadcasts (engine and leaves copy such views)
@@ -141,7 +145,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         (x,),
         _SUM,
         args=(shape, axes, keepdim, n),
-        rargs=(xp, shape, _kept(shape, axes, keepdim), n),
+        rargs=(xp, shape, _kept(shape, axes, keepdim), n, xd.size <= 65536),
         rfns=_SUM_RAW,
     )
 
