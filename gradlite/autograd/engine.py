@@ -408,6 +408,7 @@ def _run_raw(roots, root_grads, retain_graph):
         edges = node._edges
         a = node._args
         if a is None or node._pre_hooks or node._hooks or g is None:
+            a = None  # (marks the general path below)
             gxs, kept, trusted, g = _node_grads(node, g, True, None, None, None, None)
             if node._hooks:
                 gxs = _run_post_hooks(node, gxs, g, True)
@@ -428,24 +429,31 @@ def _run_raw(roots, root_grads, retain_graph):
             kept = a
             trusted = True
             gxs = []
-            i = 0
+            n = i = 0
             for fn in fns:
                 e = edges[i]
                 if e is None:
                     gxs.append(None)
                 else:
                     gx = fn(g, *a)
-                    if gx is not None and (gx.shape != e[2] or gx.dtype != e[3]):
-                        gx = _fit_array(node, gx, e[2], e[3], i)
+                    if gx is not None:
+                        n += 1
+                        if gx.shape != e[2] or gx.dtype != e[3]:
+                            gx = _fit_array(node, gx, e[2], e[3], i)
                     gxs.append(gx)
                 i += 1
-        if not retain_graph:
+            if not retain_graph:  # Node._release, inlined (built-in nodes do not override it)
+                node._fns = node._args = node._rargs = node._rfns = node._out = None
+                node._saved = ()
+        if a is None and not retain_graph:
             node._release()
         # send each gradient on: into its target node's buffer, or to its leaf
         gdata = None if type(g) is list else g
         gbase = getattr(gdata, "base", None)
-        single = len(gxs) == 1 or sum(gx is not None for gx in gxs) <= 1
-        seen = set()
+        if a is None:
+            n = sum(gx is not None for gx in gxs)
+        single = n <= 1
+        seen = None if single else set()
         i = -1
         for e in edges:
             i += 1
@@ -483,7 +491,12 @@ def _run_raw(roots, root_grads, retain_graph):
                 if r is not None:
                     g, fresh = r, False
             g = g._data
-        _accumulate(leaf, g, fresh, False)
+        old = leaf._grad
+        if old is not None and not old._requires_grad and not leaf._meta:  # in place, as PyTorch
+            old._data += g
+            old._version[0] += 1
+        else:
+            _accumulate(leaf, g, fresh, False)
 
 
 def _arrays(values) -> tuple:
@@ -608,10 +621,11 @@ def _fresh(d, gdata, gbase, gfresh, single, kept, seen) -> bool:
     base = getattr(d, "base", _NO_BASE)
     if base is _NO_BASE:
         return False
-    owner = id(d if base is None else base)
-    if owner in seen:
-        return False
-    seen.add(owner)
+    if seen is not None:  # None: the node sends a single gradient
+        owner = id(d if base is None else base)
+        if owner in seen:
+            return False
+        seen.add(owner)
     if base is gdata or (base is not None and base is gbase):
         return gfresh and single
     if kept is None:
@@ -712,12 +726,17 @@ def _fit_array(node, gx, shape, dt, index):
         key = (gx.shape, shape)
         axes_lead = _AXES.get(key)
         if axes_lead is None:
-            axes_lead = _AXES[key] = _sum_axes(gx.shape, shape, node, index)
-        axes, lead = axes_lead
-        if axes:
-            gx = xp.sum(gx, axis=axes, keepdims=True)
-        if lead:
-            gx = xp.reshape(gx, shape)
+            axes, lead = _sum_axes(gx.shape, shape, node, index)
+            direct = bool(axes) and tuple(d for i, d in enumerate(gx.shape) if i not in axes) == shape
+            axes_lead = _AXES[key] = (axes, lead, direct)
+        axes, lead, direct = axes_lead
+        if direct:  # summing over the axes without keeping them gives the shape
+            gx = xp.sum(gx, axis=axes)
+        else:
+            if axes:
+                gx = xp.sum(gx, axis=axes, keepdims=True)
+            if lead:
+                gx = xp.reshape(gx, shape)
     if gx.dtype != dt:
         _check_floating(node, gx, index)
         gx = xp.astype(gx, dt)
