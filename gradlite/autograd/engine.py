@@ -463,14 +463,25 @@ def _run_raw(roots, root_grads, retain_graph):
             target = e[0]
             if e[1] == LEAF:
                 if gx is not None:
-                    _to_leaf(leaf_grads, target, gx,
-                             trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen))
+                    if gx is gdata:
+                        fresh = trusted and gfresh and single
+                    elif seen is None and getattr(gx, "base", 0) is None:  # a new array (the common case)
+                        fresh = trusted
+                    else:
+                        fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                    _to_leaf(leaf_grads, target, gx, fresh)
                 continue
             if gx is not None:
                 if target._n_out == 1:
                     old = buffers.get(target)
                     if old is None:
-                        buffers[target] = [gx, trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)]
+                        if gx is gdata:
+                            fresh = trusted and gfresh and single
+                        elif seen is None and getattr(gx, "base", 0) is None:
+                            fresh = trusted
+                        else:
+                            fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                        buffers[target] = [gx, fresh]
                     else:
                         old[0] = old[0] + gx
                         old[1] = True
@@ -626,13 +637,14 @@ def _fresh(d, gdata, gbase, gfresh, single, kept, seen) -> bool:
         if owner in seen:
             return False
         seen.add(owner)
-    if base is gdata or (base is not None and base is gbase):
+    if base is None:
+        return True
+    if base is gdata or base is gbase:
         return gfresh and single
     if kept is None:
-        return base is None
-    root = d if base is None else base
+        return False
     for a in kept:
-        if a is root or getattr(a, "base", None) is root:
+        if a is base or getattr(a, "base", None) is base:
             return False
     return True
 

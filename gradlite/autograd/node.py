@@ -8,12 +8,9 @@ cycle exists between tensors and nodes, and a graph is freed as soon as nothing 
 
 from __future__ import annotations
 
-import itertools
-
 # Edge to a leaf tensor: (tensor, LEAF, shape, dtype). Edge to an interior node: (node, output_nr, ...).
 LEAF = -1
 
-_seq = itertools.count()
 _classes: dict[str, type] = {}
 
 FREED = (
@@ -37,25 +34,23 @@ class Node:
         "_saved",  # ((tensor, version_counter, version), ...) checked before backward runs
         "_out",  # None, or (array, version_counter, device) of an output the backward needs
         "_n_out",
-        "_seq",
         "_pre_hooks",  # {output_nr: [hook(grad) -> grad | None]} (tensor hooks, retain_grad)
         "_hooks",  # [hook(grad_inputs, grad_outputs)] run after the node
         "metadata",
         "__weakref__",
     )
 
-    def __init__(self, fns, edges, saved=(), out=None, n_out=1, dev=None):
+    def __init__(self, fns, edges, saved=(), out=None, n_out=1, dev=None, args=None, rargs=None, rfns=None):
         self._fns = fns
-        self._args = self._rargs = self._rfns = None
-        self._dev = dev
         self._edges = edges
         self._saved = saved
         self._out = out
         self._n_out = n_out
-        self._seq = next(_seq)
-        self._pre_hooks = None
-        self._hooks = None
-        self.metadata = None
+        self._dev = dev
+        self._args = args
+        self._rargs = rargs
+        self._rfns = rfns
+        self._pre_hooks = self._hooks = self.metadata = None
 
     def name(self) -> str:
         return type(self).__name__

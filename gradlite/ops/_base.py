@@ -56,9 +56,8 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     b = dev._backend or dev.backend
     if data.__class__ is not b.array_type:
         data = b.xp.asarray(data)
-    out = _make(data, dev)
     if not state.grad_enabled:
-        return out
+        return _make(data, dev)
     edges = None
     i = 0
     for x in inputs:
@@ -70,7 +69,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
         i += 1
     if edges is None:
-        return out
+        return _make(data, dev)
     checks = ()
     if saved:
         checks = []
@@ -88,18 +87,13 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         if state.inference_used:
             _no_inference_saved(checks)
     cls = _node_classes.get(name) or node_class(name)
-    node = cls(fns, tuple(edges), checks, None, 1, dev)
-    if args is not None:
-        node._args = args
-        node._rargs = rargs
-        node._rfns = rfns
+    node = cls(fns, tuple(edges), checks, None, 1, dev, args, rargs, rfns)
+    out = _make(data, dev, True, node)
     if save_output:
         node._out = (data, out._version, dev)
         node._saved = checks + ((None, out._version, 0),)
     if anomaly_mode._enabled:
         anomaly_mode.record_trace(node)
-    out._grad_fn = node
-    out._requires_grad = True
     return out
 
 
