@@ -55,12 +55,56 @@ def reshape(x: Tensor, *shape) -> Tensor:
         data, is_view = xp.reshape(xd, shape, copy=False), True
     except (ValueError, AttributeError, TypeError):
         data, is_view = xp.reshape(xd, shape), False
-    out = apply("ViewBackward0" if is_view else "UnsafeViewBackward0", data, (x,), (_back_to(xd.shape),))
+    out = _back_to("ViewBackward0" if is_view else "UnsafeViewBackward0", data, x, xd.shape)
     return as_view(out, x) if is_view else out
 
 
-def _back_to(shape):
-    return lambda gy: gy.reshape(shape)
+# Backward functions ``fn(gy, *args)`` (tensors, under create_graph) and their array versions
+# ``fn(gy, xp, *args)`` (see ``apply``): the shape ops' gradients are the inverse shape ops.
+def _reshape_grad(gy, shape):
+    return gy.reshape(shape)
+
+
+def _reshape_grad_raw(gy, xp, shape):
+    return xp.reshape(gy, shape)
+
+
+def _permute_grad(gy, inv):
+    return gy.permute(inv)
+
+
+def _permute_grad_raw(gy, xp, inv):
+    return xp.permute_dims(gy, inv)
+
+
+def _t_grad(gy):
+    return gy.T
+
+
+def _same_grad(gy, *_):
+    return gy
+
+
+_RESHAPE, _RESHAPE_RAW = (_reshape_grad,), (_reshape_grad_raw,)
+_PERMUTE, _PERMUTE_RAW = (_permute_grad,), (_permute_grad_raw,)
+_T, _SAME = (_t_grad,), (_same_grad,)
+
+
+def _back_to(name: str, data, x: Tensor, shape: tuple) -> Tensor:
+    """``apply`` for a shape op whose gradient is reshaped back to ``shape``."""
+    return apply(name, data, (x,), _RESHAPE, args=(shape,), rargs=(x._device.backend.xp, shape),
+                 rfns=_RESHAPE_RAW)
+
+
+def _permuted_back(name: str, data, x: Tensor, inv: tuple) -> Tensor:
+    """``apply`` for a shape op whose gradient is permuted back by ``inv``."""
+    return apply(name, data, (x,), _PERMUTE, args=(inv,), rargs=(x._device.backend.xp, inv),
+                 rfns=_PERMUTE_RAW)
+
+
+def _passed(name: str, data, x: Tensor) -> Tensor:
+    """``apply`` for an op whose gradient is the output's (the engine sums an expanded one back)."""
+    return apply(name, data, (x,), _SAME, args=(), rargs=())
 
 
 @tensor_method()
@@ -80,7 +124,7 @@ def view(x: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one dimension spans "
             "across two contiguous subspaces). Use .reshape(...) instead."
         ) from err
-    return as_view(apply("ViewBackward0", data, (x,), (_back_to(xd.shape),)), x)
+    return as_view(_back_to("ViewBackward0", data, x, xd.shape), x)
 
 
 @tensor_method()
@@ -108,7 +152,7 @@ def permute(x: Tensor, *dims) -> Tensor:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     inv = tuple(sorted(range(n), key=lambda i: axes[i]))
     data = x._device.backend.xp.permute_dims(x._data, axes)
-    return as_view(apply("PermuteBackward0", data, (x,), (lambda gy: gy.permute(inv),)), x)
+    return as_view(_permuted_back("PermuteBackward0", data, x, inv), x)
 
 
 @tensor_method("transpose", "swapaxes", "swapdims")
@@ -118,12 +162,12 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if n == 0:
         _wrap_dim(dim0, 0)
         _wrap_dim(dim1, 0)
-        return as_view(apply("TransposeBackward0", x._data, (x,), (lambda gy: gy,)), x)
+        return as_view(_passed("TransposeBackward0", x._data, x), x)
     d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
     axes = list(range(n))
     axes[d0], axes[d1] = d1, d0
     data = x._device.backend.xp.permute_dims(x._data, tuple(axes))
-    return as_view(apply("TransposeBackward0", data, (x,), (lambda gy: gy.transpose(d0, d1),)), x)
+    return as_view(_permuted_back("TransposeBackward0", data, x, tuple(axes)), x)
 
 
 @tensor_method()
@@ -133,8 +177,8 @@ def t(x: Tensor) -> Tensor:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.dim()}D")
     if x.dim() == 2:  # PyTorch names this node TBackward0, not TransposeBackward0
         data = x._device.backend.xp.permute_dims(x._data, (1, 0))
-        return as_view(apply("TBackward0", data, (x,), (lambda gy: gy.t(),)), x)
-    return as_view(apply("TBackward0", x._data, (x,), (lambda gy: gy,)), x)
+        return as_view(apply("TBackward0", data, (x,), _T, args=(), rargs=()), x)
+    return as_view(_passed("TBackward0", x._data, x), x)
 
 
 Tensor.T = property(lambda x: x.permute(*range(x.dim() - 1, -1, -1)), doc="All dimensions reversed.")
@@ -157,7 +201,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     shape = x._data.shape
     new = shape[:d] + (1,) + shape[d:]
     data = x._device.backend.xp.reshape(x._data, new)
-    return as_view(apply("UnsqueezeBackward0", data, (x,), (_back_to(shape),)), x)
+    return as_view(_back_to("UnsqueezeBackward0", data, x, shape), x)
 
 
 @tensor_method()
@@ -172,7 +216,7 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
         axes = {a for a in axes if shape[a] == 1}
     new = tuple(s for i, s in enumerate(shape) if i not in axes)
     data = x._device.backend.xp.reshape(x._data, new)
-    return as_view(apply("SqueezeBackward0", data, (x,), (_back_to(shape),)), x)
+    return as_view(_back_to("SqueezeBackward0", data, x, shape), x)
 
 
 @tensor_method()
@@ -206,9 +250,9 @@ def expand(x: Tensor, *sizes) -> Tensor:
         target.append(s)
     target = tuple(target)
     if target == shape:
-        return as_view(apply("ExpandBackward0", x._data, (x,), (lambda gy: gy,)), x)
+        return as_view(_passed("ExpandBackward0", x._data, x), x)
     data = x._device.backend.xp.broadcast_to(x._data, target)
-    return as_view(apply("ExpandBackward0", data, (x,), (lambda gy: gy,)), x)
+    return as_view(_passed("ExpandBackward0", data, x), x)
 
 
 @tensor_method()
