@@ -524,7 +524,7 @@ def _closure_grads(node, fns, g, edges, need, wanted_leaf, raw):
     from gradlite.tensor import Tensor
 
     if raw:
-        g = _wrap_grad(g)
+        g = _wrap_grad(g, node._dev)
     if type(fns) is tuple:
         y = None if node._out is None else _rebuild_output(node)
         gxs = []
@@ -580,11 +580,11 @@ def _wrap(a, dev=None):
     return _make(a, dev)
 
 
-def _wrap_grad(g):
+def _wrap_grad(g, dev=None):
     """``_wrap`` for a node's incoming gradient (a list of them for a node with several outputs)."""
     if type(g) is list:
-        return [_wrap(x) for x in g]
-    return _wrap(g)
+        return [_wrap(x, dev) for x in g]
+    return _wrap(g, dev)
 
 
 def _wrap_all(gxs):

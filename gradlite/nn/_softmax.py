@@ -63,12 +63,30 @@ def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None)
     e = xp.exp(_shifted(xp, xd, axis))
     y = e / xp.sum(e, axis=axis, keepdims=True) if xd.size else e
     keep = axis if axis is not None else ()
+    return apply("SoftmaxBackward0", y, (x,), _SOFTMAX, save_output=True, args=(keep,), rargs=(xp, keep),
+                 rfns=_SOFTMAX_RAW)
 
-    # d softmax: gx = y * (gy - sum(gy * y, dim))
-    def gx(gy, y):
-        return y * (gy - (gy * y).sum(keep, keepdim=True))
 
-    return apply("SoftmaxBackward0", y, (x,), (gx,), save_output=True)
+# d softmax: gx = y * (gy - sum(gy * y, dim)); d log_softmax: gx = gy - softmax(x) * sum(gy, dim), with
+# softmax(x) = exp(y). Each as gradlite ops (create_graph) and on arrays.
+def _softmax_grad(gy, keep, y):
+    return y * (gy - (gy * y).sum(keep, keepdim=True))
+
+
+def _softmax_grad_raw(gy, xp, keep, y):
+    return y * (gy - xp.sum(gy * y, axis=keep, keepdims=True))
+
+
+def _log_softmax_grad(gy, keep, y):
+    return gy - y.exp() * gy.sum(keep, keepdim=True)
+
+
+def _log_softmax_grad_raw(gy, xp, keep, y):
+    return gy - xp.exp(y) * xp.sum(gy, axis=keep, keepdims=True)
+
+
+_SOFTMAX, _SOFTMAX_RAW = (_softmax_grad,), (_softmax_grad_raw,)
+_LOG_SOFTMAX, _LOG_SOFTMAX_RAW = (_log_softmax_grad,), (_log_softmax_grad_raw,)
 
 
 @tensor_method()
@@ -79,9 +97,5 @@ def log_softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     z = _shifted(xp, xd, axis)
     y = z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True)) if xd.size else z
     keep = axis if axis is not None else ()
-
-    # d log_softmax: gx = gy - softmax(x) * sum(gy, dim), with softmax(x) = exp(y)
-    def gx(gy, y):
-        return gy - y.exp() * gy.sum(keep, keepdim=True)
-
-    return apply("LogSoftmaxBackward0", y, (x,), (gx,), save_output=True)
+    return apply("LogSoftmaxBackward0", y, (x,), _LOG_SOFTMAX, save_output=True, args=(keep,), rargs=(xp, keep),
+                 rfns=_LOG_SOFTMAX_RAW)
