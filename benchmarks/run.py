@@ -47,6 +47,11 @@ except ImportError:  # PyTorch is optional: its columns are left empty
     torch = None
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import peers  # noqa: E402  (MyGrad and HIPS autograd, the peers of issue 6's table, when installed)
+from data import linreg_data, mlp_data, mlp_params  # noqa: E402
+
+PEER_NAMES = {"mygrad": "MyGrad", "autograd": "HIPS autograd"}
 
 
 # -- the programs, written once against the PyTorch API (``lib`` is gradlite or torch) ---------------------
@@ -110,13 +115,6 @@ def chain_numpy(size: int, depth: int):
     return step
 
 
-def linreg_data(n: int):
-    rng = np.random.default_rng(0)
-    xs = rng.random((n, 1)).astype(np.float32)
-    ys = (2 * xs + 1 + 0.1 * rng.standard_normal((n, 1))).astype(np.float32)
-    return xs, ys
-
-
 def linreg_lib(lib, n: int, iters: int):
     """The tutorial's linear regression: ``iters`` steps of mm, add, MSE, backward, SGD, zero_."""
     xs, ys = linreg_data(n)
@@ -153,24 +151,6 @@ def linreg_numpy(n: int, iters: int):
         return w
 
     return run
-
-
-def mlp_params(sizes, seed=0):
-    """Weights (out, in) and biases, uniform(-1/sqrt(in), 1/sqrt(in)) as nn.Linear, as float32 arrays."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
-        bound = 1 / np.sqrt(d_in)
-        out.append(rng.uniform(-bound, bound, (d_out, d_in)).astype(np.float32))
-        out.append(rng.uniform(-bound, bound, d_out).astype(np.float32))
-    return out
-
-
-def mlp_data(batch: int, d_in: int, d_out: int, seed=1):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, d_in)).astype(np.float32)
-    y = np.eye(d_out, dtype=np.float32)[rng.integers(0, d_out, batch)]
-    return x, y
 
 
 def mlp_lib(lib, sizes, batch: int):
@@ -281,7 +261,7 @@ def suite(quick: bool) -> list[dict]:
     rows = []
     libs = {"gradlite": gradlite} | ({"torch": torch} if torch is not None else {})
 
-    def add(name, group, unit, per, lib_builder, np_builder, memory=False, **params):
+    def add(name, group, unit, per, lib_builder, np_builder, memory=False, peers=None, **params):
         rows.append(
             dict(
                 name=name,
@@ -293,8 +273,12 @@ def suite(quick: bool) -> list[dict]:
                 memory=memory,
                 params=params,
                 libs=libs,
+                peers=peers or {},
             )
         )
+
+    def peer(kind, *args):  # the peer libraries' versions of a main workload (those installed)
+        return {name: (lambda f=fns[kind]: f(*args)) for name, fns in peers.PEERS.items()}
 
     add(
         "100-op chain on 16 floats, fwd+bwd, per op",
@@ -303,6 +287,7 @@ def suite(quick: bool) -> list[dict]:
         101,
         lambda lib: chain_lib(lib, 16, 100),
         lambda: chain_numpy(16, 100),
+        peers=peer("chain", 16, 100),
     )
     iters = 300 if quick else 3000
     add(
@@ -312,6 +297,7 @@ def suite(quick: bool) -> list[dict]:
         1,
         lambda lib: linreg_lib(lib, 500, iters),
         lambda: linreg_numpy(500, iters),
+        peers=peer("linreg", 500, iters),
     )
     small = (784, 256, 10)
     add(
@@ -322,6 +308,7 @@ def suite(quick: bool) -> list[dict]:
         lambda lib: mlp_lib(lib, small, 128),
         lambda: mlp_numpy(small, 128),
         memory=True,
+        peers=peer("mlp", small, 128),
     )
     large = (256, 256, 256, 10) if quick else (1024, 1024, 1024, 10)
     label = "1024-1024-1024-10" if not quick else "256-256-256-10 (quick)"
@@ -333,6 +320,7 @@ def suite(quick: bool) -> list[dict]:
         lambda lib: mlp_lib(lib, large, 256),
         lambda: mlp_numpy(large, 256),
         memory=True,
+        peers=peer("mlp", large, 256),
     )
 
     sizes = (16, 1000) if quick else (16, 1000, 10_000, 100_000, 1_000_000)
@@ -387,6 +375,7 @@ def run(quick: bool, reps: int | None = None) -> list[dict]:
     for row in suite(quick):
         impls = {name: row["lib"](lib) for name, lib in row["libs"].items()}
         impls["numpy"] = row["numpy"]()
+        impls.update({name: build() for name, build in row["peers"].items()})
         med = measure(impls, reps, target)
         per = row["per"]
         vals = {k: v * scale[row["unit"]] / per for k, v in med.items()}
@@ -411,6 +400,7 @@ def _fmt(v) -> str:
 
 def _line(r: dict) -> str:
     ref = f"torch {_fmt(r.get('torch')):>7}  numpy {_fmt(r['numpy']):>7}"
+    ref += "".join(f"  {p} {_fmt(r[p]):>7}" for p in PEER_NAMES if p in r)
     ratios = f"x torch {_fmt(r['gradlite/torch'])}  x numpy {_fmt(r['gradlite/numpy'])}"
     return f"{r['workload']:<62} gradlite {_fmt(r['gradlite']):>7} {r['unit']}  {ref}  {ratios}"
 
@@ -429,6 +419,7 @@ def machine() -> dict:
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "torch": None if torch is None else torch.__version__,
+        "peers": peers.versions(),
         "gradlite": gradlite.__version__,
         "threads": 1,
         "platform": platform.platform(),
@@ -457,19 +448,23 @@ def markdown(results: list[dict], info: dict, quick: bool) -> str:
         rows = [r for r in results if r["group"] == group]
         if not rows:
             continue
+        shown = [p for p in PEER_NAMES if any(p in r for r in rows)]
         lines += [
             "",
             f"## {title}",
             "",
-            "| workload | gradlite | PyTorch | hand-written NumPy | vs PyTorch | vs NumPy |",
-            "|---|---|---|---|---|---|",
+            "| workload | gradlite | PyTorch | "
+            + "".join(f"{PEER_NAMES[p]} | " for p in shown)
+            + "hand-written NumPy | vs PyTorch | vs NumPy |",
+            "|---|---|---|" + "---|" * len(shown) + "---|---|---|",
         ]
         for r in rows:
             u = " " + r["unit"]
             lines.append(
                 f"| {r['workload']} | {_fmt(r['gradlite'])}{u} | "
-                f"{_fmt(r['torch']) + u if r.get('torch') is not None else '-'} | {_fmt(r['numpy'])}{u} | "
-                f"{_fmt(r['gradlite/torch'])}x | {_fmt(r['gradlite/numpy'])}x |"
+                f"{_fmt(r['torch']) + u if r.get('torch') is not None else '-'} | "
+                + "".join(f"{_fmt(r[p]) + u if p in r else '-'} | " for p in shown)
+                + f"{_fmt(r['numpy'])}{u} | {_fmt(r['gradlite/torch'])}x | {_fmt(r['gradlite/numpy'])}x |"
             )
     mem = [r for r in results if "peak_bytes" in r]
     if mem:

@@ -78,9 +78,9 @@ def add(x, y, *, alpha=1) -> Tensor:
     xd, yd = operands(x, y, "add")
     if alpha != 1:
         yd = _scaled(xd, yd, alpha)
-        data = xd | yd if _is_bool(xd) and _is_bool(yd) else xd + yd
+        data = xd | yd if _is_bool(yd) and _is_bool(xd) else xd + yd
         return apply("AddBackward0", data, (x, y), (_identity, _scale_grad), args=(alpha,), rargs=(alpha,))
-    data = xd | yd if _is_bool(xd) and _is_bool(yd) else xd + yd  # bool + bool is logical or
+    data = xd | yd if _is_bool(yd) and _is_bool(xd) else xd + yd  # bool + bool is logical or
     return apply("AddBackward0", data, (x, y), _ADD, args=(), rargs=())
 
 
@@ -108,7 +108,7 @@ def sub(x, y, *, alpha=1) -> Tensor:
 def mul(x, y) -> Tensor:
     """Elementwise product with broadcasting."""
     xd, yd = operands(x, y, "mul")
-    data = xd & yd if _is_bool(xd) and _is_bool(yd) else xd * yd  # bool * bool is logical and
+    data = xd & yd if _is_bool(yd) and _is_bool(xd) else xd * yd  # bool * bool is logical and
     return apply("MulBackward0", data, (x, y), _MUL, saved=(y, x), args=(x, y), rargs=(xd, yd))
 
 
