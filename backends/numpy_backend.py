@@ -69,6 +69,16 @@ def _fast_namespace(compat):
             return np.zeros(shape, dtype=dtype, **kwargs)
         return compat.zeros(shape, dtype=dtype, device=device, **kwargs)
 
+    def empty(shape, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.empty(shape, dtype=dtype, **kwargs)
+        return compat.empty(shape, dtype=dtype, device=device, **kwargs)
+
+    def ones(shape, *, dtype=None, device=None, **kwargs):
+        if device is None:
+            return np.ones(shape, dtype=dtype, **kwargs)
+        return compat.ones(shape, dtype=dtype, device=device, **kwargs)
+
     def zeros_like(x, /, *, dtype=None, device=None, **kwargs):
         if device is None:
             return np.zeros_like(x, dtype=dtype, **kwargs)
@@ -89,7 +99,8 @@ def _fast_namespace(compat):
             return np.full(shape, fill_value, dtype=dtype, **kwargs)
         return compat.full(shape, fill_value, dtype=dtype, device=device, **kwargs)
 
-    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, zeros_like, ones_like, empty_like, full]
+    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, empty, ones, zeros_like, ones_like, empty_like,
+            full]
     # ndarray.reshape takes copy= from NumPy 2.1; before that np.reshape (compat's) stays
     if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
 

@@ -50,7 +50,7 @@ def backward_default(t, retain_graph) -> None:
     prev = state.grad_enabled
     state.grad_enabled = False
     try:
-        _run_raw((t,), (t._device.backend.xp.ones_like(data),), retain_graph)
+        _run_raw((t,), (t._device.backend.xp.ones(data.shape, dtype=data.dtype),), retain_graph)
     finally:
         state.grad_enabled = prev
 

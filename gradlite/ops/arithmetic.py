@@ -214,9 +214,10 @@ def _rpow(x: Tensor, base) -> Tensor:
     return apply("PowBackward2", bd**xd, (base, x), (None, gx), saved=(None, x), save_output=True)
 
 
+# reversed forms of the commutative ops keep the tensor first (its fast path; the values are the same)
 @tensor_method("__radd__")
 def _radd(x, y):
-    return add(y, x)
+    return add(x, y)
 
 
 @tensor_method("__rsub__", "rsub")
@@ -226,7 +227,7 @@ def _rsub(x, y):
 
 @tensor_method("__rmul__")
 def _rmul(x, y):
-    return mul(y, x)
+    return mul(x, y)
 
 
 @tensor_method("__rtruediv__")
