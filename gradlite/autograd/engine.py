@@ -6,6 +6,12 @@
 3. Each backward function runs on its node's device; gradients are summed back to the input's shape
    here, once, for every op (un-broadcasting), then cast to the input's dtype.
 4. Leaf gradients are summed per leaf and accumulated into ``.grad`` at the end (hooks see the total).
+
+Gradients are raw arrays unless ``create_graph`` asks for a differentiable backward: built-in ops give
+their nodes module-level backward functions (``apply``'s ``args``), called on arrays here, so a backward
+makes no tensor and dispatches no op per gradient. Closures written with gradlite ops (custom Functions,
+rarer ops), hooks and ``autograd.grad`` results get tensors wrapped around the arrays. ``_run_raw`` is
+that common case, inlined; ``_run`` handles everything (create_graph, ``inputs=``, anomaly mode).
 """
 
 from __future__ import annotations
