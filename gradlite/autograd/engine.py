@@ -16,6 +16,7 @@ that common case, inlined; ``_run`` handles everything (create_graph, ``inputs=`
 
 from __future__ import annotations
 
+from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
 from gradlite.autograd.node import FREED, LEAF
 
@@ -38,17 +39,22 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
 
 
+_FLOATING: dict = {}  # backend dtype -> whether it is a floating dtype
+
+
 def backward_default(t, retain_graph) -> None:
     """``t.backward()`` with no ``gradient``, ``inputs`` or ``create_graph``: the training-loop call, with
     the checks of ``_root_grads`` and the set-up of ``run`` done for this case only."""
-    from gradlite.autograd import anomaly_mode
-    from gradlite.tensor import _dtype_of
-
     data = t._data
+    d = _FLOATING.get(data.dtype)
+    if d is None:
+        from gradlite.tensor import _dtype_of
+
+        d = _FLOATING[data.dtype] = _dtype_of(data).is_floating_point
     if (
         not t._requires_grad
         or data.size != 1
-        or not _dtype_of(data).is_floating_point
+        or not d
         or anomaly_mode._enabled
         or observer is not None
     ):
@@ -176,8 +182,6 @@ observer = None
 
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
-    from gradlite.autograd import anomaly_mode
-
     anomaly = anomaly_mode._enabled
     obs = observer
     # Without create_graph gradients flow as raw arrays: no tensor is made per gradient and no op is

@@ -337,7 +337,7 @@ def _check_matmul(x: Tensor, y: Tensor, op: str) -> None:
 @tensor_method()
 def mm(x: Tensor, y: Tensor) -> Tensor:
     """2-D matrix product; both operands must be matrices."""
-    if x.dim() != 2 or y.dim() != 2:
+    if x._data.ndim != 2 or y._data.ndim != 2:
         raise RuntimeError("self must be a matrix" if x.dim() != 2 else "mat2 must be a matrix")
     return matmul(x, y)
 

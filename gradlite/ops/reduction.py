@@ -134,10 +134,14 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         )
     xd = x._data if dtype is None else _as(x, src.name)
     xp = _xp(x)
-    axes = reduce_dims(dim, xd.ndim)
     shape = xd.shape
-    n = _count(shape, axes)
-    data = xp.mean(xd, axis=axes, keepdims=keepdim)
+    if dim is None:  # the loss's full mean: no dims to normalise
+        axes, n = tuple(range(xd.ndim)), xd.size
+        data = xp.mean(xd, axis=None, keepdims=keepdim)
+    else:
+        axes = reduce_dims(dim, xd.ndim)
+        n = _count(shape, axes)
+        data = xp.mean(xd, axis=axes, keepdims=keepdim)
     # d/dx mean = 1/n for every element reduced
     return apply(
         "MeanBackward0" if dim is None else "MeanBackward1",
