@@ -99,8 +99,8 @@ def _fast_namespace(compat):
             return np.full(shape, fill_value, dtype=dtype, **kwargs)
         return compat.full(shape, fill_value, dtype=dtype, device=device, **kwargs)
 
-    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, empty, ones, zeros_like, ones_like, empty_like,
-            full]
+    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, empty, ones]
+    fast += [zeros_like, ones_like, empty_like, full]
     # ndarray.reshape takes copy= from NumPy 2.1; before that np.reshape (compat's) stays
     if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
 

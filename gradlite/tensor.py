@@ -195,7 +195,8 @@ class Tensor:
         if gradient is None and inputs is None and not create_graph:
             engine.backward_default(self, retain_graph)
         else:
-            engine.backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs)
+            grads = None if gradient is None else (gradient,)
+            engine.backward((self,), grads, retain_graph, create_graph, inputs)
 
     # -- data, detach, clone -----------------------------------------------------------------------
     @property

@@ -272,7 +272,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 gx = gxs[i]
                 if nr == LEAF:
                     if gx is not None:
-                        fresh = trusted and _fresh(gx if raw else gx._data, gdata, gbase, gfresh, single, kept, seen)
+                        d = gx if raw else gx._data
+                        fresh = trusted and _fresh(d, gdata, gbase, gfresh, single, kept, seen)
                         _to_leaf(leaf_grads, target, gx, fresh)
                     continue
                 if gx is not None:

@@ -97,5 +97,5 @@ def log_softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     z = _shifted(xp, xd, axis)
     y = z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True)) if xd.size else z
     keep = axis if axis is not None else ()
-    return apply("LogSoftmaxBackward0", y, (x,), _LOG_SOFTMAX, save_output=True, args=(keep,), rargs=(xp, keep),
-                 rfns=_LOG_SOFTMAX_RAW)
+    return apply("LogSoftmaxBackward0", y, (x,), _LOG_SOFTMAX, save_output=True, args=(keep,),
+                 rargs=(xp, keep), rfns=_LOG_SOFTMAX_RAW)

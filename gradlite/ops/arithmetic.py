@@ -100,7 +100,8 @@ def sub(x, y, *, alpha=1) -> Tensor:
     xd, yd = operands(x, y, "sub")
     if alpha != 1:
         yd = _scaled(xd, yd, alpha)
-        return apply("SubBackward0", xd - yd, (x, y), (_identity, _scale_grad), args=(-alpha,), rargs=(-alpha,))
+        fns = (_identity, _scale_grad)
+        return apply("SubBackward0", xd - yd, (x, y), fns, args=(-alpha,), rargs=(-alpha,))
     return apply("SubBackward0", xd - yd, (x, y), _SUB, args=(), rargs=())
 
 
