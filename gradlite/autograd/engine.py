@@ -219,18 +219,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             stack.append(fn)
         _to_buffer(buffers, fn, t._output_nr, g)
     ready = list(stack)
-    order = []
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        for e in node._edges:
-            if e is not None and e[1] != LEAF:
-                n = e[0]
-                if n in deps:
-                    deps[n] += 1
-                else:
-                    deps[n] = 1
-                    stack.append(n)
+    order = _count_consumers(stack, deps)
     ready = [n for n in ready if deps[n] == 0]
     # With ``inputs``, only nodes on a path to one of them run (PyTorch prunes the rest too).
     need = None if inputs is None else _needed(order, deps, wanted_leaf, wanted_node)
@@ -401,15 +390,7 @@ def _run_raw(roots, root_grads, retain_graph):
             slot = buffers.setdefault(fn, [[None] * fn._n_out, False])[0]
             slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
     ready = list(stack)
-    while stack:
-        for e in stack.pop()._edges:
-            if e is not None and e[1] != LEAF:
-                n = e[0]
-                if n in deps:
-                    deps[n] += 1
-                else:
-                    deps[n] = 1
-                    stack.append(n)
+    _count_consumers(stack, deps)
     ready = [n for n in ready if deps[n] == 0]
     pop, push = ready.pop, ready.append
     while ready:
@@ -519,6 +500,24 @@ def _run_raw(roots, root_grads, retain_graph):
             old._version[0] += 1
         else:
             _accumulate(leaf, g, fresh, False)
+
+
+def _count_consumers(stack: list, deps: dict) -> list:
+    """Count into ``deps`` how many edges lead into each node reachable from ``stack`` (emptied); returns
+    the nodes in the order found."""
+    order = []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for e in node._edges:
+            if e is not None and e[1] != LEAF:
+                n = e[0]
+                if n in deps:
+                    deps[n] += 1
+                else:
+                    deps[n] = 1
+                    stack.append(n)
+    return order
 
 
 def _arrays(values) -> tuple:
