@@ -58,18 +58,27 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         data = b.xp.asarray(data)
     if not state.grad_enabled:
         return _make(data, dev)
-    edges = None
-    i = 0
-    for x in inputs:
-        if isinstance(x, Tensor) and x._requires_grad:
-            if edges is None:
-                edges = [None] * len(inputs)
-            fn = x._grad_fn
-            xd = x._data
-            edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
-        i += 1
-    if edges is None:
-        return _make(data, dev)
+    if len(inputs) == 1:  # unary ops: the input is a tensor
+        x = inputs[0]
+        if not x._requires_grad:
+            return _make(data, dev)
+        fn = x._grad_fn
+        xd = x._data
+        edges = ((x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype),)
+    else:
+        edges = None
+        i = 0
+        for x in inputs:
+            if isinstance(x, Tensor) and x._requires_grad:
+                if edges is None:
+                    edges = [None] * len(inputs)
+                fn = x._grad_fn
+                xd = x._data
+                edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+            i += 1
+        if edges is None:
+            return _make(data, dev)
+        edges = tuple(edges)
     checks = ()
     if saved:
         checks = []
@@ -87,7 +96,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         if state.inference_used:
             _no_inference_saved(checks)
     cls = _node_classes.get(name) or node_class(name)
-    node = cls(fns, tuple(edges), checks, None, 1, dev, args, rargs, rfns)
+    node = cls(fns, edges, checks, None, 1, dev, args, rargs, rfns)
     out = _make(data, dev, True, node)
     if save_output:
         node._out = (data, out._version, dev)
