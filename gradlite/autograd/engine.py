@@ -461,7 +461,12 @@ def _run_raw(roots, root_grads, retain_graph):
                         fresh = trusted
                     else:
                         fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
-                    _to_leaf(leaf_grads, target, gx, fresh)
+                    entry = leaf_grads.get(id(target))  # _to_leaf, inlined
+                    if entry is None:
+                        leaf_grads[id(target)] = [target, gx, fresh]
+                    else:
+                        entry[1] = entry[1] + gx
+                        entry[2] = True
                 continue
             if gx is not None:
                 if target._n_out == 1:
