@@ -17,6 +17,8 @@ from gradlite.autograd.node import _classes as _node_classes
 from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 
+_new = object.__new__
+
 _SCALARS = (int, float, bool)
 
 
@@ -47,31 +49,49 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     op dispatched. The functions then serve both modes when they use only operators; ``rfns`` gives
     array versions where they do not.
     """
-    # Hot path (every op, forward and backward): plain loops, no generators, no getattr defaults.
+    # Hot path (every op): plain code, no generators, no getattr defaults, Node and Tensor made inline.
+    x = inputs[0]
     if dev is None:
-        for x in inputs:
-            if isinstance(x, Tensor):
-                dev = x._device
-                break
+        if isinstance(x, Tensor):
+            dev = x._device
+        else:
+            for t in inputs:
+                if isinstance(t, Tensor):
+                    dev = t._device
+                    break
     b = dev._backend or dev.backend
     if data.__class__ is not b.array_type:
         data = b.xp.asarray(data)
     if not state.grad_enabled:
         return _make(data, dev)
-    if len(inputs) == 1:  # unary ops: the input is a tensor
-        x = inputs[0]
+    n = len(inputs)
+    if n == 1:  # unary ops: the input is a tensor
         if not x._requires_grad:
             return _make(data, dev)
         fn = x._grad_fn
         xd = x._data
         edges = ((x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype),)
+    elif n == 2:  # binary ops: either operand may be a python scalar
+        y = inputs[1]
+        ex = ey = None
+        if isinstance(x, Tensor) and x._requires_grad:
+            fn = x._grad_fn
+            xd = x._data
+            ex = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+        if isinstance(y, Tensor) and y._requires_grad:
+            fn = y._grad_fn
+            yd = y._data
+            ey = (y, LEAF, yd.shape, yd.dtype) if fn is None else (fn, y._output_nr, yd.shape, yd.dtype)
+        elif ex is None:
+            return _make(data, dev)
+        edges = (ex, ey)
     else:
         edges = None
         i = 0
         for x in inputs:
             if isinstance(x, Tensor) and x._requires_grad:
                 if edges is None:
-                    edges = [None] * len(inputs)
+                    edges = [None] * n
                 fn = x._grad_fn
                 xd = x._data
                 edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
@@ -86,21 +106,40 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         for s in saved:
             if s is not None and edges[i] is not None:
                 if isinstance(s, Tensor):
-                    checks.append((s, s._version, s._version[0]))
+                    v = s._version
+                    checks.append((s, v, v[0]))
                 elif isinstance(s, tuple):
                     for t in s:
                         if isinstance(t, Tensor):
-                            checks.append((t, t._version, t._version[0]))
+                            v = t._version
+                            checks.append((t, v, v[0]))
             i += 1
         checks = tuple(checks)
         if state.inference_used:
             _no_inference_saved(checks)
-    cls = _node_classes.get(name) or node_class(name)
-    node = cls(fns, edges, checks, None, 1, dev, args, rargs, rfns)
-    out = _make(data, dev, True, node)
+    node = _new(_node_classes.get(name) or node_class(name))  # Node.__init__, inlined
+    node._fns = fns
+    node._edges = edges
+    node._saved = checks
+    node._out = None
+    node._n_out = 1
+    node._dev = dev
+    node._args = args
+    node._rargs = rargs
+    node._rfns = rfns
+    node._pre_hooks = node._hooks = node.metadata = None
+    out = _new(Tensor)  # _make, inlined
+    out._data = data
+    out._device = dev
+    out._requires_grad = True
+    out._grad = None
+    out._grad_fn = node
+    out._output_nr = 0
+    out._version = v = [0]
+    out._meta = {"inference": True} if state.inference else None
     if save_output:
-        node._out = (data, out._version, dev)
-        node._saved = checks + ((None, out._version, 0),)
+        node._out = (data, v, dev)
+        node._saved = checks + ((None, v, 0),)
     if anomaly_mode._enabled:
         anomaly_mode.record_trace(node)
     return out
