@@ -393,10 +393,14 @@ def _run_raw(roots, root_grads, retain_graph):
     _count_consumers(stack, deps)
     ready = [n for n in ready if deps[n] == 0]
     pop, push = ready.pop, ready.append
-    while ready:
-        node = pop()
-        entry = buffers.pop(node, None)
-        g, gfresh = (None, False) if entry is None else entry
+    node = None  # set when the previous node made its single-consumer input ready: it runs next, unbuffered
+    while True:
+        if node is None:
+            if not ready:
+                break
+            node = pop()
+            entry = buffers.pop(node, None)
+            g, gfresh = (None, False) if entry is None else entry
         edges = node._edges
         a = node._args
         if a is None or node._pre_hooks or node._hooks or g is None:
@@ -430,7 +434,8 @@ def _run_raw(roots, root_grads, retain_graph):
                     gx = fn(g, *a)
                     if gx is not None:
                         n += 1
-                        if gx.shape != e[2] or gx.dtype != e[3]:
+                        # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
+                        if gx.shape != e[2] or (gx.dtype is not e[3] and gx.dtype != e[3]):
                             gx = _fit_array(node, gx, e[2], e[3], i)
                     gxs.append(gx)
                 i += 1
@@ -446,6 +451,7 @@ def _run_raw(roots, root_grads, retain_graph):
             n = sum(gx is not None for gx in gxs)
         single = n <= 1
         seen = None if single else set()
+        nxt = None
         i = -1
         for e in edges:
             i += 1
@@ -478,6 +484,9 @@ def _run_raw(roots, root_grads, retain_graph):
                             fresh = trusted
                         else:
                             fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                        if nxt is None and deps[target] == 1:  # this node is its only consumer
+                            nxt, ng, nfresh = target, gx, fresh
+                            continue
                         buffers[target] = [gx, fresh]
                     else:
                         old[0] = old[0] + gx
@@ -490,6 +499,9 @@ def _run_raw(roots, root_grads, retain_graph):
             deps[target] = d
             if d == 0:
                 push(target)
+        node = nxt
+        if nxt is not None:
+            g, gfresh = ng, nfresh
     for leaf, g, fresh in leaf_grads.values():
         hooks = leaf._meta and leaf._meta.get("hooks")
         if hooks:
