@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlite import dtypes
 from gradlite.nn._activation import (  # noqa: F401  (activations the nn package adds)
     glu,
     hardshrink,
@@ -89,31 +90,34 @@ from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)
     softplus,
 )
 from gradlite.ops.pointwise import sigmoid, tanh  # noqa: F401  (re-exported under F.)
-from gradlite.tensor import Tensor, _dtype_of
+from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight.T + bias``; x: (*, in), weight: (out, in), bias: (out,) -> (*, out)."""
+    if isinstance(x, Tensor) and isinstance(weight, Tensor):  # a batch of rows: one node (checked inline)
+        xd, wd = x._data, weight._data
+        if (
+            xd.ndim == 2
+            and wd.ndim == 2
+            and xd.shape[1] == wd.shape[1]
+            and x._device is weight._device
+            and (xd.dtype is wd.dtype or xd.dtype == wd.dtype)
+            and (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)) is not dtypes.bool_  # (the general path raises)
+            and (bias is None or _same(bias, x) and bias._data.ndim == 1)
+        ):
+            return _addmm(x, weight, bias)
     if x.shape[-1:] != weight.shape[-1:]:
         a = f"{x.numel() // max(x.shape[-1], 1)}x{x.shape[-1]}" if x.dim() else "scalar"
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({a} and {weight.shape[1]}x{weight.shape[0]})"
         )
-    if (
-        x._data.ndim == 2
-        and weight._data.ndim == 2
-        and x._device is weight._device
-        and x._data.dtype == weight._data.dtype
-        and _dtype_of(x._data).name != "bool"  # (the general path raises torch's error)
-        and (bias is None or _same(bias, x) and bias._data.ndim == 1)
-    ):
-        return _addmm(x, weight, bias)
     y = x @ weight.t()
     return y if bias is None else y + bias
 
 
 def _same(b: Tensor, x: Tensor) -> bool:
-    return b._device is x._device and b._data.dtype == x._data.dtype
+    return isinstance(b, Tensor) and b._device is x._device and b._data.dtype == x._data.dtype
 
 
 def _addmm(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:

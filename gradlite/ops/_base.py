@@ -20,6 +20,7 @@ from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 _new = object.__new__
 
 _SCALARS = (int, float, bool)
+_PLAIN = frozenset((type(None), int, float, bool))  # saved values that are not tensors
 
 
 def tensor_method(*names):
@@ -65,12 +66,20 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     if not state.grad_enabled:
         return _make(data, dev)
     n = len(inputs)
+    checks = ()
     if n == 1:  # unary ops: the input is a tensor
         if not x._requires_grad:
             return _make(data, dev)
         fn = x._grad_fn
         xd = x._data
         edges = ((x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype),)
+        if saved:
+            s = saved[0]
+            if s.__class__ is Tensor:
+                v = s._version
+                checks = ((s, v, v[0]),)
+            elif s is not None:
+                checks = _checks(saved, edges)
     elif n == 2:  # binary ops: either operand may be a python scalar
         y = inputs[1]
         ex = ey = None
@@ -85,6 +94,18 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         elif ex is None:
             return _make(data, dev)
         edges = (ex, ey)
+        if saved:
+            s0 = saved[0] if ex is not None else None
+            s1 = saved[1] if ey is not None else None
+            c0, c1 = s0.__class__, s1.__class__
+            if c0 is Tensor and c1 in _PLAIN:  # (the common cases without a list)
+                v = s0._version
+                checks = ((s0, v, v[0]),)
+            elif c1 is Tensor and c0 in _PLAIN:
+                v = s1._version
+                checks = ((s1, v, v[0]),)
+            elif c0 not in _PLAIN or c1 not in _PLAIN:
+                checks = _checks(saved, edges)
     else:
         edges = None
         i = 0
@@ -99,24 +120,10 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         if edges is None:
             return _make(data, dev)
         edges = tuple(edges)
-    checks = ()
-    if saved:
-        checks = []
-        i = 0
-        for s in saved:
-            if s is not None and edges[i] is not None:
-                if isinstance(s, Tensor):
-                    v = s._version
-                    checks.append((s, v, v[0]))
-                elif isinstance(s, tuple):
-                    for t in s:
-                        if isinstance(t, Tensor):
-                            v = t._version
-                            checks.append((t, v, v[0]))
-            i += 1
-        checks = tuple(checks)
-        if state.inference_used:
-            _no_inference_saved(checks)
+        if saved:
+            checks = _checks(saved, edges)
+    if checks and state.inference_used:
+        _no_inference_saved(checks)
     node = _new(_node_classes.get(name) or node_class(name))  # Node.__init__, inlined
     node._fns = fns
     node._edges = edges
@@ -143,6 +150,19 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     if anomaly_mode._enabled:
         anomaly_mode.record_trace(node)
     return out
+
+
+def _checks(saved: tuple, edges: tuple) -> tuple:
+    """``((tensor, version_counter, version), ...)`` of the saved tensors of the inputs that need a gradient
+    (``saved[i]``: None, a tensor, or a tuple of tensors and other values)."""
+    checks = []
+    for s, e in zip(saved, edges, strict=False):
+        if s is not None and e is not None:
+            for t in (s,) if isinstance(s, Tensor) else s if isinstance(s, tuple) else ():
+                if isinstance(t, Tensor):
+                    v = t._version
+                    checks.append((t, v, v[0]))
+    return tuple(checks)
 
 
 def _no_inference_saved(checks) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gradlite import dtypes
 from gradlite.ops._base import apply, operands, tensor_method
-from gradlite.tensor import Size, Tensor, _dtype_of
+from gradlite.tensor import _DTYPE_OF, Size, Tensor, _dtype_of
 
 
 # Backward functions ``fn(gy, *args)``: operators only, so each serves gradient tensors (create_graph) and
@@ -60,6 +60,20 @@ def _is_bool(d) -> bool:
     return type(d) is bool or (hasattr(d, "dtype") and _dtype_of(d) is dtypes.bool_)
 
 
+def _is_bool_tensor(t) -> bool:
+    if t.__class__ is not Tensor and not isinstance(t, Tensor):
+        return False
+    d = t._data
+    return (_DTYPE_OF.get(d.dtype) or _dtype_of(d)) is dtypes.bool_
+
+
+def _logical(xd, yd, op: str):
+    """``xd op yd`` for two bool operands; re-raises the TypeError of the arithmetic otherwise."""
+    if not (_is_bool(xd) and _is_bool(yd)):
+        raise
+    return getattr(xd, op)(yd) if hasattr(xd, "dtype") else getattr(yd, op)(xd)
+
+
 def _scaled(xd, yd, alpha):
     """``alpha * yd`` in ``yd``'s dtype (alpha never changes the result dtype, as in PyTorch)."""
     d = _dtype_of(xd if hasattr(xd, "dtype") else yd)
@@ -80,16 +94,17 @@ def add(x, y, *, alpha=1) -> Tensor:
         yd = _scaled(xd, yd, alpha)
         data = xd | yd if _is_bool(yd) and _is_bool(xd) else xd + yd
         return apply("AddBackward0", data, (x, y), (_identity, _scale_grad), args=(alpha,), rargs=(alpha,))
-    data = xd | yd if _is_bool(yd) and _is_bool(xd) else xd + yd  # bool + bool is logical or
+    try:
+        data = xd + yd  # NumPy and CuPy: bool + bool is logical or, as in PyTorch
+    except TypeError:  # array-API arrays define no arithmetic on bool: the logical form
+        data = _logical(xd, yd, "__or__")
     return apply("AddBackward0", data, (x, y), _ADD, args=(), rargs=())
 
 
 @tensor_method("__sub__", "sub", "subtract")
 def sub(x, y, *, alpha=1) -> Tensor:
     """``x - alpha * y`` with broadcasting; bool tensors raise, as in PyTorch."""
-    if (isinstance(x, Tensor) and _dtype_of(x._data) is dtypes.bool_) or (
-        isinstance(y, Tensor) and _dtype_of(y._data) is dtypes.bool_
-    ):
+    if _is_bool_tensor(x) or _is_bool_tensor(y):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
@@ -109,7 +124,10 @@ def sub(x, y, *, alpha=1) -> Tensor:
 def mul(x, y) -> Tensor:
     """Elementwise product with broadcasting."""
     xd, yd = operands(x, y, "mul")
-    data = xd & yd if _is_bool(yd) and _is_bool(xd) else xd * yd  # bool * bool is logical and
+    try:
+        data = xd * yd  # NumPy and CuPy: bool * bool is logical and, as in PyTorch
+    except TypeError:  # array-API arrays define no arithmetic on bool: the logical form
+        data = _logical(xd, yd, "__and__")
     return apply("MulBackward0", data, (x, y), _MUL, saved=(y, x), args=(x, y), rargs=(xd, yd))
 
 
@@ -244,13 +262,21 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
             f"matmul(): argument must be Tensor, not {type(y if isinstance(x, Tensor) else x).__name__}"
         )
     xd, yd = x._data, y._data
-    _check_matmul(x, y, "matmul")
     xs, ys = xd.shape, yd.shape
+    if len(xs) == 2 and len(ys) == 2:  # matrices: operator-only functions, for tensors and arrays alike
+        if not (
+            xs[1] == ys[0]
+            and x._device is y._device
+            and xd.dtype is yd.dtype
+            and (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point
+        ):
+            _check_matmul(x, y, "matmul")
+        fns = _MM_T if _f_order(yd) else _MM
+        data = x._device.backend.xp.matmul(xd, yd)
+        return apply("MmBackward0", data, (x, y), fns, saved=(y, x), args=(x, y), rargs=(xd, yd))
+    _check_matmul(x, y, "matmul")
     data = x._device.backend.xp.matmul(xd, yd)
     name = _MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0")
-    if len(xs) == 2 and len(ys) == 2:  # matrices: operator-only functions, for tensors and arrays alike
-        fns = _MM_T if _f_order(yd) else _MM
-        return apply(name, data, (x, y), fns, saved=(y, x), args=(x, y), rargs=(xd, yd))
 
     # Treat 1-D operands as matrices (x: 1 x k, y: k x 1), restore those dims on gy, and drop them again:
     # d/dX (X @ Y) = gy @ Y^T ; d/dY = X^T @ gy. Batch dims are summed back by the engine.

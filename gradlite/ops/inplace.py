@@ -13,7 +13,7 @@ from gradlite.autograd import views
 from gradlite.autograd.grad_mode import state
 from gradlite.ops import arithmetic as A
 from gradlite.ops._base import apply, tensor_method
-from gradlite.tensor import Tensor, _dtype_of, _make
+from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
@@ -143,18 +143,21 @@ def _inplace_fast(x: Tensor, y, iop) -> bool:
     broadcasts into x's; False (nothing done) otherwise, and the general path runs (and raises there).
     """
     xd = x._data
-    if not _dtype_of(xd).is_floating_point:
+    if not (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
         return False
     if isinstance(y, Tensor):
         if state.grad_enabled and (x._requires_grad or y._requires_grad):
             return False
         yd = y._data
         xs, ys = xd.shape, yd.shape
-        if y._device is not x._device or yd.dtype != xd.dtype or len(ys) > len(xs):
+        if y._device is not x._device or (yd.dtype is not xd.dtype and yd.dtype != xd.dtype):
             return False
-        for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
-            if a != b and a != 1:
+        if ys != xs:
+            if len(ys) > len(xs):
                 return False
+            for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
+                if a != b and a != 1:
+                    return False
     elif y.__class__ is float or y.__class__ is int:
         if state.grad_enabled and x._requires_grad:
             return False

@@ -10,7 +10,7 @@ import math
 
 from gradlite import dtypes
 from gradlite.ops._base import apply, operands, tensor_method
-from gradlite.tensor import Tensor, _dtype_of
+from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
 
 
 def fdata(x: Tensor):
@@ -42,8 +42,11 @@ def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = T
     rfns = None if rgrad is None else (rgrad,)
 
     def op(x: Tensor) -> Tensor:
-        _check(x, name)
-        xd = fdata(x) if floating else x._data
+        if x.__class__ is not Tensor:
+            _check(x, name)
+        xd = x._data
+        if floating and not (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
+            xd = fdata(x)
         xp = x._device.backend.xp
         data = fwd(xp, xd)
         if grad_y is not None:
@@ -304,18 +307,27 @@ def sign(x: Tensor) -> Tensor:
 @tensor_method()
 def relu(x: Tensor) -> Tensor:
     """``max(x, 0)``; same dtype."""
-    _check(x, "relu")
-    if _dtype_of(x._data) is dtypes.bool_:
+    if x.__class__ is not Tensor:
+        _check(x, "relu")
+    xd = x._data
+    if (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)) is dtypes.bool_:
         raise RuntimeError("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
     # The gradient at 0 is a choice; PyTorch (and we) take 0: mask by y > 0.
     xp = x._device.backend.xp
-    return apply("ReluBackward0", xp.maximum(x._data, 0), (x,), _RELU, save_output=True, args=(), rargs=(xp,),
+    return apply("ReluBackward0", xp.maximum(xd, 0), (x,), _RELU, save_output=True, args=(), rargs=(xp,),
                  rfns=_RELU_RAW)
 
 
+def _relu_grad_raw(gy, xp, y):
+    # bool * float is not array-API; a cast mask is (and 10x faster than NumPy's ``where`` on large arrays).
+    # The mask is this function's own array: multiplied in place, it becomes the gradient (one pass fewer).
+    m = xp.astype(y > 0, gy.dtype)
+    m *= gy
+    return m
+
+
 _RELU = (lambda gy, y: gy * (y > 0),)
-# bool * float is not array-API; a cast mask is (and 10x faster than NumPy's ``where`` on large arrays)
-_RELU_RAW = (lambda gy, xp, y: gy * xp.astype(y > 0, gy.dtype),)
+_RELU_RAW = (_relu_grad_raw,)
 
 
 _TORCH_NAMES = {

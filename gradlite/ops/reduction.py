@@ -9,7 +9,7 @@ from collections import namedtuple
 from gradlite import dtypes
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.pointwise import fdata, where
-from gradlite.tensor import Tensor, _dtype_of, _make, _wrap_dim
+from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make, _wrap_dim
 
 
 class return_types:  # noqa: N801 -- PyTorch's name (torch.return_types.max)
@@ -126,6 +126,21 @@ _SUM_RAW = (_expand_grad_raw,)
 @tensor_method()
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of all elements, or over ``dim``; floating-point inputs only (as PyTorch)."""
+    xd = x._data
+    if dim is None and dtype is None and (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
+        # the loss's full mean (the training-loop case), with nothing to normalise
+        xp = x._device.backend.xp
+        shape = xd.shape
+        n = xd.size
+        return apply(
+            "MeanBackward0",
+            xp.mean(xd, axis=None, keepdims=keepdim),
+            (x,),
+            _SUM,
+            args=(shape, tuple(range(len(shape))), keepdim, n),
+            rargs=(xp, shape, None if keepdim or not shape else (1,) * len(shape), n, n <= 65536),
+            rfns=_SUM_RAW,
+        )
     src = _dtype_of(x._data) if dtype is None else dtypes.as_dtype(dtype)
     if not src.is_floating_point:
         raise RuntimeError(
