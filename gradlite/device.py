@@ -8,7 +8,9 @@ from gradlite import backends
 class device:
     """A device, as ``gradlite.device("cuda:0")``; compares equal to its string form."""
 
-    __slots__ = ("type", "index", "_str", "_backend")
+    # ``backend`` is a slot filled on first use (``__getattr__``): ops read it on every call, and a slot is
+    # the cheapest attribute there is (a property would cost a Python call each time).
+    __slots__ = ("type", "index", "_str", "backend")
 
     def __new__(cls, spec, index: int | None = None):
         if isinstance(spec, device):
@@ -35,14 +37,32 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
-    @property
-    def backend(self):
-        """The backend object for this device (imports CuPy on first use of a CUDA device)."""
-        b = self._backend
-        if b is None:
-            b = backends.cpu_backend() if self.type == "cpu" else backends.cuda_backend()
-            self._backend = b
+    def __getattr__(self, name: str):
+        """``backend``, the first time: the backend object for this device (imports CuPy on first use of a
+        CUDA device, raising there when it is missing)."""
+        if name != "backend":
+            raise AttributeError(f"'device' object has no attribute '{name}'")
+        b = backends.cpu_backend() if self.type == "cpu" else backends.cuda_backend()
+        self.backend = b
         return b
+
+    @property
+    def _backend(self):
+        """The backend if it has been loaded, else None (never loads it)."""
+        try:
+            return object.__getattribute__(self, "backend")
+        except AttributeError:
+            return None
+
+    @_backend.setter
+    def _backend(self, b) -> None:
+        if b is not None:
+            self.backend = b
+        else:
+            try:
+                del self.backend
+            except AttributeError:
+                pass
 
 
 _interned: dict = {}
@@ -71,7 +91,7 @@ def _parse(spec, index=None) -> device:
     if typ == "cpu" and idx not in (None, 0):
         raise RuntimeError(f"CPU device index must be -1 or zero, got {idx}")
     d = object.__new__(device)
-    d.type, d.index, d._backend = typ, idx, None
+    d.type, d.index = typ, idx
     d._str = typ if idx is None else f"{typ}:{idx}"
     _interned[key] = d
     return d

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 from gradlite import dtypes
+from gradlite.autograd import engine as _engine
 from gradlite.autograd.grad_mode import state as _grad_state
 from gradlite.device import CPU, device, resolve
 from gradlite.dtypes import as_dtype
@@ -190,13 +191,11 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` = v for a vector-Jacobian product)."""
-        from gradlite.autograd import engine
-
         if gradient is None and inputs is None and not create_graph:
-            engine.backward_default(self, retain_graph)
+            _engine.backward_default(self, retain_graph)
         else:
             grads = None if gradient is None else (gradient,)
-            engine.backward((self,), grads, retain_graph, create_graph, inputs)
+            _engine.backward((self,), grads, retain_graph, create_graph, inputs)
 
     # -- data, detach, clone -----------------------------------------------------------------------
     @property

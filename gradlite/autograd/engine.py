@@ -62,7 +62,9 @@ def backward_default(t, retain_graph) -> None:
     prev = state.grad_enabled
     state.grad_enabled = False
     try:
-        _run_raw((t,), (t._device.backend.xp.ones(data.shape, dtype=data.dtype),), retain_graph)
+        g = t._device.backend.xp.empty(data.shape, dtype=data.dtype)  # the root's gradient: ones
+        g[...] = 1
+        _run_raw((t,), (g,), retain_graph)
     finally:
         state.grad_enabled = prev
 

@@ -60,7 +60,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
                 if isinstance(t, Tensor):
                     dev = t._device
                     break
-    b = dev._backend or dev.backend
+    b = dev.backend
     if data.__class__ is not b.array_type:
         data = b.xp.asarray(data)
     if not state.grad_enabled:

@@ -234,19 +234,13 @@ def _rpow(x: Tensor, base) -> Tensor:
 
 
 # reversed forms of the commutative ops keep the tensor first (its fast path; the values are the same)
-@tensor_method("__radd__")
-def _radd(x, y):
-    return add(x, y)
+Tensor.__radd__ = add
+Tensor.__rmul__ = mul
 
 
 @tensor_method("__rsub__", "rsub")
 def _rsub(x, y):
     return sub(y, x)
-
-
-@tensor_method("__rmul__")
-def _rmul(x, y):
-    return mul(x, y)
 
 
 @tensor_method("__rtruediv__")

@@ -124,7 +124,8 @@ def _inplace(fn, op, saves_self=False):
 
     def method(x: Tensor, *args, **kwargs) -> Tensor:
         if fast is not None and len(args) == 1 and not kwargs:
-            check_inplace(x)
+            if x._meta is not None or (x._requires_grad and state.grad_enabled):  # else nothing to check
+                check_inplace(x)
             if _inplace_fast(x, args[0], fast):
                 return x
         f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
@@ -205,6 +206,14 @@ Tensor.clip_ = Tensor.clamp_
 @tensor_method()
 def zero_(x: Tensor) -> Tensor:
     """Fill with zeros in place."""
+    if x._meta is None and not (x._requires_grad and state.grad_enabled):  # ``grad.zero_()``: nothing to check
+        try:
+            x._data[...] = 0
+        except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
+            pass
+        else:
+            x._version[0] += 1
+            return x
     return _fill(x, 0, "ZeroBackward0", "zero_")
 
 
