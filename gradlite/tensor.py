@@ -132,7 +132,7 @@ class Tensor:
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
             )
-        if requires_grad and _meta(self).get("inference"):
+        if requires_grad and self._meta and self._meta.get("inference"):
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
         self._requires_grad = bool(requires_grad)
         return self

@@ -124,7 +124,7 @@ def _inplace(fn, op, saves_self=False):
 
     def method(x: Tensor, *args, **kwargs) -> Tensor:
         if fast is not None and len(args) == 1 and not kwargs:
-            if x._meta is not None or (x._requires_grad and state.grad_enabled):  # else nothing to check
+            if x._meta or (x._requires_grad and state.grad_enabled):  # else nothing to check
                 check_inplace(x)
             if _inplace_fast(x, args[0], fast):
                 return x
@@ -206,7 +206,7 @@ Tensor.clip_ = Tensor.clamp_
 @tensor_method()
 def zero_(x: Tensor) -> Tensor:
     """Fill with zeros in place."""
-    if x._meta is None and not (x._requires_grad and state.grad_enabled):  # ``grad.zero_()``: nothing to check
+    if not x._meta and not (x._requires_grad and state.grad_enabled):  # ``grad.zero_()``: nothing to check
         try:
             x._data[...] = 0
         except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
