@@ -11,6 +11,7 @@ import numpy as np
 from ._common import check_bounds, draw
 
 _ND = np.ndarray
+_add_reduce = np.add.reduce
 
 
 def _fast_namespace(compat):
@@ -45,6 +46,8 @@ def _fast_namespace(compat):
 
     def sum(x, /, axis=None, dtype=None, out=None, keepdims=False, **kwargs):
         if x.__class__ is _ND:
+            if not kwargs:  # what ndarray.sum calls, without its Python layer (numpy/_core/_methods.py)
+                return _add_reduce(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
             return x.sum(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
         return compat.sum(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 
