@@ -376,26 +376,35 @@ def _run_raw(roots, root_grads, retain_graph):
     deps: dict = {}
     buffers: dict = {}  # node -> [gradient array (or per-output list), fresh]
     leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
-    stack = []
-    for t, g in zip(roots, root_grads, strict=True):
-        fn = t._grad_fn
-        if fn is None:
-            _to_leaf(leaf_grads, t, g, False)
-            continue
-        if fn not in deps:
-            deps[fn] = 0
-            stack.append(fn)
-        if fn._n_out == 1:
-            old = buffers.get(fn)
-            buffers[fn] = [g if old is None else old[0] + g, False]
-        else:
-            slot = buffers.setdefault(fn, [[None] * fn._n_out, False])[0]
-            slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
-    ready = list(stack)
-    _count_consumers(stack, deps)
-    ready = [n for n in ready if deps[n] == 0]
+    # ``node`` is set when the next node to run is known with its gradient (``g``, ``gfresh``): the root of a
+    # single-output tensor, then each input that the node before made ready as its only consumer.
+    node = None
+    fn = roots[0]._grad_fn
+    if len(roots) == 1 and fn is not None and fn._n_out == 1:  # ``loss.backward()``
+        deps[fn] = 0  # (nothing reachable from the root consumes it: the graph has no cycles)
+        _count_consumers([fn], deps)
+        node, g, gfresh = fn, root_grads[0], False
+        ready = []
+    else:
+        stack = []
+        for t, g in zip(roots, root_grads, strict=True):
+            fn = t._grad_fn
+            if fn is None:
+                _to_leaf(leaf_grads, t, g, False)
+                continue
+            if fn not in deps:
+                deps[fn] = 0
+                stack.append(fn)
+            if fn._n_out == 1:
+                old = buffers.get(fn)
+                buffers[fn] = [g if old is None else old[0] + g, False]
+            else:
+                slot = buffers.setdefault(fn, [[None] * fn._n_out, False])[0]
+                slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
+        ready = list(stack)
+        _count_consumers(stack, deps)
+        ready = [n for n in ready if deps[n] == 0]
     pop, push = ready.pop, ready.append
-    node = None  # set when the previous node made its single-consumer input ready: it runs next, unbuffered
     while True:
         if node is None:
             if not ready:
@@ -405,14 +414,17 @@ def _run_raw(roots, root_grads, retain_graph):
             g, gfresh = (None, False) if entry is None else entry
         edges = node._edges
         a = node._args
-        if a is None or node._pre_hooks or node._hooks or g is None:
-            a = None  # (marks the general path below)
+        if a is None or node._pre_hooks or node._hooks or g is None:  # the general path: gradients first
             gxs, kept, trusted, g = _node_grads(node, g, True, None, None, None, None)
             if node._hooks:
                 gxs = _run_post_hooks(node, gxs, g, True)
             if not trusted:
                 gfresh = False
-        else:
+            if not retain_graph:
+                node._release()
+            single = sum(gx is not None for gx in gxs) <= 1
+        else:  # a built-in node: each gradient is computed in the loop below, right before it is sent on
+            gxs = None
             fns = node._rfns or node._fns
             if fns is None:
                 raise RuntimeError(FREED)
@@ -426,40 +438,23 @@ def _run_raw(roots, root_grads, retain_graph):
                 a = (*a, node._out[0])
             kept = a
             trusted = True
-            gxs = []
-            n = i = 0
-            for fn in fns:
-                e = edges[i]
-                if e is None:
-                    gxs.append(None)
-                else:
-                    gx = fn(g, *a)
-                    if gx is not None:
-                        n += 1
-                        # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
-                        if gx.shape != e[2] or (gx.dtype is not e[3] and gx.dtype != e[3]):
-                            gx = _fit_array(node, gx, e[2], e[3], i)
-                    gxs.append(gx)
-                i += 1
-            if not retain_graph:  # Node._release, inlined (built-in nodes do not override it)
-                node._fns = node._args = node._rargs = node._rfns = node._out = None
-                node._saved = ()
-        if a is None and not retain_graph:
-            node._release()
+            single = len(edges) - edges.count(None) <= 1  # (an input may still get None: then a copy)
         # send each gradient on: into its target node's buffer, or to its leaf
         gdata = None if type(g) is list else g
-        gbase = getattr(gdata, "base", None)
-        if a is None:
-            n = sum(gx is not None for gx in gxs)
-        single = n <= 1
         seen = None if single else set()
         nxt = None
         i = -1
         for e in edges:
             i += 1
-            gx = gxs[i]
             if e is None:
                 continue
+            if gxs is None:
+                gx = fns[i](g, *a)
+                # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
+                if gx is not None and (gx.shape != e[2] or (gx.dtype is not e[3] and gx.dtype != e[3])):
+                    gx = _fit_array(node, gx, e[2], e[3], i)
+            else:
+                gx = gxs[i]
             target = e[0]
             if e[1] == LEAF:
                 if gx is not None:
@@ -468,7 +463,9 @@ def _run_raw(roots, root_grads, retain_graph):
                     elif seen is None and getattr(gx, "base", 0) is None:  # a new array (the common case)
                         fresh = trusted
                     else:
-                        fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                        fresh = trusted and _fresh(
+                            gx, gdata, getattr(gdata, "base", None), gfresh, single, kept, seen
+                        )
                     entry = leaf_grads.get(id(target))  # _to_leaf, inlined
                     if entry is None:
                         leaf_grads[id(target)] = [target, gx, fresh]
@@ -485,7 +482,9 @@ def _run_raw(roots, root_grads, retain_graph):
                         elif seen is None and getattr(gx, "base", 0) is None:
                             fresh = trusted
                         else:
-                            fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                            fresh = trusted and _fresh(
+                            gx, gdata, getattr(gdata, "base", None), gfresh, single, kept, seen
+                        )
                         if nxt is None and deps[target] == 1:  # this node is its only consumer
                             nxt, ng, nfresh = target, gx, fresh
                             continue
@@ -501,6 +500,9 @@ def _run_raw(roots, root_grads, retain_graph):
             deps[target] = d
             if d == 0:
                 push(target)
+        if gxs is None and not retain_graph:  # Node._release, inlined (built-in nodes do not override it)
+            node._fns = node._args = node._rargs = node._rfns = node._out = None
+            node._saved = ()
         node = nxt
         if nxt is not None:
             g, gfresh = ng, nfresh

@@ -57,14 +57,10 @@ class _Mode:
 class no_grad(_Mode):
     """Disable graph recording: ops inside produce tensors without ``grad_fn``."""
 
-    def __init__(self, orig_func=None):
-        # `@no_grad` without parentheses passes the function here
-        self._orig = orig_func
-
     def __new__(cls, orig_func=None):
-        self = super().__new__(cls)
-        if callable(orig_func):
-            self.__init__()
+        # (no __init__: ``with no_grad():`` in a training loop costs one Python call less)
+        self = object.__new__(cls)
+        if callable(orig_func):  # `@no_grad` without parentheses passes the function here
             return self(orig_func)
         return self
 

@@ -115,7 +115,8 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
                     edges = [None] * n
                 fn = x._grad_fn
                 xd = x._data
-                edges[i] = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+                nr = LEAF if fn is None else x._output_nr
+                edges[i] = (x if fn is None else fn, nr, xd.shape, xd.dtype)
             i += 1
         if edges is None:
             return _make(data, dev)
