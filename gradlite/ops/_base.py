@@ -104,6 +104,10 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             elif c1 is Tensor and c0 in _PLAIN:
                 v = s1._version
                 checks = ((s1, v, v[0]),)
+            elif c0 is Tensor and c1 is Tensor:
+                v = s0._version
+                v1 = s1._version
+                checks = ((s0, v, v[0]), (s1, v1, v1[0]))
             elif c0 not in _PLAIN or c1 not in _PLAIN:
                 checks = _checks(saved, edges)
     else:
@@ -157,12 +161,18 @@ def _checks(saved: tuple, edges: tuple) -> tuple:
     """``((tensor, version_counter, version), ...)`` of the saved tensors of the inputs that need a gradient
     (``saved[i]``: None, a tensor, or a tuple of tensors and other values)."""
     checks = []
-    for s, e in zip(saved, edges, strict=False):
-        if s is not None and e is not None:
-            for t in (s,) if isinstance(s, Tensor) else s if isinstance(s, tuple) else ():
-                if isinstance(t, Tensor):
-                    v = t._version
-                    checks.append((t, v, v[0]))
+    i = 0
+    for s in saved:
+        if s is not None and edges[i] is not None:
+            if isinstance(s, Tensor):
+                v = s._version
+                checks.append((s, v, v[0]))
+            elif isinstance(s, tuple):
+                for t in s:
+                    if isinstance(t, Tensor):
+                        v = t._version
+                        checks.append((t, v, v[0]))
+        i += 1
     return tuple(checks)
 
 
@@ -200,7 +210,7 @@ def operands(x, y, op: str):
         xd, yd = x._data, y._data
         if xd.shape != yd.shape:
             check_broadcast(xd.shape, yd.shape)
-        if xd.dtype != yd.dtype:
+        if xd.dtype is not yd.dtype and xd.dtype != yd.dtype:
             xt_, yt_ = _dtype_of(xd), _dtype_of(yd)
             r = promote(xt_, _tier(xd), yt_, _tier(yd))
             xp = x._device.backend.xp
