@@ -16,7 +16,17 @@ import pytest
 import gradlite
 from gradlite import nn
 
-_HOST_READS = ("item", "tolist", "_host", "__bool__", "__float__", "__int__", "__index__", "numpy", "__array__")
+_HOST_READS = (
+    "item",
+    "tolist",
+    "_host",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "numpy",
+    "__array__",
+)
 
 
 def _refuse(*args, **kwargs):
@@ -41,7 +51,12 @@ def _no_host_reads(monkeypatch, device: str):
 
 def _model(device):
     return nn.Sequential(
-        nn.Linear(8, 16), nn.ReLU(), nn.LayerNorm(16), nn.Dropout(0.1), nn.Linear(16, 16), nn.Tanh(),
+        nn.Linear(8, 16),
+        nn.ReLU(),
+        nn.LayerNorm(16),
+        nn.Dropout(0.1),
+        nn.Linear(16, 16),
+        nn.Tanh(),
         nn.Linear(16, 3),
     ).to(device)
 
@@ -82,8 +97,10 @@ def test_training_step_never_reads_back(device, monkeypatch, make_opt, loss):
     # outside the guard: the step really ran (parameters moved, the loss is a finite scalar)
     assert all(lo.shape == () for lo in losses)
     assert np.isfinite(float(losses[-1]))
-    moved = [not np.allclose(b.numpy() if device == "cpu" else b.cpu().numpy(), p.detach().cpu().numpy())
-             for b, p in zip(before, model.parameters(), strict=True)]
+    moved = [
+        not np.allclose(b.cpu().numpy(), p.detach().cpu().numpy())
+        for b, p in zip(before, model.parameters(), strict=True)
+    ]
     assert all(moved)
 
 
