@@ -37,6 +37,9 @@ class device:
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __reduce__(self):  # copy, deepcopy and pickle give back the interned device
+        return (device, (self._str,))
+
     def __getattr__(self, name: str):
         """``backend``, the first time: the backend object for this device (imports CuPy on first use of a
         CUDA device, raising there when it is missing)."""

@@ -115,3 +115,15 @@ def test_cuda_tensor_numpy_error_and_cpu_copy():
     with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy"):
         x.numpy()
     assert x.cpu().numpy().tolist() == [1.0, 1.0]
+
+
+def test_devices_copy_and_pickle_to_the_interned_object(torch_cpu):
+    import copy
+    import pickle
+
+    for spec in ("cpu", "cuda", "cuda:1"):  # a CUDA device object needs no CUDA until it is used
+        d = gradlite.device(spec)
+        assert copy.copy(d) is d
+        assert copy.deepcopy(d) is d
+        assert pickle.loads(pickle.dumps(d)) is d
+        assert str(d) == str(torch_cpu.device(spec))
