@@ -19,9 +19,12 @@ class CupyBackend:
             import array_api_compat.cupy as xp
             import cupy
             import cupyx
+
+            from .cupy_kernels import FUSED
         except Exception as err:  # ImportError, or a CUDA library that fails to load
             raise RuntimeError(_INSTALL.format(err=err)) from None
         self.cp, self.cupyx, self.xp = cupy, cupyx, xp
+        self.kernels = FUSED  # the hot elementwise formulas, each one fused kernel (cupy_kernels.py)
         self.array_type = cupy.ndarray
         self._rngs: dict[int, object] = {}
         self._seed: int | None = None

@@ -9,6 +9,7 @@ import array_api_compat.numpy as xp
 import numpy as np
 
 from ._common import check_bounds, draw
+from ._kernels import unfused
 
 _ND = np.ndarray
 _add_reduce = np.add.reduce
@@ -121,6 +122,7 @@ def _fast_namespace(compat):
 class NumpyBackend:
     name = "numpy"
     xp = _fast_namespace(xp)
+    kernels = unfused(xp)  # the hot elementwise formulas (backends/_kernels.py), run as they are
     # Arrays of this backend are instances of this type (used to recognise them in tensor()).
     array_type = np.ndarray
 

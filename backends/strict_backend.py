@@ -15,11 +15,13 @@ import numpy as np
 
 from ._common import check_bounds as _check_bounds
 from ._common import draw
+from ._kernels import unfused
 
 
 class StrictBackend:
     name = "array_api_strict"
     xp = xp
+    kernels = unfused(xp)
     array_type = type(xp.asarray(0))
 
     def __init__(self):

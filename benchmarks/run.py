@@ -153,19 +153,19 @@ def linreg_numpy(n: int, iters: int):
     return run
 
 
-def mlp_lib(lib, sizes, batch: int):
+def mlp_lib(lib, sizes, batch: int, device: str = "cpu"):
     """One SGD training step of a ReLU MLP (``nn.Linear`` layers) with an MSE loss on one-hot targets."""
     layers = []
     arrays = mlp_params(sizes)
     for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        lin = lib.nn.Linear(d_in, d_out)
+        lin = lib.nn.Linear(d_in, d_out, device=device)
         with lib.no_grad():
-            lin.weight.copy_(lib.from_numpy(arrays[2 * i]))
-            lin.bias.copy_(lib.from_numpy(arrays[2 * i + 1]))
+            lin.weight.copy_(lib.from_numpy(arrays[2 * i]).to(device))
+            lin.bias.copy_(lib.from_numpy(arrays[2 * i + 1]).to(device))
         layers.append(lin)
     params = [p for lin in layers for p in lin.parameters()]
     xs, ys = mlp_data(batch, sizes[0], sizes[-1])
-    x, y = lib.from_numpy(xs), lib.from_numpy(ys)
+    x, y = lib.from_numpy(xs).to(device), lib.from_numpy(ys).to(device)
 
     def step():
         h = x
@@ -391,6 +391,80 @@ def run(quick: bool, reps: int | None = None) -> list[dict]:
     return results
 
 
+# -- the GPU: gradlite on CuPy against PyTorch CUDA ----------------------------------------------------------
+def _synced(lib, step):
+    """``step`` followed by a device synchronisation, so a timing covers the queued kernels."""
+
+    def call():
+        step()
+        lib.cuda.synchronize()
+
+    return call
+
+
+def pool_peak(step) -> int:
+    """Peak bytes in use in CuPy's memory pool during one call of ``step``, above the bytes in use before it
+    (CuPy's pool keeps no high-water mark: a memory hook reads it after every allocation)."""
+    import cupy
+
+    pool = cupy.get_default_memory_pool()
+
+    class Peak(cupy.cuda.MemoryHook):
+        name = "gradlite_benchmark_peak"
+
+        def __init__(self):
+            self.peak = 0
+
+        def malloc_postprocess(self, **kwargs):
+            self.peak = max(self.peak, pool.used_bytes())
+
+    step()  # steady state: gradients exist, kernels are compiled
+    cupy.cuda.Device().synchronize()
+    base = pool.used_bytes()
+    hook = Peak()
+    with hook:
+        step()
+    cupy.cuda.Device().synchronize()
+    return max(hook.peak, pool.used_bytes()) - base
+
+
+def torch_peak(step) -> int:
+    """The same for PyTorch's caching allocator (its own high-water mark)."""
+    step()
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - base
+
+
+def run_gpu(quick: bool, reps: int | None = None) -> list[dict]:
+    """The MLP steps on ``cuda``: gradlite (CuPy) and PyTorch CUDA in one interleaved run, plus the peak of
+    each one's memory pool during a step. Empty without a CUDA device."""
+    if not gradlite.cuda.is_available():
+        return []
+    reps = reps or (3 if quick else 11)
+    has_torch = torch is not None and torch.cuda.is_available()
+    results = []
+    for sizes, batch in (((784, 256, 10), 128), ((1024, 1024, 1024, 10), 256)):
+        name = "-".join(map(str, sizes)) + f" MLP step, batch {batch}, cuda"
+        steps = {"gradlite": mlp_lib(gradlite, sizes, batch, "cuda")}
+        if has_torch:
+            steps["torch"] = mlp_lib(torch, sizes, batch, "cuda")
+        libs = {"gradlite": gradlite, "torch": torch}
+        med = measure({k: _synced(libs[k], s) for k, s in steps.items()}, reps, 0.005 if quick else 0.05)
+        res = {"workload": name, "group": "gpu", "unit": "ms", **{k: v * 1e3 for k, v in med.items()}}
+        res["gradlite/torch"] = res["gradlite"] / res["torch"] if has_torch else None
+        res["pool_peak_bytes"] = {"gradlite": pool_peak(steps["gradlite"])}
+        if has_torch:
+            res["pool_peak_bytes"]["torch"] = torch_peak(steps["torch"])
+        results.append(res)
+        print(f"{name:<62} gradlite {_fmt(res['gradlite']):>7} ms  torch {_fmt(res.get('torch')):>7}  "
+              f"x torch {_fmt(res['gradlite/torch'])}", flush=True)
+    return results
+
+
 # -- output ------------------------------------------------------------------------------------------------
 def _fmt(v) -> str:
     if v is None:
@@ -424,7 +498,14 @@ def machine() -> dict:
         "threads": 1,
         "platform": platform.platform(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-    }
+    } | ({"gpu": _gpu_name()} if gradlite.cuda.is_available() else {})
+
+
+def _gpu_name() -> str:
+    import cupy
+
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def markdown(results: list[dict], info: dict, quick: bool) -> str:
@@ -445,7 +526,7 @@ def markdown(results: list[dict], info: dict, quick: bool) -> str:
         "(lower is better).",
     ]
     for group, title in titles.items():
-        rows = [r for r in results if r["group"] == group]
+        rows = [r for r in results if r["group"] == group and "numpy" in r]
         if not rows:
             continue
         shown = [p for p in PEER_NAMES if any(p in r for r in rows)]
@@ -481,6 +562,23 @@ def markdown(results: list[dict], info: dict, quick: bool) -> str:
                 f"| {r['workload']} | {p['gradlite'] / 2**20:.2f} MiB | {p['numpy'] / 2**20:.2f} MiB | "
                 f"{p['gradlite/numpy']:.2f}x |"
             )
+    gpu = [r for r in results if r["group"] == "gpu"]
+    if gpu:
+        lines += [
+            "",
+            f"## GPU: {info.get('gpu', 'CUDA')} (CuPy against PyTorch CUDA, synchronised after each step)",
+            "",
+            "| workload | gradlite | PyTorch | vs PyTorch | pool peak, gradlite | pool peak, PyTorch |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in gpu:
+            p = r["pool_peak_bytes"]
+            lines.append(
+                f"| {r['workload']} | {_fmt(r['gradlite'])} ms | "
+                f"{_fmt(r['torch']) + ' ms' if r.get('torch') is not None else '-'} | "
+                f"{_fmt(r['gradlite/torch'])}x | {p['gradlite'] / 2**20:.1f} MiB | "
+                + (f"{p['torch'] / 2**20:.1f} MiB |" if "torch" in p else "- |")
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -492,7 +590,7 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     info = machine()
     print(f"gradlite {info['gradlite']} | numpy {info['numpy']} | torch {info['torch']} | {info['cpu']}")
-    results = run(args.quick, args.reps)
+    results = run(args.quick, args.reps) + run_gpu(args.quick, args.reps)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     md = markdown(results, info, args.quick)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gradlite
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,7 +34,14 @@ def test_quick_run_writes_results(tmp_path):
     assert data["quick"] is True and data["machine"]["threads"] == 1
     results = data["results"]
     groups = {r["group"] for r in results}
-    assert groups == {"main", "size", "depth", "mlp-size", "mlp-depth"}
+    assert groups - {"gpu"} == {"main", "size", "depth", "mlp-size", "mlp-depth"}
+    gpu = [r for r in results if r["group"] == "gpu"]
+    if gradlite.cuda.is_available():  # the MLP steps on cuda, with each memory pool's peak
+        assert len(gpu) == 2 and all(r["gradlite"] > 0 and r["pool_peak_bytes"]["gradlite"] > 0 for r in gpu)
+        assert "## GPU" in (tmp_path / "results.md").read_text()
+    else:
+        assert not gpu
+    results = [r for r in results if r["group"] != "gpu"]
     names = [r["workload"] for r in results]
     assert any("100-op chain on 16 floats" in n for n in names)
     assert any("linear regression" in n for n in names)

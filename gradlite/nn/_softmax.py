@@ -63,26 +63,28 @@ def softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None)
     e = xp.exp(_shifted(xp, xd, axis))
     y = e / xp.sum(e, axis=axis, keepdims=True) if xd.size else e
     keep = axis if axis is not None else ()
-    return apply("SoftmaxBackward0", y, (x,), _SOFTMAX, save_output=True, args=(keep,), rargs=(xp, keep),
+    k = x._device.backend.kernels
+    return apply("SoftmaxBackward0", y, (x,), _SOFTMAX, save_output=True, args=(keep,), rargs=(xp, k, keep),
                  rfns=_SOFTMAX_RAW)
 
 
 # d softmax: gx = y * (gy - sum(gy * y, dim)); d log_softmax: gx = gy - softmax(x) * sum(gy, dim), with
-# softmax(x) = exp(y). Each as gradlite ops (create_graph) and on arrays.
+# softmax(x) = exp(y). Each as gradlite ops (create_graph) and on arrays: the sum, then the backend's
+# kernel for the elementwise rest (one fused kernel on CuPy).
 def _softmax_grad(gy, keep, y):
     return y * (gy - (gy * y).sum(keep, keepdim=True))
 
 
-def _softmax_grad_raw(gy, xp, keep, y):
-    return y * (gy - xp.sum(gy * y, axis=keep, keepdims=True))
+def _softmax_grad_raw(gy, xp, k, keep, y):
+    return k.softmax_grad(gy, y, xp.sum(gy * y, axis=keep, keepdims=True))
 
 
 def _log_softmax_grad(gy, keep, y):
     return gy - y.exp() * gy.sum(keep, keepdim=True)
 
 
-def _log_softmax_grad_raw(gy, xp, keep, y):
-    return gy - xp.exp(y) * xp.sum(gy, axis=keep, keepdims=True)
+def _log_softmax_grad_raw(gy, xp, k, keep, y):
+    return k.log_softmax_grad(gy, y, xp.sum(gy, axis=keep, keepdims=True))
 
 
 _SOFTMAX, _SOFTMAX_RAW = (_softmax_grad,), (_softmax_grad_raw,)
@@ -98,4 +100,4 @@ def log_softmax(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     y = z - xp.log(xp.sum(xp.exp(z), axis=axis, keepdims=True)) if xd.size else z
     keep = axis if axis is not None else ()
     return apply("LogSoftmaxBackward0", y, (x,), _LOG_SOFTMAX, save_output=True, args=(keep,),
-                 rargs=(xp, keep), rfns=_LOG_SOFTMAX_RAW)
+                 rargs=(xp, x._device.backend.kernels, keep), rfns=_LOG_SOFTMAX_RAW)

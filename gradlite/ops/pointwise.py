@@ -32,11 +32,13 @@ def _check(x, name: str) -> None:
 
 
 def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = True, methods: tuple = (),
-           rgrad=None):
+           rgrad=None, kernel=None):
     """Make a unary op: ``fwd(xp, xd)`` computes it; ``grad(gy, x)`` or ``grad_y(gy, y)`` its gradient.
 
     The gradient formulas use operators only, so they serve tensors (create_graph) and arrays alike; a
-    ``grad`` that calls gradlite functions comes with ``rgrad(gy, x, xp)``, its array version.
+    ``grad`` that calls gradlite functions comes with ``rgrad(gy, x, xp)``, its array version. ``kernel``
+    names the backend kernel (``backends/_kernels.py``) that computes ``grad_y`` on arrays: the same
+    formula, one fused kernel on CuPy.
     """
     fns = (grad_y if grad_y is not None else grad,)
     rfns = None if rgrad is None else (rgrad,)
@@ -50,7 +52,8 @@ def _unary(name: str, node: str, fwd, grad=None, grad_y=None, floating: bool = T
         xp = x._device.backend.xp
         data = fwd(xp, xd)
         if grad_y is not None:
-            return apply(node, data, (x,), fns, save_output=True, args=(), rargs=())
+            rf = None if kernel is None else (getattr(x._device.backend.kernels, kernel),)
+            return apply(node, data, (x,), fns, save_output=True, args=(), rargs=(), rfns=rf)
         return apply(node, data, (x,), fns, saved=(x,), args=(x,), rargs=(xd,) if rfns is None else (xd, xp),
                      rfns=rfns)
 
@@ -146,7 +149,10 @@ cosh = _unary(
     rgrad=lambda gy, x, xp: gy * xp.sinh(x),
 )
 # d/dx tanh = 1 - y**2
-tanh = _unary("tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=lambda gy, y: gy * (1 - y * y))
+tanh = _unary(
+    "tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=lambda gy, y: gy * (1 - y * y),
+    kernel="tanh_grad",
+)
 # d/dx asinh = 1/sqrt(x**2 + 1); acosh = 1/sqrt(x**2 - 1); atanh = 1/(1 - x**2)
 asinh = _unary(
     "asinh",
@@ -179,7 +185,9 @@ def _sigmoid_fwd(xp, x):
 
 
 # d/dx sigmoid = y (1 - y)
-sigmoid = _unary("sigmoid", "SigmoidBackward0", _sigmoid_fwd, grad_y=lambda gy, y: gy * y * (1 - y))
+sigmoid = _unary(
+    "sigmoid", "SigmoidBackward0", _sigmoid_fwd, grad_y=lambda gy, y: gy * y * (1 - y), kernel="sigmoid_grad"
+)
 
 
 # -- erf: the array API has none, so Cody's rational approximations (W. J. Cody, Math. Comp. 1969, as in
@@ -312,22 +320,14 @@ def relu(x: Tensor) -> Tensor:
     xd = x._data
     if (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)) is dtypes.bool_:
         raise RuntimeError("\"clamp_min_scalar_cpu\" not implemented for 'Bool'")
-    # The gradient at 0 is a choice; PyTorch (and we) take 0: mask by y > 0.
-    xp = x._device.backend.xp
-    return apply("ReluBackward0", xp.maximum(xd, 0), (x,), _RELU, save_output=True, args=(), rargs=(xp,),
-                 rfns=_RELU_RAW)
-
-
-def _relu_grad_raw(gy, xp, y):
-    # bool * float is not array-API; a cast mask is (and 10x faster than NumPy's ``where`` on large arrays).
-    # The mask is this function's own array: multiplied in place, it becomes the gradient (one pass fewer).
-    m = xp.astype(y > 0, gy.dtype)
-    m *= gy
-    return m
+    # The gradient at 0 is a choice; PyTorch (and we) take 0: mask by y > 0. On arrays, the backend's
+    # kernel (one fused kernel on CuPy).
+    b = x._device.backend
+    return apply("ReluBackward0", b.xp.maximum(xd, 0), (x,), _RELU, save_output=True, args=(), rargs=(),
+                 rfns=(b.kernels.relu_grad,))
 
 
 _RELU = (lambda gy, y: gy * (y > 0),)
-_RELU_RAW = (_relu_grad_raw,)
 
 
 _TORCH_NAMES = {

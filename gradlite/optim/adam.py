@@ -45,7 +45,6 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = state_tensor(p)
 
     def _update(self, p, g, state, group) -> None:
-        xp = p._device.backend.xp
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if group["maximize"]:
             g = -g
@@ -56,16 +55,15 @@ class Adam(Optimizer):
             else:
                 g = g + wd * p._data
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        m[...] = m + (1 - beta1) * (g - m)  # lerp(m, g, 1 - beta1), PyTorch's form for weights < 0.5
-        v[...] = v * beta2 + (1 - beta2) * g * g
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        # the moments and the parameter in one fused kernel on CuPy (backends/_kernels.py)
+        k = p._device.backend.kernels
+        factors = (beta2, 1 - beta2, -lr / bias_correction1, bias_correction2_sqrt, eps)
         if group["amsgrad"]:
-            vmax = state["max_exp_avg_sq"]._data
-            vmax[...] = xp.maximum(vmax, v)
-            v = vmax
-        denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-        p._data[...] = p._data + (-lr / bias_correction1) * m / denom
+            k.amsgrad_step(p._data, g, m, v, state["max_exp_avg_sq"]._data, 1 - beta1, *factors)
+        else:
+            k.adam_step(p._data, g, m, v, 1 - beta1, *factors)
 
 
 class AdamW(Adam):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from gradlite.optim.optimizer import Optimizer, check
-from gradlite.tensor import _make
+from gradlite.optim.optimizer import Optimizer, check, state_tensor
 
 
 class SGD(Optimizer):
@@ -43,13 +42,16 @@ class SGD(Optimizer):
         wd, momentum = group["weight_decay"], group["momentum"]
         if wd != 0:
             g = g + wd * p._data
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                xp = p._device.backend.xp
-                # the first step stores the gradient itself (no dampening), as PyTorch
-                buf = state["momentum_buffer"] = _make(xp.asarray(g, copy=True), p._device)
-            else:
-                buf._data[...] = buf._data * momentum + (1 - group["dampening"]) * g
-            g = g + momentum * buf._data if group["nesterov"] else buf._data
-        p._data[...] = p._data + (-group["lr"]) * g
+        k = p._device.backend.kernels  # each update one fused kernel on CuPy (backends/_kernels.py)
+        if momentum == 0:
+            k.sgd_step(p._data, g, -group["lr"])
+            return
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            # the first step stores the gradient itself (no dampening), as PyTorch: buf * 0 + 1 * g
+            buf = state["momentum_buffer"] = state_tensor(p)
+            damp = 1.0
+        else:
+            damp = 1 - group["dampening"]
+        step = k.sgd_nesterov_step if group["nesterov"] else k.sgd_momentum_step
+        step(p._data, g, buf._data, momentum, damp, -group["lr"])

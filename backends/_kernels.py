@@ -1,0 +1,87 @@
+"""The elementwise formulas of the hot paths, written once for every backend.
+
+The activation gradients, the elementwise part of the softmax and log-softmax backward (cross-entropy's
+gradient flows through the latter) and the SGD and Adam updates. Each formula uses operators and the
+functions of the namespace it is built over, so one text serves every backend: NumPy runs it as it is,
+CuPy compiles it into one kernel with ``cupy.fuse`` (``cupy_kernels``), and CuPy running it unfused (one
+kernel per operator) is the reference the fused kernels are tested against.
+
+The updates write their state arrays in place (``+=``, ``*=``, ``[...] =``, which ``cupy.fuse`` supports
+on its array arguments) and return nothing. Each does what PyTorch's single-tensor update does, in the
+same order of roundings.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+
+def formulas(xp) -> SimpleNamespace:
+    """The formulas over the namespace ``xp`` (NumPy, CuPy or an array-API namespace)."""
+    sqrt, exp, maximum = xp.sqrt, xp.exp, xp.maximum
+
+    def relu_grad(gy, y):
+        return gy * (y > 0)
+
+    def tanh_grad(gy, y):  # d tanh = 1 - y**2
+        return gy * (1 - y * y)
+
+    def sigmoid_grad(gy, y):  # d sigmoid = y (1 - y)
+        return gy * y * (1 - y)
+
+    def softmax_grad(gy, y, s):  # s = sum(gy * y) along the softmax dim
+        return y * (gy - s)
+
+    def log_softmax_grad(gy, y, s):  # s = sum(gy) along the dim; softmax = exp(y)
+        return gy - exp(y) * s
+
+    def sgd_step(p, g, neg_lr):  # p.add_(g, alpha=-lr)
+        p += neg_lr * g
+
+    def sgd_momentum_step(p, g, buf, momentum, damp, neg_lr):  # buf.mul_(momentum).add_(g, alpha=damp)
+        buf *= momentum
+        buf += damp * g
+        p += neg_lr * buf
+
+    def sgd_nesterov_step(p, g, buf, momentum, damp, neg_lr):  # the step along g + momentum * buf
+        buf *= momentum
+        buf += damp * g
+        p += neg_lr * (g + momentum * buf)
+
+    def adam_step(p, g, m, v, w1, beta2, w2, neg_step, bc2_sqrt, eps):
+        m += w1 * (g - m)  # m.lerp_(g, 1 - beta1)
+        v *= beta2  # v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        v += w2 * g * g
+        p += neg_step * m / (sqrt(v) / bc2_sqrt + eps)  # p.addcdiv_(m, denom, value=-lr / bc1)
+
+    def amsgrad_step(p, g, m, v, vmax, w1, beta2, w2, neg_step, bc2_sqrt, eps):
+        m += w1 * (g - m)
+        v *= beta2
+        v += w2 * g * g
+        vmax[...] = maximum(vmax, v)
+        p += neg_step * m / (sqrt(vmax) / bc2_sqrt + eps)
+
+    return SimpleNamespace(
+        relu_grad=relu_grad, tanh_grad=tanh_grad, sigmoid_grad=sigmoid_grad, softmax_grad=softmax_grad,
+        log_softmax_grad=log_softmax_grad, sgd_step=sgd_step, sgd_momentum_step=sgd_momentum_step,
+        sgd_nesterov_step=sgd_nesterov_step, adam_step=adam_step, amsgrad_step=amsgrad_step,
+    )
+
+
+def cast_mask_relu_grad(xp):
+    """``relu_grad`` for backends without kernel fusion: ``bool * float`` is not array-API, a cast mask is
+    (and on NumPy 10x faster than ``where``); multiplied in place, the mask becomes the gradient."""
+
+    def relu_grad(gy, y):
+        m = xp.astype(y > 0, gy.dtype)
+        m *= gy
+        return m
+
+    return relu_grad
+
+
+def unfused(xp) -> SimpleNamespace:
+    """The kernels of a backend that runs the formulas as they are (NumPy, the strict array API)."""
+    k = formulas(xp)
+    k.relu_grad = cast_mask_relu_grad(xp)
+    return k

@@ -1,0 +1,20 @@
+"""The CuPy backend's fused kernels: each formula of ``_kernels`` compiled into one kernel by ``cupy.fuse``.
+
+Defined once, here at module level (imported with the CuPy backend), so CuPy compiles each kernel once per
+combination of dtypes and ranks and reuses it. Called with NumPy arrays, a fused function runs its
+formula unfused (CuPy's documented fallback).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import cupy
+
+from ._kernels import formulas
+
+UNFUSED = formulas(cupy)  # the reference the fused kernels are tested against
+
+FUSED = SimpleNamespace(
+    **{name: cupy.fuse(kernel_name=f"gradlite_{name}")(fn) for name, fn in vars(UNFUSED).items()}
+)
