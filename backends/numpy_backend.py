@@ -21,13 +21,11 @@ def _fast_namespace(compat):
     Each compat wrapper costs a Python call and a device check (1-2 us, as much as the arithmetic on
     small arrays), and ``np.reshape``/``np.sum`` dispatch through ``__array_function__``. The functions
     below do what the compat wrappers do for NumPy arrays, calling the ndarray methods directly; any other
-    argument (a device, a non-ndarray input) goes to the compat function. Everything else is compat's.
+    argument (a device, a non-ndarray input) goes to the compat function; ``matmul`` is NumPy's ufunc itself.
+    Everything else is compat's.
     """
     ns = types.SimpleNamespace(**{k: getattr(compat, k) for k in dir(compat) if not k.startswith("__")})
     ns.__name__ = compat.__name__
-
-    def matmul(x1, x2, /, **kwargs):
-        return np.matmul(x1, x2, **kwargs)
 
     def permute_dims(x, /, axes):
         return x.transpose(axes) if x.__class__ is _ND else compat.permute_dims(x, axes)
@@ -103,7 +101,7 @@ def _fast_namespace(compat):
             return np.full(shape, fill_value, dtype=dtype, **kwargs)
         return compat.full(shape, fill_value, dtype=dtype, device=device, **kwargs)
 
-    fast = [matmul, permute_dims, astype, asarray, sum, mean, zeros, empty, ones]
+    fast = [np.matmul, permute_dims, astype, asarray, sum, mean, zeros, empty, ones]
     fast += [zeros_like, ones_like, empty_like, full]
     # ndarray.reshape takes copy= from NumPy 2.1; before that np.reshape (compat's) stays
     if np.lib.NumpyVersion(np.__version__) >= "2.1.0":

@@ -51,7 +51,7 @@ class Adam(Optimizer):
         step = bump_step(state)
         if wd != 0:
             if self._decoupled:
-                p._data[...] = p._data * (1 - lr * wd)
+                p._data *= 1 - lr * wd
             else:
                 g = g + wd * p._data
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
