@@ -74,9 +74,9 @@ from gradlite.ops.join import cat, chunk, concat, concatenate, hstack, row_stack
 from gradlite.ops.linalg import bmm, diag, diagonal, einsum, ger, mv, outer, tensordot, trace, tril, triu
 from gradlite.ops.pointwise import abs, exp, log, relu, sigmoid, sign, sqrt, tanh, where
 from gradlite.ops.pointwise import (  # noqa: F401
-    absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2,
-    atanh, clamp, clamp_max, clamp_min, clip, cos, cosh, erf, erfc, exp2, expm1, lerp, log1p, log2, log10,
-    maximum, minimum, reciprocal, rsqrt, sin, sinh, square, tan,
+    absolute, acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, clamp, clamp_max, clamp_min, clip, cos, cosh, erf, erfc, exp2, expm1, lerp, log1p, log2,
+    log10, maximum, minimum, reciprocal, rsqrt, sin, sinh, square, tan,
 )
 from gradlite.ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, remainder, round, trunc  # noqa: F401
 from gradlite.ops.activation import celu, hardtanh, logsigmoid, relu6, selu, softplus  # noqa: F401

@@ -208,7 +208,10 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
         dtype = dtypes.int64 if all(isinstance(v, int) for v in vals) else dtypes.get_default_dtype()
     dt = as_dtype(dtype)
     n = max(0, math.ceil((end - start) / step))
-    host = (start + np.arange(n, dtype=np.float64) * step) if dt.is_floating_point else np.arange(start, end, step)
+    if dt.is_floating_point:
+        host = start + np.arange(n, dtype=np.float64) * step
+    else:
+        host = np.arange(start, end, step)
     return tensor(host.astype(dt.name), dtype=dt, device=device, requires_grad=requires_grad)
 
 
@@ -259,8 +262,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
         low, high = 0, low
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _random("integers", _size((size,) if isinstance(size, int) else (tuple(size),)),
-                   dtypes.int64 if dtype is None else dtype, device, requires_grad, generator, low=low, high=high)
+    shape = _size((size,) if isinstance(size, int) else (tuple(size),))
+    dt = dtypes.int64 if dtype is None else dtype
+    return _random("integers", shape, dt, device, requires_grad, generator, low=low, high=high)
 
 
 def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -292,7 +296,7 @@ def manual_seed(seed: int):
 
 
 class Generator:
-    """A random generator object, as ``gradlite.Generator().manual_seed(0)`` (used by DataLoader, randperm)."""
+    """A random generator object, as ``gradlite.Generator().manual_seed(0)`` (DataLoader, randperm)."""
 
     def __init__(self, device="cpu"):
         self.device = resolve(device)

@@ -133,7 +133,9 @@ class Tensor:
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
             )
         if requires_grad and self._meta and self._meta.get("inference"):
-            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.")
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed."
+            )
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -163,7 +165,8 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+                got = type(value).__name__
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {got}")
             if value._device is not self._device:
                 raise RuntimeError(
                     f"assigned grad has data located on {value._device} but the tensor is on {self._device}"
@@ -171,8 +174,9 @@ class Tensor:
             if value._data.shape != self._data.shape:
                 # PyTorch 2.13's wording (the sizes as lists)
                 raise RuntimeError(
-                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor of size "
-                    f"'{list(self._data.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a tensor of "
+                    f"size '{list(self._data.shape)}'. Please ensure that the gradient and the tensor are "
+                    "the same size"
                 )
             if _dtype_of(value._data) is not _dtype_of(self._data):
                 raise RuntimeError(
@@ -190,7 +194,8 @@ class Tensor:
         return self._version[0]
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` = v for a vector-Jacobian product)."""
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient``: v of a vector-Jacobian
+        product)."""
         if gradient is None and inputs is None and not create_graph:
             _engine.backward_default(self, retain_graph)
         else:
@@ -208,7 +213,9 @@ class Tensor:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         if value._device is not self._device:
-            raise RuntimeError(f"data set to a tensor on {value._device}, but this tensor is on {self._device}")
+            raise RuntimeError(
+                f"data set to a tensor on {value._device}, but this tensor is on {self._device}"
+            )
         self._data = value._data
 
     def detach(self) -> Tensor:
@@ -262,7 +269,7 @@ class Tensor:
     def __bool__(self) -> bool:
         if self.numel() != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
                 if self.numel() > 1
                 else "Boolean value of Tensor with no values is ambiguous"
             )
@@ -310,8 +317,8 @@ class Tensor:
         """A copy with its own storage, ``requires_grad`` and ``.grad`` (leaves only, as PyTorch)."""
         if self._grad_fn is not None:
             raise RuntimeError(
-                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the "
-                "moment."
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at "
+                "the moment."
             )
         if id(self) in memo:
             return memo[id(self)]
@@ -335,7 +342,9 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None) -> Tensor:
-        return self.to("cuda" if device is None else device if isinstance(device, str) else f"cuda:{int(device)}")
+        if device is None:
+            device = "cuda"
+        return self.to(device if isinstance(device, str) else f"cuda:{int(device)}")
 
     def type(self, dtype=None):
         """Without arguments, the type string ('gradlite.FloatTensor'); with one, a cast."""
@@ -498,8 +507,9 @@ def retain_grad(self: Tensor) -> None:
     def store(grad):
         t = ref()
         if t is not None:
-            g = grad if grad._grad_fn is not None else _make(grad._device.backend.xp.asarray(grad._data, copy=True),
-                                                              grad._device)
+            g = grad
+            if grad._grad_fn is None:  # wraps an array of the engine's: keep a copy of its own
+                g = _make(grad._device.backend.xp.asarray(grad._data, copy=True), grad._device)
             t._grad = g if t._grad is None else t._grad + g
 
     store._retains_grad = True

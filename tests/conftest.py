@@ -69,4 +69,5 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-6, check_dtype=True):
     assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
     if check_dtype:
         assert str(a.dtype) == str(e.dtype), f"dtype {a.dtype} != {e.dtype}"
-    np.testing.assert_allclose(a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True)
+    a, e = a.astype(np.float64), e.astype(np.float64)
+    np.testing.assert_allclose(a, e, rtol=rtol, atol=atol, equal_nan=True)

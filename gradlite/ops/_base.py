@@ -227,7 +227,9 @@ def operands(x, y, op: str):
         if type(x) not in _SCALARS:
             _bad(y, x, op)
         return x, _with_scalar(y, x)
-    raise TypeError(f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}")
+    raise TypeError(
+        f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}"
+    )
 
 
 _BROADCASTS: set = set()  # shape pairs known to broadcast (a training loop meets the same few)
@@ -243,7 +245,8 @@ def check_broadcast(xs: tuple, ys: tuple) -> None:
         b = ys[-i] if i <= len(ys) else 1
         if a != b and a != 1 and b != 1:
             raise RuntimeError(
-                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {n - i}"
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton "
+                f"dimension {n - i}"
             )
     if len(_BROADCASTS) < 4096:
         _BROADCASTS.add((xs, ys))

@@ -42,5 +42,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
 
     dev = resolve(device)
     rng = generator._rng(resolve("cpu")) if generator is not None else resolve("cpu").backend.generator()
-    perm = rng.permutation(int(n)) if hasattr(rng, "permutation") else np.random.default_rng().permutation(int(n))
+    if not hasattr(rng, "permutation"):
+        rng = np.random.default_rng()
+    perm = rng.permutation(int(n))
     return tensor(np.asarray(perm, dtype=np.int64), dtype=dtype or "int64", device=dev)
