@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
-from gradlite.autograd.node import FREED, LEAF
+from gradlite.autograd.node import FREED, LEAF, identity
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -449,42 +449,39 @@ def _run_raw(roots, root_grads, retain_graph):
             if e is None:
                 continue
             if gxs is None:
-                gx = fns[i](g, *a)
+                fn = fns[i]
+                gx = g if fn is identity else fn(g, *a)  # (add's and sub's gradients pass g on uncalled)
                 # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
                 if gx is not None and (gx.shape != e[2] or (gx.dtype is not e[3] and gx.dtype != e[3])):
                     gx = _fit_array(node, gx, e[2], e[3], i)
             else:
                 gx = gxs[i]
             target = e[0]
-            if e[1] == LEAF:
-                if gx is not None:
-                    if gx is gdata:
-                        fresh = trusted and gfresh and single
-                    elif seen is None and getattr(gx, "base", 0) is None:  # a new array (the common case)
-                        fresh = trusted
-                    else:
-                        fresh = trusted and _fresh(
-                            gx, gdata, getattr(gdata, "base", None), gfresh, single, kept, seen
-                        )
+            if gx is not None:
+                # whether gx belongs to this pass alone (``_fresh``), the common cases inlined
+                if gx is gdata:
+                    fresh = trusted and gfresh and single
+                elif getattr(gx, "base", 0) is None:  # a new array
+                    fresh = trusted
+                    if seen is not None:  # an array handed to two inputs is fresh for the first only
+                        if id(gx) in seen:
+                            fresh = False
+                        else:
+                            seen.add(id(gx))
+                else:
+                    gbase = getattr(gdata, "base", None)
+                    fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
+                if e[1] == LEAF:
                     entry = leaf_grads.get(id(target))  # _to_leaf, inlined
                     if entry is None:
                         leaf_grads[id(target)] = [target, gx, fresh]
                     else:
                         entry[1] = entry[1] + gx
                         entry[2] = True
-                continue
-            if gx is not None:
+                    continue
                 if target._n_out == 1:
                     old = buffers.get(target)
                     if old is None:
-                        if gx is gdata:
-                            fresh = trusted and gfresh and single
-                        elif seen is None and getattr(gx, "base", 0) is None:
-                            fresh = trusted
-                        else:
-                            fresh = trusted and _fresh(
-                            gx, gdata, getattr(gdata, "base", None), gfresh, single, kept, seen
-                        )
                         if nxt is None and deps[target] == 1:  # this node is its only consumer
                             nxt, ng, nfresh = target, gx, fresh
                             continue
@@ -496,6 +493,8 @@ def _run_raw(roots, root_grads, retain_graph):
                     slot = buffers.setdefault(target, [[None] * target._n_out, False])[0]
                     nr = e[1]
                     slot[nr] = gx if slot[nr] is None else slot[nr] + gx
+            elif e[1] == LEAF:
+                continue
             d = deps[target] - 1
             deps[target] = d
             if d == 0:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from gradlite import dtypes
+from gradlite.autograd.node import identity as _identity
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Size, Tensor, _dtype_of
 
-
 # Backward functions ``fn(gy, *args)``: operators only, so each serves gradient tensors (create_graph) and
 # raw gradient arrays alike (see ``apply``).
-def _identity(gy, *_):
-    return gy
-
 
 def _neg_grad(gy, *_):
     return -gy
