@@ -11,6 +11,7 @@ import warnings
 from gradlite import dtypes
 from gradlite.autograd import engine as _engine
 from gradlite.autograd.grad_mode import state as _grad_state
+from gradlite.autograd.node import named
 from gradlite.device import CPU, device, resolve
 from gradlite.dtypes import as_dtype
 
@@ -145,7 +146,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._grad_fn
+        fn = self._grad_fn
+        return fn if fn is None else named(fn)
 
     @property
     def grad(self) -> Tensor | None:

@@ -161,6 +161,29 @@ def test_grad_fn_names_match_torch(device, torch, expr, name):
     assert g.grad_fn.name() == name
 
 
+def test_grad_fn_is_one_named_object_however_reached(device, torch):
+    """Ops record plain nodes (one class: the engine's attribute reads stay fast); a user sees each as its
+    named class, the same object through ``grad_fn`` and ``next_functions``, as in PyTorch."""
+    from gradlite.autograd.node import Node
+
+    x = gradlite.ones(3, requires_grad=True, device=device)
+    h = x * 2
+    y = (h + 1).sum()
+    assert type(h._grad_fn) is Node and h._grad_fn.name() == "MulBackward0"  # not yet seen
+    assert repr(h._grad_fn).startswith("<MulBackward0 object at ")
+    add = y.grad_fn.next_functions[0][0]
+    assert type(add).__name__ == "AddBackward0" and isinstance(add, Node)
+    assert add.next_functions[0][0] is h.grad_fn and h.grad_fn is h.grad_fn
+    assert type(h.grad_fn).__name__ == "MulBackward0"
+    tx = torch.ones(3, requires_grad=True, device=device)
+    th = tx * 2
+    ty = (th + 1).sum()
+    assert ty.grad_fn.next_functions[0][0].next_functions[0][0] is th.grad_fn  # (the same in PyTorch)
+    y.backward()  # named nodes run as plain ones do
+    ty.backward()
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), tx.grad.cpu().numpy())
+
+
 def test_non_leaf_grad_warns(device):
     x = gradlite.ones(2, requires_grad=True, device=device)
     y = x * 2

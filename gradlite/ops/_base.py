@@ -12,8 +12,7 @@ from __future__ import annotations
 from gradlite import dtypes
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
-from gradlite.autograd.node import LEAF, node_class
-from gradlite.autograd.node import _classes as _node_classes
+from gradlite.autograd.node import LEAF, Node
 from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 
@@ -129,7 +128,8 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             checks = _checks(saved, edges)
     if checks and state.inference_used:
         _no_inference_saved(checks)
-    node = _new(_node_classes.get(name) or node_class(name))  # Node.__init__, inlined
+    node = _new(Node)  # Node.__init__, inlined; one class for every op (see Node), the name kept
+    node._name = name
     node._fns = fns
     node._edges = edges
     node._saved = checks
