@@ -16,18 +16,23 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 
+# The activation gradients use operators only: they also serve gradient tensors (create_graph), as the
+# ops' backward functions.
+def relu_grad(gy, y):  # 0 at 0, as PyTorch
+    return gy * (y > 0)
+
+
+def tanh_grad(gy, y):  # d tanh = 1 - y**2
+    return gy * (1 - y * y)
+
+
+def sigmoid_grad(gy, y):  # d sigmoid = y (1 - y)
+    return gy * y * (1 - y)
+
+
 def formulas(xp) -> SimpleNamespace:
     """The formulas over the namespace ``xp`` (NumPy, CuPy or an array-API namespace)."""
     sqrt, exp, maximum = xp.sqrt, xp.exp, xp.maximum
-
-    def relu_grad(gy, y):
-        return gy * (y > 0)
-
-    def tanh_grad(gy, y):  # d tanh = 1 - y**2
-        return gy * (1 - y * y)
-
-    def sigmoid_grad(gy, y):  # d sigmoid = y (1 - y)
-        return gy * y * (1 - y)
 
     def softmax_grad(gy, y, s):  # s = sum(gy * y) along the softmax dim
         return y * (gy - s)

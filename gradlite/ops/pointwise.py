@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from gradlite import dtypes
+from gradlite.backends import _kernels
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
 
@@ -148,10 +149,9 @@ cosh = _unary(
     "cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), grad=lambda gy, x: gy * sinh(x),
     rgrad=lambda gy, x, xp: gy * xp.sinh(x),
 )
-# d/dx tanh = 1 - y**2
+# d/dx tanh = 1 - y**2 (the formula of the backends' kernel, which it runs on arrays)
 tanh = _unary(
-    "tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=lambda gy, y: gy * (1 - y * y),
-    kernel="tanh_grad",
+    "tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), grad_y=_kernels.tanh_grad, kernel="tanh_grad"
 )
 # d/dx asinh = 1/sqrt(x**2 + 1); acosh = 1/sqrt(x**2 - 1); atanh = 1/(1 - x**2)
 asinh = _unary(
@@ -186,7 +186,7 @@ def _sigmoid_fwd(xp, x):
 
 # d/dx sigmoid = y (1 - y)
 sigmoid = _unary(
-    "sigmoid", "SigmoidBackward0", _sigmoid_fwd, grad_y=lambda gy, y: gy * y * (1 - y), kernel="sigmoid_grad"
+    "sigmoid", "SigmoidBackward0", _sigmoid_fwd, grad_y=_kernels.sigmoid_grad, kernel="sigmoid_grad"
 )
 
 
@@ -327,7 +327,7 @@ def relu(x: Tensor) -> Tensor:
                  rfns=(b.kernels.relu_grad,))
 
 
-_RELU = (lambda gy, y: gy * (y > 0),)
+_RELU = (_kernels.relu_grad,)
 
 
 _TORCH_NAMES = {
