@@ -61,7 +61,9 @@ def _fast_namespace(compat):
                     for a in (axis,) if isinstance(axis, int) else axis:
                         n *= x.shape[a]
                 if n:
-                    s = np.add.reduce(x, axis=axis, keepdims=keepdims)
+                    # (a full mean into a 0-d array: NumPy's would be a scalar, for the caller to wrap)
+                    out = np.empty((), x.dtype) if axis is None and not keepdims else None
+                    s = np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
                     return np.true_divide(s, n, out=s, casting="unsafe") if s.__class__ is _ND else s / n
             return x.mean(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
         return compat.mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)

@@ -208,8 +208,9 @@ def operands(x, y, op: str):
                 f"{x._device} and {y._device}! (when checking arguments for {op})"
             )
         xd, yd = x._data, y._data
-        if xd.shape != yd.shape:
-            check_broadcast(xd.shape, yd.shape)
+        xs, ys = xd.shape, yd.shape
+        if xs != ys and (xs, ys) not in _BROADCASTS:  # (the pairs seen before need no call)
+            check_broadcast(xs, ys)
         if xd.dtype is not yd.dtype and xd.dtype != yd.dtype:
             xt_, yt_ = _dtype_of(xd), _dtype_of(yd)
             r = promote(xt_, _tier(xd), yt_, _tier(yd))
@@ -236,9 +237,8 @@ _BROADCASTS: set = set()  # shape pairs known to broadcast (a training loop meet
 
 
 def check_broadcast(xs: tuple, ys: tuple) -> None:
-    """Raise PyTorch's RuntimeError when shapes ``xs`` and ``ys`` cannot broadcast together."""
-    if (xs, ys) in _BROADCASTS:
-        return
+    """Raise PyTorch's RuntimeError when shapes ``xs`` and ``ys`` cannot broadcast together (and remember
+    the pairs that can, in ``_BROADCASTS``)."""
     n = max(len(xs), len(ys))
     for i in range(1, n + 1):
         a = xs[-i] if i <= len(xs) else 1
