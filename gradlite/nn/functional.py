@@ -89,6 +89,7 @@ from gradlite.ops.activation import (  # noqa: F401  (re-exported under F.)
     silu,
     softplus,
 )
+from gradlite.ops.arithmetic import matmul
 from gradlite.ops.pointwise import sigmoid, tanh  # noqa: F401  (re-exported under F.)
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
 
@@ -124,24 +125,25 @@ def _addmm(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``x @ weight.T + bias`` for a batch of rows, as one node (PyTorch's ``AddmmBackward0``): the bias is
     added into the product in place, and the weight gradient comes as ``gy.T @ x``, in the weight's layout."""
     xd, wd = x._data, weight._data
-    data = x._device.backend.xp.matmul(xd, wd.T)
+    mm = x._device.backend.xp.matmul
+    data = mm(xd, wd.T)
+    args, rargs = (x, weight, matmul), (xd, wd, mm)  # (``mm``: as for arithmetic's matmul)
     if bias is None:
-        return apply("MmBackward0", data, (x, weight), _MM, saved=(weight, x), args=(x, weight),
-                     rargs=(xd, wd))
+        return apply("MmBackward0", data, (x, weight), _MM, saved=(weight, x), args=args, rargs=rargs)
     data += bias._data
-    return apply("AddmmBackward0", data, (bias, x, weight), _ADDMM, saved=(None, weight, x), args=(x, weight),
-                 rargs=(xd, wd))
+    return apply("AddmmBackward0", data, (bias, x, weight), _ADDMM, saved=(None, weight, x), args=args,
+                 rargs=rargs)
 
 
-def _linear_gx(gy, x, w):
-    return gy @ w
+def _linear_gx(gy, x, w, mm):
+    return mm(gy, w)
 
 
-def _linear_gw(gy, x, w):
-    return gy.T @ x
+def _linear_gw(gy, x, w, mm):
+    return mm(gy.T, x)
 
 
-def _linear_gb(gy, x, w):  # summed over the batch by the engine
+def _linear_gb(gy, x, w, mm):  # summed over the batch by the engine
     return gy
 
 

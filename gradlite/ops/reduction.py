@@ -101,12 +101,12 @@ def _expand_grad(gy, shape, axes, keepdim, n):
 
 def _expand_grad_raw(gy, xp, shape, kept, n, small):
     """``expand_back`` on arrays: ``kept`` is the reduced shape with its dims kept (None: as ``gy``)."""
-    if n != 1:
-        gy = gy / n
     if small and gy.ndim == 0:  # a small full reduction: filled directly (a third of broadcast_to's cost)
         out = xp.empty(shape, dtype=gy.dtype)
-        out[...] = gy
+        out[...] = gy if n == 1 else gy[()] / n  # (on NumPy a scalar: dividing a 0-d array costs 10x more)
         return out
+    if n != 1:
+        gy = gy / n
     if kept is not None:
         gy = xp.reshape(xp.asarray(gy), kept)
     # a broadcast view is read-only: only made when it broadcasts (engine and leaves copy such views)
