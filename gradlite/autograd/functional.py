@@ -3,8 +3,9 @@
 The same functions, argument conventions, tuple-unpacking rules and errors as
 ``torch.autograd.functional``, built on ``autograd.grad``. Forward-mode products (``jvp``, ``hvp``) use
 the double-backward trick: the vjp is linear in its vector ``u``, so differentiating it w.r.t. ``u``
-gives the Jacobian-vector product. ``jacobian`` runs one backward per output element
-(``vectorize=True`` is not supported).
+gives the Jacobian-vector product. ``jacobian`` runs one backward per output element, whichever
+``vectorize``/``strategy`` is asked for: those choose how PyTorch computes the same matrix (vmap, forward
+AD), and gradlite takes them with PyTorch's checks and returns that matrix.
 """
 
 from __future__ import annotations
@@ -227,21 +228,39 @@ def jacobian(
     from gradlite.ops.join import stack
 
     if strategy not in ("forward-mode", "reverse-mode"):
-        raise ValueError(
+        raise AssertionError(
             'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
             'function has more outputs than inputs, "forward-mode" tends to be more performant. '
             'Otherwise, prefer to use "reverse-mode".'
         )
-    if vectorize or strategy == "forward-mode":
-        raise NotImplementedError(
-            "gradlite's jacobian supports only vectorize=False and strategy='reverse-mode'"
-        )
+    if strategy == "forward-mode":  # PyTorch's conditions for forward AD, in its order
+        if create_graph:
+            raise NotImplementedError(
+                "torch.autograd.functional.jacobian: `create_graph=True` and `strategy=\"forward-mode\"` are "
+                "not supported together (yet). Please either set `create_graph=False` or "
+                '`strategy="reverse-mode"`.'
+            )
+        if strict:
+            raise RuntimeError(
+                "torch.autograd.functional.jacobian: `strict=True` and `strategy=\"forward-mode\"` are not "
+                'supported together (yet). Please either set `strict=False` or `strategy="reverse-mode"`.'
+            )
+        if not vectorize:
+            raise NotImplementedError(
+                "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                "only implemented for `vectorize=True`."
+            )
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
         outputs = func(*inputs)
         is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", "jacobian")
         _check_requires_grad(outputs, "outputs", strict)
+        if vectorize and strict:
+            raise RuntimeError(
+                "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not supported "
+                "together. Please either set `strict=False` or `vectorize=False`."
+            )
         jac = []
         for i, out in enumerate(outputs):
             rows = tuple([] for _ in inputs)
@@ -274,6 +293,8 @@ def jacobian(
                 )
             )
         jac = _grad_postprocess(tuple(jac), create_graph)
+        if strategy == "forward-mode":  # PyTorch's forward AD collects lists (per output, per input)
+            jac = [list(row) for row in jac]
         return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
 
 

@@ -46,12 +46,27 @@ CASES = {
     "hvp2": lambda F, T: F.hvp(scalar, (T(X), T(Y)), (T([[1.0, 0.0], [0.0, 1.0]]), T([1.0, 1.0]))),
     "vhp2": lambda F, T: F.vhp(scalar, (T(X), T(Y)), (T([[1.0, 0.0], [0.0, 1.0]]), T([1.0, 1.0]))),
     "unused_input_gives_zeros": lambda F, T: F.jacobian(lambda a, b: a * 2, (T(X), T(Y))),
+    # vectorize / forward-mode: how PyTorch computes the matrix (vmap, forward AD); the same matrix
+    "jacobian_vectorize": lambda F, T: F.jacobian(f2, (T(X), T(Y)), vectorize=True),
+    "jacobian_vectorize_unused": lambda F, T: F.jacobian(lambda a, b: a * 2, (T(X), T(Y)), vectorize=True),
+    "jacobian_vectorize_create_graph": lambda F, T: F.jacobian(
+        lambda a: a.exp(), T([1.0, 2.0], True), create_graph=True, vectorize=True
+    ),
+    "jacobian_forward_mode": lambda F, T: F.jacobian(
+        f2, (T(X), T(Y)), vectorize=True, strategy="forward-mode"
+    ),
+    "jacobian_forward_mode_one_input": lambda F, T: F.jacobian(
+        lambda a: (a.sum(), a * 2), T(X), vectorize=True, strategy="forward-mode"
+    ),
+    "jacobian_forward_mode_one_output": lambda F, T: F.jacobian(
+        lambda a, b: a.sum() * b, (T(X), T(Y)), vectorize=True, strategy="forward-mode"
+    ),
 }
 
 
 def _flat(r):
-    if isinstance(r, tuple):
-        return tuple(_flat(e) for e in r)
+    if isinstance(r, (tuple, list)):  # (the container's type is compared as well)
+        return (type(r).__name__, *(_flat(e) for e in r))
     return (r, r.requires_grad)
 
 
@@ -59,6 +74,20 @@ def _flat(r):
 def test_functional_matches_torch(torch, device, case):
     def program(lib, dev):
         return _flat(CASES[case](lib.autograd.functional, lambda a, rg=False: _T(lib, dev, a, rg)))
+
+    both(torch, program, device, rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_forward_over_reverse(torch, device):
+    """The same values and containers. (PyTorch's results also require grad here, its forward AD carrying
+    the inner graph; gradlite's, computed by reverse mode without create_graph, do not.)"""
+
+    def program(lib, dev):
+        T = lambda a: _T(lib, dev, a)  # noqa: E731
+        h = lib.autograd.functional.hessian(
+            scalar, (T(X), T(Y)), vectorize=True, outer_jacobian_strategy="forward-mode"
+        )
+        return [type(h).__name__, *([type(row).__name__, *row] for row in h)]
 
     both(torch, program, device, rtol=1e-6, atol=1e-8)
 
@@ -77,6 +106,25 @@ ERRORS = {
     "v_needed": (lambda F, T: F.vjp(f1, T(X)), "The vector v can only be None"),
     "bad_input_type": (lambda F, T: F.vjp(f1, [T(X)]), "must be either a Tensor or a tuple of Tensors"),
     "hessian_not_scalar": (lambda F, T: F.hessian(lambda a: a * 2, T(Y)), "should contain a single element"),
+    "bad_strategy": (
+        lambda F, T: F.jacobian(f1, T(X), strategy="sideways"), "Expected strategy to be either"
+    ),
+    "forward_mode_needs_vectorize": (
+        lambda F, T: F.jacobian(f1, T(X), strategy="forward-mode"),
+        "only implemented for `vectorize=True`",
+    ),
+    "forward_mode_create_graph": (
+        lambda F, T: F.jacobian(f1, T(X), strategy="forward-mode", vectorize=True, create_graph=True),
+        "`create_graph=True` and `strategy=\"forward-mode\"` are not supported together",
+    ),
+    "forward_mode_strict": (
+        lambda F, T: F.jacobian(f1, T(X), strategy="forward-mode", strict=True),
+        "`strict=True` and `strategy=\"forward-mode\"` are not supported together",
+    ),
+    "vectorize_strict": (
+        lambda F, T: F.jacobian(f1, T(X), vectorize=True, strict=True),
+        "`strict=True` and `vectorized=True` are not supported together",
+    ),
 }
 
 
