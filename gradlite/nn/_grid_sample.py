@@ -8,8 +8,10 @@ the gradient w.r.t. the grid flows through the weights, the one w.r.t. the input
 
 from __future__ import annotations
 
-from gradlite.creation import linspace, ones
+from gradlite.autograd.node import identity
+from gradlite.creation import linspace, ones, zeros_like
 from gradlite.nn._gather import take_along
+from gradlite.ops._base import apply
 from gradlite.ops.join import stack
 from gradlite.ops.pointwise import where
 from gradlite.tensor import Tensor, _make
@@ -103,7 +105,10 @@ def grid_sample(
         return vals * _make(xp.expand_dims(xp.astype(inside, input._data.dtype), axis=1), input._device)
 
     if mode == "nearest":
-        return corner(xp.round(ix._data), xp.round(iy._data))
+        out = corner(xp.round(ix._data), xp.round(iy._data))
+        # flat in the grid: the grid's gradient is zeros (PyTorch's, where no edge would leave it None)
+        fns = (identity, lambda gy: zeros_like(grid))
+        return apply("GridSampler2DBackward0", out._data, (out, grid), fns)
     x0, y0 = xp.floor(ix._data), xp.floor(iy._data)
     # bilinear weights are differentiable in (ix, iy): the gradient w.r.t. the grid flows through them
     fx = (ix - _make(x0, input._device)).unsqueeze(1)
