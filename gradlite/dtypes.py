@@ -36,6 +36,18 @@ ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 BY_NAME = {d.name: d for d in ALL}
 # PyTorch's aliases
 BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+# PyTorch's scalar-type names, as its error messages spell them ("not implemented for 'Long'")
+TORCH_NAMES = {
+    "bool": "Bool",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+}
 
 _default_float = float32
 

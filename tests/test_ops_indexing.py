@@ -134,8 +134,26 @@ def test_index_must_be_integer(device):
     x = gl.randn(4, device=device)
     with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or bool tensors"):
         x[gl.tensor([0.0], device=device)]
-    with pytest.raises(RuntimeError, match="Expected dtype int64 for index"):
-        x.gather(0, gl.tensor([0], dtype=gl.int32, device=device))
+    with pytest.raises(RuntimeError, match="gather\\(\\): Expected dtype int32/int64 for index"):
+        x.gather(0, gl.tensor([0], dtype=gl.int16, device=device))
+    with pytest.raises(RuntimeError, match="take\\(\\): Expected a long tensor for index, but got Int"):
+        x.take(gl.tensor([0], dtype=gl.int32, device=device))
+
+
+def test_int32_indices_where_torch_takes_them(torch, device):
+    """PyTorch 2.13 takes int32 indices in gather, scatter and scatter_add (not in take)."""
+    a = RNG.standard_normal((3, 4))
+    idx = np.array([[2, 0, 1, 1], [0, 2, 2, 0]])
+    out = []
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        x = lib.tensor(a, device=dev, requires_grad=True)
+        i = lib.tensor(idx, device=dev).to(lib.int32)
+        y = x.gather(0, i) * 2
+        z = x.scatter(0, i, y) + x.scatter_add(0, i, y)
+        z.sum().backward()
+        out.append((y, z, x.grad))
+    for ours, ref in zip(*out, strict=True):
+        assert_close(ours, ref)
 
 
 def test_masked_fill_gradient_reaches_a_tensor_value(torch, device):

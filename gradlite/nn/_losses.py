@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import warnings
 
+from gradlite import dtypes
 from gradlite.nn._softmax import log_softmax
 from gradlite.ops._base import apply
 from gradlite.ops.pointwise import where
@@ -32,22 +33,14 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss
 
 
-_TORCH_NAMES = {
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
 
 
 def _need_float(kernel: str, *ts) -> None:
     """NotImplementedError for integer or bool inputs, as PyTorch's kernels raise."""
     for t in ts:
         if isinstance(t, Tensor) and not _dtype_of(t._data).is_floating_point:
-            name = _dtype_of(t._data).name
-            raise NotImplementedError(f"\"{kernel}\" not implemented for '{_TORCH_NAMES.get(name, name)}'")
+            name = dtypes.TORCH_NAMES[_dtype_of(t._data).name]
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
 
 
 def _not_differentiable(op: str, arg: str, t) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import re
 
+from gradlite import dtypes
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.shape import as_view
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
@@ -270,15 +271,15 @@ def _zero_at(gy: Tensor, key) -> Tensor:
 
 
 def _index(ix, op: str, x: Tensor, allow_int32: bool = True):
-    """Check an index tensor (integer dtype, same device) and return its array."""
+    """Check an index tensor (int64, or int32 where PyTorch takes it; same device) and return its array."""
     if not isinstance(ix, Tensor):
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(ix).__name__}")
     dt = _dtype_of(ix._data)
     if dt.name != "int64" and not (allow_int32 and dt.name == "int32"):
         raise RuntimeError(
-            f"{op}(): Expected dtype int64 for index"
-            if op in ("gather", "scatter", "scatter_add")
-            else f"{op}(): Expected dtype int32/int64 for index"
+            f"{op}(): Expected dtype int32/int64 for index"
+            if allow_int32
+            else f"{op}(): Expected a long tensor for index, but got {dtypes.TORCH_NAMES[dt.name]}"
         )
     if ix._device is not x._device:
         raise RuntimeError(
@@ -369,7 +370,7 @@ def _gather_checks(x: Tensor, d: int, ix, op: str, src_shape=None) -> None:
 @tensor_method()
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """``out[i][j] = x[index[i][j]][j]`` for dim=0 (and so on): output has index's shape."""
-    ix = _index(index, "gather", x, allow_int32=False)
+    ix = _index(index, "gather", x)
     d = _wrap_dim(dim, x.dim())
     _gather_checks(x, d, ix, "gather")
     xp = x._device.backend.xp
@@ -405,7 +406,7 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=
         raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add or scatter_reduce")
     if src is None:
         src = value
-    ix = _index(index, "scatter", x, allow_int32=False)
+    ix = _index(index, "scatter", x)
     d = _wrap_dim(dim, x.dim())
     srct, sub = _src(x, src, ix, "scatter")
     _gather_checks(x, d, ix, "scatter", None if srct is None else srct._data.shape)
@@ -427,7 +428,7 @@ def _pad_to(g: Tensor, src: Tensor) -> Tensor:
 @tensor_method()
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``x`` with ``src`` added at ``index`` along ``dim``; repeated indices accumulate."""
-    ix = _index(index, "scatter_add", x, allow_int32=False)
+    ix = _index(index, "scatter_add", x)
     d = _wrap_dim(dim, x.dim())
     srct, sub = _src(x, src, ix, "scatter_add")
     if srct is None:

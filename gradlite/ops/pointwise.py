@@ -330,14 +330,6 @@ def relu(x: Tensor) -> Tensor:
 _RELU = (_kernels.relu_grad,)
 
 
-_TORCH_NAMES = {
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
 
 
 # -- selection ----------------------------------------------------------------------------------------
@@ -509,7 +501,7 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
         raise RuntimeError(f"expected dtype {x.dtype} for `end` but got dtype {end.dtype}")
     if not _dtype_of(x._data).is_floating_point:
         raise NotImplementedError(
-            f"\"lerp_kernel_scalar\" not implemented for '{_TORCH_NAMES[x.dtype.name]}'"
+            f"\"lerp_kernel_scalar\" not implemented for '{dtypes.TORCH_NAMES[x.dtype.name]}'"
         )
     if isinstance(weight, Tensor) and _dtype_of(weight._data) is not _dtype_of(x._data):
         raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")

@@ -19,17 +19,6 @@ class return_types:  # noqa: N801 -- PyTorch's name (torch.return_types.max)
     min = namedtuple("min", ["values", "indices"])
 
 
-_TORCH_NAMES = {
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-    "float32": "Float",
-    "float64": "Double",
-    "float16": "Half",
-}
 
 
 def reduce_dims(dim, ndim: int) -> tuple:
@@ -145,7 +134,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if not src.is_floating_point:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
-            f"dtype. Got: {_TORCH_NAMES.get(src.name, src.name)}"
+            f"dtype. Got: {dtypes.TORCH_NAMES.get(src.name, src.name)}"
         )
     xd = x._data if dtype is None else _as(x, src.name)
     xp = _xp(x)
