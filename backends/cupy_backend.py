@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import check_bounds, draw
+from ._common import check_bounds, draw, scatter_prod
 
 _INSTALL = (
     "device='cuda' needs CuPy, which is not installed (or failed to import: {err}). "
@@ -59,6 +59,15 @@ class CupyBackend:
 
     def scatter_add(self, target, index, values) -> None:
         self.cupyx.scatter_add(target, index, values)
+
+    def scatter_reduce(self, target, index, values, reduce: str) -> None:
+        """``target[index] = reduce(target[index], values)``, repeats reducing in turn: CuPy's atomic
+        scatters for sum/amax/amin; a product has none, so it goes in rounds (``scatter_prod``)."""
+        if reduce == "prod":
+            scatter_prod(self.cp, target, index, values)
+        else:
+            fn = {"sum": "scatter_add", "amax": "scatter_max", "amin": "scatter_min"}[reduce]
+            getattr(self.cupyx, fn)(target, index, values)
 
     # one host sync per advanced index in the forward: CuPy would wrap out-of-range indices silently
     check_bounds = staticmethod(check_bounds)

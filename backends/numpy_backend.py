@@ -13,6 +13,7 @@ from ._kernels import unfused
 
 _ND = np.ndarray
 _add_reduce = np.add.reduce
+_AT = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}  # (scatter_reduce)
 _dot, _matmul, _asarray = np.dot, np.matmul, np.asarray
 
 
@@ -162,6 +163,11 @@ class NumpyBackend:
     def scatter_add(self, target, index, values) -> None:
         """``target[index] += values`` with repeated indices accumulating (np.add.at)."""
         np.add.at(target, index, values)
+
+    def scatter_reduce(self, target, index, values, reduce: str) -> None:
+        """``target[index] = reduce(target[index], values)`` for reduce in sum/prod/amax/amin, repeated
+        indices reducing in turn."""
+        _AT[reduce].at(target, index, values)
 
     check_bounds = staticmethod(check_bounds)
 

@@ -58,6 +58,13 @@ class StrictBackend:
         np.add.at(host, _host_index(index), np.asarray(values))
         target[...] = xp.asarray(host)
 
+    def scatter_reduce(self, target, index, values, reduce: str) -> None:
+        """NumPy's ``ufunc.at`` on the host (sum/prod/amax/amin), written back."""
+        host = np.array(target, copy=True)
+        at = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+        at.at(host, _host_index(index), np.asarray(values))
+        target[...] = xp.asarray(host)
+
     def check_bounds(self, ix, dim: int, size: int) -> None:
         _check_bounds(np.asarray(ix), dim, size)
 

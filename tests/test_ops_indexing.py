@@ -230,3 +230,55 @@ def test_setitem_emulation_matches_numpy_including_repeats(key):
         target = np.arange(12.0).reshape(4, 3)
         _put(_NoFancySetitem(b), target, key, values, False)
         np.testing.assert_array_equal(target, expected)
+
+
+# -- scatter_reduce (values and gradients of every reduction: the op registry) ----------------------------
+def test_scatter_prod_in_rounds_matches_multiply_at():
+    """CuPy's product scatter (no ``multiply.at`` there) groups repeats and multiplies in rounds; the
+    algorithm is the backends' shared code, run here on NumPy against ``np.multiply.at``."""
+    from backends._common import scatter_prod
+
+    rng = np.random.default_rng(1)
+    for shape, n in (((5, 4), 30), ((3,), 7), ((2, 3), 0)):
+        target = rng.standard_normal(shape)
+        key = tuple(rng.integers(0, s, n) for s in shape)
+        values = rng.standard_normal(n)
+        want = target.copy()
+        np.multiply.at(want, key, values)
+        scatter_prod(np, target, key, values)
+        np.testing.assert_allclose(target, want, rtol=1e-12)
+
+
+def test_scatter_reduce_after_an_in_place_change_raises_at_backward(device):
+    x = gl.tensor([[1.0, 5.0], [3.0, 2.0]], device=device, requires_grad=True)
+    h = x * 1
+    y = h.scatter_reduce(0, gl.tensor([[1, 0]], device=device), gl.ones(1, 2, device=device), "amax")
+    h.add_(1)  # amax's gradient compares h with the result: h is saved
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
+def test_scatter_reduce_ties_share_the_gradient(torch, device):
+    """Elements equal to the max at one position share its gradient evenly (as PyTorch)."""
+    out = []
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        x = lib.tensor([2.0, 0.0], device=dev, requires_grad=True)
+        s = lib.tensor([2.0, 2.0, 1.0], device=dev, requires_grad=True)
+        y = x.scatter_reduce(0, lib.tensor([0, 0, 1], device=dev), s, "amax")
+        (y * lib.tensor([3.0, 1.0], device=dev)).sum().backward()
+        out.append((y, x.grad, s.grad))
+    for ours, ref in zip(*out, strict=True):
+        assert_close(ours, ref)
+    # 3 shared by x[0] and the two src elements equal to it; 1 to the src element that replaced x[1]
+    np.testing.assert_array_equal(to_numpy(out[0][1]), [1.0, 0.0])
+    np.testing.assert_array_equal(to_numpy(out[0][2]), [1.0, 1.0, 1.0])
+
+
+def test_scatter_with_reduce_warns_and_has_no_derivative(device):
+    x = gl.zeros(3, device=device, requires_grad=True)
+    with pytest.warns(UserWarning, match="Use torch.scatter_reduce instead"):
+        y = x.scatter(0, gl.tensor([0, 0], device=device), gl.ones(2, device=device), reduce="add")
+    np.testing.assert_array_equal(to_numpy(y.detach()), [2.0, 0.0, 0.0])
+    assert y.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::scatter is not implemented"):
+        y.sum().backward()

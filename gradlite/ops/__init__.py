@@ -13,5 +13,6 @@ from gradlite.ops import (  # noqa: F401
     random,
     reduction,
     rounding,
+    scatter_reduce,
     shape,
 )

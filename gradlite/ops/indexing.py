@@ -402,12 +402,14 @@ def _src(x: Tensor, src, ix, op: str):
 @tensor_method()
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
     """A copy of ``x`` with ``src`` (tensor or scalar) written at ``index`` along ``dim``."""
-    if reduce is not None:
-        raise NotImplementedError("scatter(reduce=...) is not supported; use scatter_add or scatter_reduce")
     if src is None:
         src = value
-    ix = _index(index, "scatter", x)
     d = _wrap_dim(dim, x.dim())
+    if reduce is not None:
+        from gradlite.ops.scatter_reduce import scatter_with_reduce
+
+        return scatter_with_reduce(x, d, index, src, reduce)
+    ix = _index(index, "scatter", x)
     srct, sub = _src(x, src, ix, "scatter")
     _gather_checks(x, d, ix, "scatter", None if srct is None else srct._data.shape)
     xp = x._device.backend.xp

@@ -196,6 +196,7 @@ _INPLACE = {
     "index_add_": ("index_add", False),
     "scatter_": ("scatter", False),
     "scatter_add_": ("scatter_add", False),
+    "scatter_reduce_": ("scatter_reduce", True),
     "neg_": (A.neg, False),
 }
 for _name, (_fn, _saves) in _INPLACE.items():
