@@ -1,8 +1,20 @@
-"""``gradlite.linalg``: norms (vector, matrix, and ``norm`` choosing between them) and matmul."""
+"""``gradlite.linalg``: norms (vector, matrix, and ``norm`` choosing between them), matmul, and the
+matrix functions and decompositions of ``ops/decomposition.py``."""
 
 from __future__ import annotations
 
 from gradlite.ops.arithmetic import matmul  # noqa: F401  (linalg.matmul, as in PyTorch)
+from gradlite.ops.decomposition import (  # noqa: F401
+    LinAlgError,
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    slogdet,
+    solve,
+    svdvals,
+)
 from gradlite.ops.reduction import norm as _two_norm
 from gradlite.ops.reduction import reduce_dims
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
@@ -60,7 +72,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 
 def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Matrix norm over the two dims ``dim``: 'fro', 1, -1, inf, -inf ('nuc' and 2 need an SVD)."""
+    """Matrix norm over the two dims ``dim``: 'fro', 'nuc', 1, -1, 2, -2, inf, -inf."""
     _float(x, "matrix_norm")
     if x.dim() < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
@@ -71,10 +83,10 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
     if ord == "fro":
         return _two_norm(x, 2, (d0, d1), keepdim)
-    if ord in ("nuc", 2, -2):
-        raise NotImplementedError(
-            f"linalg.matrix_norm: ord={ord!r} needs an SVD, which gradlite does not have"
-        )
+    if ord in ("nuc", 2, -2):  # from the singular values: their sum, the largest, the smallest
+        s = svdvals(x.movedim((d0, d1), (-2, -1)))
+        out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
+        return out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1)) if keepdim else out
     if ord not in (1, -1, _INF, -_INF):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # 1-norms: the max/min absolute column sum; inf-norms: the max/min absolute row sum

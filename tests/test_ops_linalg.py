@@ -128,11 +128,6 @@ def test_vector_norm_ties_share_the_gradient(torch, device):
     )
 
 
-def test_matrix_norm_svd_orders_are_refused(device):
-    with pytest.raises(NotImplementedError, match="needs an SVD"):
-        gl.linalg.matrix_norm(gl.randn(3, 3, device=device), "nuc")
-
-
 def test_diag_roundtrip_and_trace(torch, device):
     v = RNG.standard_normal(3)
     _parity(
@@ -144,3 +139,34 @@ def test_diag_roundtrip_and_trace(torch, device):
     )
     m = RNG.standard_normal((4, 4))
     _parity(torch, device, lambda a: gl.trace(a @ a), lambda a: torch.trace(a @ a), [m])
+
+
+# -- decompositions (values, gradients and errors of each: the op registry) -------------------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m: m.linalg.inv(m.tensor(np.stack([np.eye(2), [[1.0, 2.0], [2.0, 4.0]]]))),
+        lambda m: m.linalg.cholesky(m.tensor([[4.0, 2.0, 0.0], [2.0, 5.0, 3.0], [0.0, 3.0, 1.0]])),
+        lambda m: m.linalg.solve(m.tensor([[1.0, 2.0], [2.0, 4.0]]), m.ones(2)),
+    ],
+    ids=["inv_batch", "cholesky_minor", "solve"],
+)
+def test_linalg_errors_are_linalg_errors_with_torch_messages(torch, call):
+    with pytest.raises(torch.linalg.LinAlgError) as ref:
+        call(torch)
+    with pytest.raises(gl.linalg.LinAlgError) as ours:
+        call(gl)
+    assert isinstance(ours.value, RuntimeError)
+    assert str(ours.value) == str(ref.value)
+
+
+def test_slogdet_and_eigh_return_named_results(torch):
+    a = RNG.standard_normal((3, 3))
+    a = a @ a.T + 3 * np.eye(3)
+    for lib in (gl, torch):
+        r = lib.linalg.slogdet(lib.tensor(a, requires_grad=True))
+        assert r.sign.requires_grad and r.logabsdet.requires_grad
+        e = lib.linalg.eigh(lib.tensor(a))
+        assert e.eigenvalues.shape == (3,) and e.eigenvectors.shape == (3, 3)
+    sign, logabs = gl.linalg.slogdet(gl.tensor(a))
+    assert float(sign) == 1.0 and abs(float(logabs) - np.log(np.linalg.det(a))) < 1e-6

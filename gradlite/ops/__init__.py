@@ -5,6 +5,7 @@ from gradlite.ops import (  # noqa: F401
     arithmetic,
     comparison,
     convert,
+    decomposition,
     indexing,
     inplace,
     join,

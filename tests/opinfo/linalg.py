@@ -407,3 +407,217 @@ register(
         dtypes=FLT,
     )
 )
+
+
+# -- matrix functions and decompositions ---------------------------------------------------------------
+def spd(rng, *shape):
+    """Symmetric positive-definite matrices (a batch when shape has more than 2 dims)."""
+    a = arr(rng, *shape)
+    return a @ np.swapaxes(a, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def sym(m, a):
+    """Symmetrise (PyTorch's gradcheck wrapper for hermitian input: cholesky and eigh read one triangle)."""
+    return (a + a.mT) / 2
+
+
+def _np_sym(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2
+
+
+def _signed(v):
+    """Eigenvectors with a positive first row (their sign is arbitrary, LAPACK to LAPACK)."""
+    return v * np.where(v[..., :1, :] < 0, -1.0, 1.0)
+
+
+_SINGULAR = np.array([[1.0, 2.0], [2.0, 4.0]])
+
+
+def _square_errors(rng):
+    return [
+        ErrorSample(
+            Sample((arr(rng, 2, 3),)), RuntimeError, "must be batches of square matrices, but they are 2 by 3"
+        ),
+        ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions"),
+    ]
+
+
+register(
+    OpInfo(
+        name="linalg.inv",
+        op=lambda m, a: m.linalg.inv(a),
+        ref=lambda np, a: np.linalg.inv(a),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 3, 3),), name="batch"),
+            Sample((arr(rng, 1, 1),), name="1x1"),
+            Sample((arr(rng, 0, 2, 2),), name="empty_batch"),
+            Sample((arr(rng, 3, 3).T,), name="transposed"),
+        ],
+        errors=lambda rng: _square_errors(rng)
+        + [ErrorSample(Sample((_SINGULAR,)), RuntimeError, "The diagonal element 2 is zero")],
+        method="inverse",
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.det",
+        op=lambda m, a: m.linalg.det(a),
+        ref=lambda np, a: np.asarray(np.linalg.det(a), dtype=a.dtype),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 3, 3),), name="batch"),
+            Sample((arr(rng, 3, 3).T,), name="transposed"),
+            Sample((_SINGULAR,), name="singular",
+                   skip={"gradcheck": "PyTorch's gradient is zero at a singular matrix (the adjugate is not)",
+                         "gradgradcheck": "as gradcheck"}),
+        ],
+        errors=_square_errors,
+        method="det",
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.slogdet",
+        op=lambda m, a: m.linalg.slogdet(a),
+        ref=lambda np, a: tuple(np.asarray(r, dtype=a.dtype) for r in np.linalg.slogdet(a)),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 3, 3),), name="batch"),
+        ],
+        errors=_square_errors,
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="logdet",
+        op=lambda m, a: m.logdet(a),
+        ref=lambda np, a: np.asarray(np.log(np.linalg.det(a)), dtype=a.dtype),
+        samples=lambda rng: [
+            Sample((spd(rng, 3, 3),), name="positive"),
+            Sample((spd(rng, 2, 3, 3),), name="batch"),
+        ],
+        method="logdet",
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.solve",
+        op=lambda m, a, b, **kw: m.linalg.solve(a, b, **kw),
+        ref=lambda np, a, b, left=True: (
+            np.linalg.solve(a, b if b.ndim > 1 and b.shape != a.shape[:-1] else b[..., None])[..., 0]
+            if left and (b.ndim == 1 or b.shape == a.shape[:-1])
+            else np.linalg.solve(a, b) if left
+            else np.swapaxes(np.linalg.solve(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+        ),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3), arr(rng, 3, 2)), name="matrix"),
+            Sample((arr(rng, 3, 3), arr(rng, 3)), name="vector"),
+            Sample((arr(rng, 2, 3, 3), arr(rng, 2, 3)), name="batch_of_vectors"),
+            Sample((arr(rng, 2, 3, 3), arr(rng, 3, 1)), name="broadcast_b"),
+            Sample((arr(rng, 3, 3), arr(rng, 2, 3)), {"left": False}, name="right"),
+            Sample((arr(rng, 3, 3).T, arr(rng, 2, 3).T), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3, 3), arr(rng, 2, 2))), RuntimeError, "Incompatible shapes of A and B"
+            ),
+            ErrorSample(Sample((_SINGULAR, arr(rng, 2))), RuntimeError, "the input matrix is singular"),
+        ],
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.cholesky",
+        op=lambda m, a, **kw: m.linalg.cholesky(sym(m, a), **kw),
+        ref=lambda np, a, upper=False: (
+            np.swapaxes(np.linalg.cholesky(_np_sym(a)), -1, -2) if upper else np.linalg.cholesky(_np_sym(a))
+        ),
+        samples=lambda rng: [
+            Sample((spd(rng, 3, 3),), name="spd"),
+            Sample((spd(rng, 2, 3, 3),), name="batch"),
+            Sample((spd(rng, 3, 3),), {"upper": True}, name="upper"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((np.array([[1.0, 2.0], [2.0, 1.0]]),)), RuntimeError,
+                        "the leading minor of order 2 is not positive-definite"),
+        ],
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.eigh",
+        op=lambda m, a: (lambda r: (r.eigenvalues, r.eigenvectors * r.eigenvectors[..., :1, :].sign()))(
+            m.linalg.eigh(sym(m, a))
+        ),
+        ref=lambda np, a: (lambda w, v: (w, _signed(v)))(*np.linalg.eigh(_np_sym(a))),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 3, 3),), name="batch"),
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.eigvalsh",
+        op=lambda m, a: m.linalg.eigvalsh(sym(m, a)),
+        ref=lambda np, a: np.linalg.eigvalsh(_np_sym(a)),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 2, 4, 4),), name="batch"),
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.svdvals",
+        op=lambda m, a: m.linalg.svdvals(a),
+        ref=lambda np, a: np.linalg.svd(a, compute_uv=False),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 3),), name="tall"),
+            Sample((arr(rng, 2, 3, 5),), name="wide_batch"),
+            Sample((arr(rng, 3, 4).T,), name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.matrix_norm_svd",  # the orders computed from singular values
+        op=lambda m, x, *a: m.linalg.matrix_norm(x, *a),
+        ref=_np_matrix_norm,
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 4), "nuc"), name="nuc"),
+            Sample((arr(rng, 3, 4), 2), name="two"),
+            Sample((arr(rng, 2, 4, 3), -2), name="neg2_batch"),
+            Sample((arr(rng, 3, 2, 4), 2, (0, 2), True), name="dims_keepdim"),
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+    )
+)
