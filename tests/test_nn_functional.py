@@ -240,3 +240,27 @@ def test_linear_matches_torch_with_batches(torch, device):
         RNG.standard_normal((5, 3)),
         RNG.standard_normal(5),
     )
+
+
+@pytest.mark.parametrize("kw", [dict(max_norm=1.0), dict(max_norm=0.7, norm_type=1.0, scale_grad_by_freq=True,
+                                                       padding_idx=4)])
+def test_functional_embedding_max_norm_renormalises_the_weight_in_place(torch, device, kw):
+    """As PyTorch's F.embedding: the referenced rows over max_norm are scaled down in place first (the
+    weight's version moves), then the lookup runs; scale_grad_by_freq divides each row's gradient."""
+    w = np.random.default_rng(3).standard_normal((5, 3))
+    idx = np.array([[0, 2, 0], [4, 2, 2]])
+    out = []
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        wt = lib.tensor(w, device=dev, requires_grad=True)
+        y = lib.nn.functional.embedding(lib.tensor(idx, device=dev), wt, **kw)
+        version = wt._version_count if lib is gl else wt._version  # (gradlite's _version is the counter)
+        assert version == 1 and y.grad_fn.name() == "EmbeddingBackward0"
+        (y * lib.arange(18.0, device=dev).reshape(2, 3, 3)).sum().backward()
+        out.append((y, wt.detach(), wt.grad))
+    for ours, ref in zip(*out, strict=True):
+        assert_close(ours, ref)
+
+
+def test_functional_embedding_refuses_sparse(device):
+    with pytest.raises(NotImplementedError, match="sparse"):
+        F.embedding(gl.tensor([0], device=device), gl.ones(2, 2, device=device), sparse=True)

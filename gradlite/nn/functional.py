@@ -22,6 +22,7 @@ from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from n
     conv_transpose2d,
 )
 from gradlite.nn._dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
+from gradlite.nn._embedding import embedding  # noqa: F401
 from gradlite.nn._grid_sample import affine_grid, grid_sample  # noqa: F401
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
@@ -189,38 +190,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     from gradlite.tensor import _make
 
     return _make(xp.astype(t[..., None] == classes, t.dtype), tensor._device)
-
-
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` (num, dim) at ``input`` (*) -> (*, dim); repeated rows accumulate gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
-    if not isinstance(input, Tensor) or _dtype_of(input._data).name not in ("int64", "int32"):
-        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
-            f"but got {got} instead (while checking arguments for embedding)"
-        )
-    if weight.dim() != 2:
-        raise RuntimeError("'weight' must be 2-D")
-    n = weight.shape[0]
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx %= n
-    b = weight._device.backend
-    try:
-        b.check_bounds(b.xp.where(input._data < 0, input._data - n, input._data), 0, n)
-    except IndexError:
-        raise IndexError("index out of range in self") from None
-    out = weight[input]
-    if padding_idx is None:
-        return out
-    # the padding row gets no gradient: those outputs come from a detached copy
-    from gradlite.ops.pointwise import where
-
-    return where((input == padding_idx).unsqueeze(-1), out.detach(), out)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

@@ -8,60 +8,7 @@ from gradlite.nn import functional as F
 from gradlite.nn import init
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
-from gradlite.ops._base import apply
-from gradlite.ops.indexing import index_grad
-from gradlite.ops.pointwise import where
-from gradlite.tensor import Tensor, _dtype_of, _make
-
-
-def _check_indices(x: Tensor, n: int) -> None:
-    if not isinstance(x, Tensor) or _dtype_of(x._data).name not in ("int64", "int32"):
-        got = x.dtype if isinstance(x, Tensor) else type(x).__name__
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
-            f"but got {got} instead (while checking arguments for embedding)"
-        )
-    b = x._device.backend
-    try:
-        b.check_bounds(b.xp.where(x._data < 0, x._data - n, x._data), 0, n)
-    except IndexError:
-        raise IndexError("index out of range in self") from None
-
-
-def _renorm_(weight: Tensor, x: Tensor, max_norm: float, norm_type: float) -> None:
-    """PyTorch's ``embedding_renorm_``: each row that ``x`` references and whose ``norm_type``-norm exceeds
-    ``max_norm`` is scaled in place by ``max_norm / (norm + 1e-7)``, outside autograd."""
-    _check_indices(x, weight.shape[0])
-    xp = weight._device.backend.xp
-    with no_grad():
-        rows = _make(xp.unique_values(xp.reshape(x._data, (-1,))), weight._device)
-        sel = weight[rows]
-        norms = sel.norm(norm_type, dim=1, keepdim=True)
-        weight[rows] = sel * where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-
-
-def _scaled_lookup(x: Tensor, weight: Tensor, padding_idx: int | None) -> Tensor:
-    """``weight[x]`` whose gradient for each row is divided by how often that row occurs in ``x``."""
-    _check_indices(x, weight.shape[0])
-    b = weight._device.backend
-    xp = b.xp
-    flat = xp.reshape(x._data, (-1,))
-    with b.context(weight._device.index):
-        counts = xp.zeros((weight.shape[0],), dtype=weight._data.dtype)
-        b.scatter_add(counts, flat, xp.ones((x.numel(),), dtype=weight._data.dtype))
-        inv = 1.0 / xp.take(counts, flat, axis=0)
-        if padding_idx is not None:
-            inv = xp.where(flat == padding_idx, xp.zeros_like(inv), inv)
-    inv = _make(xp.expand_dims(inv, axis=-1), weight._device)
-    shape = weight._data.shape
-    dim = shape[1]
-    rows = apply(
-        "EmbeddingBackward0",
-        xp.take(weight._data, flat, axis=0),
-        (weight,),
-        (lambda gy: index_grad(gy * inv, flat, shape, False),),
-    )
-    return rows.reshape(*x.shape, dim)
+from gradlite.tensor import Tensor
 
 
 class Embedding(Module):
@@ -108,11 +55,8 @@ class Embedding(Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.max_norm is not None:
-            _renorm_(self.weight, x, self.max_norm, self.norm_type)
-        if self.scale_grad_by_freq:
-            return _scaled_lookup(x, self.weight, self.padding_idx)
-        return F.embedding(x, self.weight, self.padding_idx)
+        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     @classmethod
     def from_pretrained(

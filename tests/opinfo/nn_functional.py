@@ -178,12 +178,19 @@ register(
     OpInfo(
         name="embedding",
         op=lambda m, i, w, **kw: m.nn.functional.embedding(i, w, **kw),
-        ref=lambda np, i, w, padding_idx=None: w[i],
+        ref=lambda np, i, w, padding_idx=None, scale_grad_by_freq=False: w[i],
         samples=lambda rng: [
             Sample((np.array([[0, 2, 0], [4, 4, 1]]), arr(rng, 5, 3)), name="repeated"),
             Sample((np.array(2), arr(rng, 5, 3)), name="0d"),
             Sample((ix(), arr(rng, 5, 3)), name="empty"),
             Sample((ix(1, 2), arr(rng, 3, 5).T), name="transposed"),
+            Sample(
+                (np.array([[0, 2, 0], [4, 4, 4]]), arr(rng, 5, 3)),
+                {"scale_grad_by_freq": True},
+                name="by_freq",
+                skip={"gradcheck": "by design each row's gradient is divided by its count in the batch",
+                      "gradgradcheck": "as gradcheck"},
+            ),
         ],
         errors=lambda rng: [
             ErrorSample(Sample((ix(5), arr(rng, 5, 3))), IndexError, "index out of range in self"),
