@@ -50,10 +50,14 @@ def test_inplace_activation_on_leaf_raises(device, name):
         getattr(F, name)(leaf, inplace=True)
 
 
+PADS = [(2, 1, 1, 3), (1, -1, -2, 1), (-1, 2, 0, 0, 1, -1)]
+
+
+@pytest.mark.parametrize("pad", PADS, ids=["pad", "crop", "3d"])
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
-def test_pad_modes_match_torch(device, torch, mode):
+def test_pad_modes_match_torch(device, torch, mode, pad):
+    """Negative amounts crop, in every mode (the reflected/wrapped positions are the input's), as PyTorch."""
     data = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5) / 7
-    pad = (2, 1, 1, 3)
     x = gradlite.tensor(data, device=device, requires_grad=True)
     tx = torch.tensor(data, device=device, requires_grad=True)
     out, tout = F.pad(x, pad, mode=mode), torch.nn.functional.pad(tx, pad, mode=mode)
@@ -67,3 +71,10 @@ def test_pad_modes_match_torch(device, torch, mode):
 def test_pad_reflect_too_large_raises(device):
     with pytest.raises(RuntimeError, match="Padding size should be less than"):
         F.pad(gradlite.zeros(1, 1, 3, device=device), (3, 0), mode="reflect")
+
+
+@pytest.mark.parametrize("ndim, n", [(1, 2), (4, 2), (2, 4), (5, 4), (3, 6)])
+def test_pad_non_constant_rejects_pytorchs_unsupported_combinations(device, torch, ndim, n):
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        with pytest.raises(NotImplementedError, match=f"Padding size {n} is not supported for {ndim}D input"):
+            lib.nn.functional.pad(lib.zeros(*([3] * ndim), device=dev), (1,) * n, mode="replicate")

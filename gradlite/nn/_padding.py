@@ -30,19 +30,22 @@ def pad_dim(x: Tensor, dim: int, lo: int, hi: int, mode: str) -> Tensor:
         )
     if mode == "replicate" and size == 0:
         raise RuntimeError(f"replicate padding needs a non-empty dimension {dim}, got input {list(x.shape)}")
+    if mode == "circular":  # a negative amount crops first; the rest wraps around what remains (PyTorch)
+        start, kept = max(-lo, 0), size - max(-lo, 0) - max(-hi, 0)
+        src = [start + j % kept for j in range(-max(lo, 0), kept + max(hi, 0))]
+        return take(x, dim, src)
     src = []
-    for j in range(-lo, size + hi):
+    for j in range(-lo, size + hi):  # (a negative amount crops: reflect/replicate use the input's edges)
         if mode == "reflect":
             src.append(-j if j < 0 else 2 * (size - 1) - j if j >= size else j)
-        elif mode == "replicate":
-            src.append(min(max(j, 0), size - 1))
         else:
-            src.append(j % size)
+            src.append(min(max(j, 0), size - 1))
     return take(x, dim, src)
 
 
 def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
-    """``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ..."""
+    """``pad`` = (left, right) for the last dim, then (top, bottom) for the one before, ...; negative
+    amounts crop."""
     if mode == "constant":  # the op itself validates, with PyTorch's messages
         from gradlite.ops.join import pad as constant_pad
 
@@ -56,8 +59,16 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
         )
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
-    if any(p < 0 for p in pad):
-        raise ValueError(f"{mode} padding does not support negative padding, got {tuple(pad)}")
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.dim() not in (k + 1, k + 2):  # PyTorch's supported combinations
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
+        )
+    # a negative amount crops that side (the source positions still reflect/wrap about the input's edges)
     y = input
     for i in range(len(pad) // 2):
         y = pad_dim(y, input.dim() - 1 - i, pad[2 * i], pad[2 * i + 1], mode)
