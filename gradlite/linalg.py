@@ -1,18 +1,25 @@
-"""``gradlite.linalg``: norms (vector, matrix, and ``norm`` choosing between them), matmul, and the
-matrix functions and decompositions of ``ops/decomposition.py``."""
+"""``gradlite.linalg``: norms (vector, matrix, and ``norm`` choosing between them), matmul, the matrix
+functions and decompositions of ``ops/decomposition.py``, and composites of them (matrix_power, multi_dot,
+cross, vecdot, matrix_rank, lstsq)."""
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 from gradlite.ops.arithmetic import matmul  # noqa: F401  (linalg.matmul, as in PyTorch)
 from gradlite.ops.decomposition import (  # noqa: F401
     LinAlgError,
+    _square,
     cholesky,
     det,
     eigh,
     eigvalsh,
     inv,
+    pinv,
+    qr,
     slogdet,
     solve,
+    svd,
     svdvals,
 )
 from gradlite.ops.reduction import norm as _two_norm
@@ -119,3 +126,124 @@ def norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
             raise RuntimeError(f"linalg.vector_norm: Expected a numeric ord, got {ord!r}")
         return vector_norm(x, ord, dim, keepdim, dtype=dtype)
     return matrix_norm(x, ord, dim, keepdim, dtype=dtype)
+
+
+# -- composites: products, rank, least squares ------------------------------------------------------------
+linalg_lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (by squaring); ``n = 0`` the identity, ``n < 0`` powers of
+    ``inv(A)``."""
+    _square(A, "matrix_power")
+    if n < 0:
+        A, n = inv(A), -n
+    if n == 0:  # the identity, connected to A with a zero gradient (PyTorch's CopyBackwards)
+        from gradlite.creation import zeros_like
+        from gradlite.ops._base import apply
+
+        xp = A._device.backend.xp
+        eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A._data.dtype), A._data.shape)
+        return apply("CopyBackwards", xp.asarray(eye, copy=True), (A,), (lambda gy: zeros_like(A),))
+    out, base = None, A
+    while n:
+        if n & 1:
+            out = base if out is None else out @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return out
+
+
+def multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices; a 1-D first (last) operand is a row (column) vector, and its
+    dim is dropped from the result, as PyTorch."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0].dim() == 1, tensors[-1].dim() == 1
+    for i, t in enumerate(tensors):
+        if t.dim() != 2 and not (t.dim() == 1 and i in (0, len(tensors) - 1)):
+            raise RuntimeError(
+                f"multi_dot(): tensor {i} must be 2D but got {t.dim()}D"
+                if 0 < i < len(tensors) - 1
+                else f"multi_dot(): the {'first' if i == 0 else 'last'} tensor must be 1D or 2D but got "
+                f"{t.dim()}D"
+            )
+    out = tensors[0].unsqueeze(0) if first else tensors[0]
+    for t in tensors[1:-1]:
+        out = out @ t
+    out = out @ (tensors[-1].unsqueeze(-1) if last else tensors[-1])
+    if last:
+        out = out.squeeze(-1)
+    return out.squeeze(0) if first else out
+
+
+def cross(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (the other dims broadcast; the ranks must agree)."""
+    if x.dim() != y.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if x.shape[dim] != 3 or y.shape[dim] != 3:
+        raise RuntimeError(
+            f"linalg.cross: inputs dimension {dim} must have length 3. Got {x.shape[dim]} and {y.shape[dim]}"
+        )
+    from gradlite.ops.join import stack
+
+    a = [x.select(dim, i) for i in range(3)]
+    b = [y.select(dim, i) for i in range(3)]
+    c = [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    return stack(c, _wrap_dim(dim, x.dim()))
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of vectors along ``dim`` (the other dims broadcast); floating inputs only."""
+    _float(x, "vecdot")
+    _float(y, "vecdot")
+    return (x * y).sum(dim)
+
+
+def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """How many singular values exceed ``max(atol, rtol * S_max)`` (rtol defaults to ``max(m, n) * eps``
+    when atol is not given), as int64."""
+    _float(A, "matrix_rank")
+    xp = A._device.backend.xp
+    s = svdvals(A.detach())._data
+    m, n = A._data.shape[-2:]
+    if rtol is None:
+        rtol = max(m, n) * xp.finfo(s.dtype).eps if atol is None or atol == 0 else 0.0
+    smax = s[..., :1] if s.shape[-1] else xp.zeros(s.shape[:-1] + (1,), dtype=s.dtype)
+    tol = xp.maximum(xp.asarray(atol or 0.0, dtype=s.dtype), rtol * smax)
+    from gradlite.tensor import _make
+
+    return _make(xp.sum(xp.astype(s > tol, xp.int64), axis=-1), A._device)
+
+
+def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
+    """The least-squares solution ``X`` minimising ``||A X - B||`` (the minimum-norm one when A is
+    rank-deficient), with PyTorch's other results per LAPACK driver: ``residuals`` (gels/gelsd/gelss, when
+    A is tall and of full rank), ``rank`` (not gels) and ``singular_values`` (gelsd/gelss). The default
+    driver is gelsy on the CPU and gels on CUDA, as PyTorch's. Differentiable through ``pinv``."""
+    _float(A, "lstsq")
+    if driver is not None and driver not in _DRIVERS:
+        raise RuntimeError(
+            "torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)"
+        )
+    driver = driver or ("gels" if A._device.type == "cuda" else "gelsy")
+    vector = B.dim() == A.dim() - 1
+    b = B.unsqueeze(-1) if vector else B
+    if b.shape[-2] != A.shape[-2]:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    m, n = A.shape[-2:]
+    x = pinv(A, rtol=rcond) @ b
+    xp = A._device.backend.xp
+    from gradlite.tensor import _make
+
+    def empty(dt):
+        return _make(xp.empty((0,), dtype=dt), A._device)
+
+    rank = empty(xp.int64) if driver == "gels" else matrix_rank(A, rtol=rcond)
+    full = driver != "gelsy" and m > n and bool(xp.all(matrix_rank(A, rtol=rcond)._data == n))
+    residuals = ((A @ x - b) ** 2).sum(-2) if full else empty(A._data.dtype)
+    values = svdvals(A.detach()) if driver in ("gelsd", "gelss") else empty(A._data.dtype)
+    return linalg_lstsq(x.squeeze(-1) if vector else x, residuals, rank, values)

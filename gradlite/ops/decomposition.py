@@ -27,8 +27,8 @@ linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 
 
-def _square(a: Tensor, op: str) -> None:
-    """PyTorch's checks: a tensor of at least 2 dims, square matrices, a float32/float64 dtype."""
+def _square(a: Tensor, op: str, square: bool = True) -> None:
+    """PyTorch's checks: a tensor of at least 2 dims (of square matrices), a float32/float64 dtype."""
     if not isinstance(a, Tensor):
         raise TypeError(f"linalg.{op}(): argument 'A' must be Tensor, not {type(a).__name__}")
     d = _dtype_of(a._data)
@@ -40,7 +40,7 @@ def _square(a: Tensor, op: str) -> None:
     s = a._data.shape
     if len(s) < 2:
         raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions.")
-    if s[-1] != s[-2] and op != "svd":
+    if square and s[-1] != s[-2]:
         raise RuntimeError(
             f"linalg.{op}: A must be batches of square matrices, but they are {s[-2]} by {s[-1]} matrices"
         )
@@ -299,7 +299,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
 
 def svdvals(A: Tensor) -> Tensor:
     """The singular values (descending) of each matrix of ``A``; gradient ``U diag(gS) V^T``."""
-    _square(A, "svd")  # (PyTorch's messages name linalg.svd)
+    _square(A, "svd", square=False)  # (PyTorch's messages name linalg.svd)
     xp = A._device.backend.xp
     u, s, vh = xp.linalg.svd(A._data, full_matrices=False)
     dev = A._device
@@ -312,3 +312,157 @@ def svdvals(A: Tensor) -> Tensor:
 
 
 Tensor.slogdet = slogdet
+
+
+# -- svd, qr, pinv -------------------------------------------------------------------------------------------
+linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
+linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
+
+
+def svd(A: Tensor, full_matrices: bool = True):
+    """``U, S, Vh`` with ``A = U diag(S) Vh`` (S descending). Gradients (PyTorch's formulas, first order
+    only) assume distinct singular values; with ``full_matrices`` the extra columns get none, as PyTorch."""
+    _square(A, "svd", square=False)
+    xp = A._device.backend.xp
+    u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
+    k = s.shape[-1]
+    m, n = A._data.shape[-2:]
+    dev = A._device
+    ur, vhr = (u[..., :, :k], vh[..., :k, :]) if full_matrices else (u, vh)
+
+    def consts():
+        return _make(ur, dev), _make(s, dev), _make(vhr, dev)
+
+    def e_matrix(st):  # E_ij = S_j^2 - S_i^2, 1 on the diagonal
+        s2 = st * st
+        return s2.unsqueeze(-2) - s2.unsqueeze(-1) + _make(xp.eye(k, dtype=s.dtype), dev)
+
+    def g_u(gu):
+        _first_order_only("svd")
+        ut, st, vt = consts()
+        gu = gu[..., :, :k] if full_matrices else gu
+        uhgu = _mT(ut) @ gu
+        ga = (uhgu - _mT(uhgu)) * st.unsqueeze(-2) / e_matrix(st)
+        ga = ut @ ga
+        if m > n:  # the part of gU outside U's span: (I - U U^T) gU S^-1
+            gus = gu / st.unsqueeze(-2)
+            ga = ga + gus - ut @ (_mT(ut) @ gus)
+        return ga @ vt
+
+    def g_s(gs):
+        _first_order_only("svd")
+        ut, _, vt = consts()
+        return (ut * gs.unsqueeze(-2)) @ vt
+
+    def g_vh(gvh):
+        _first_order_only("svd")
+        ut, st, vt = consts()
+        gvh = gvh[..., :k, :] if full_matrices else gvh
+        vhgv = vt @ _mT(gvh)
+        ga = st.unsqueeze(-1) * (vhgv - _mT(vhgv)) / e_matrix(st)
+        ga = ga @ vt
+        if m < n:  # the part of gVh outside Vh's span: S^-1 gVh (I - V V^T)
+            sgv = gvh / st.unsqueeze(-1)
+            ga = ga + sgv - (sgv @ _mT(vt)) @ vt
+        return ut @ ga
+
+    return linalg_svd(
+        apply("LinalgSvdBackward0", u, (A,), (g_u,)),
+        apply("LinalgSvdBackward0", s, (A,), (g_s,)),
+        apply("LinalgSvdBackward0", vh, (A,), (g_vh,)),
+    )
+
+
+def qr(A: Tensor, mode: str = "reduced"):
+    """``Q, R`` with ``A = Q R``, Q orthonormal columns, R upper triangular; mode 'reduced', 'complete' or
+    'r' (Q empty). Gradients (PyTorch's formula, first order only) for 'reduced', and for 'complete' when A
+    is not taller than wide."""
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(
+            f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
+            "'complete'"
+        )
+    _square(A, "qr", square=False)
+    xp = A._device.backend.xp
+    q, r = xp.linalg.qr(A._data, mode="complete" if mode == "complete" else "reduced")
+    m, n = A._data.shape[-2:]
+    dev = A._device
+
+    def grad(gq, gr):
+        if mode == "r":
+            raise RuntimeError(
+                "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use "
+                "linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."
+            )
+        if mode == "complete" and m > n:
+            raise RuntimeError(
+                "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
+            )
+        _first_order_only("qr")
+        return _qr_grad(_make(q, dev), _make(r, dev), gq, gr, m, n)
+
+    qn = apply("LinalgQrBackward0", q, (A,), (lambda gq: grad(gq, None),))
+    rn = apply("LinalgQrBackward0", r, (A,), (lambda gr: grad(None, gr),))
+    if mode == "r":
+        return linalg_qr(_make(xp.empty((0,), dtype=q.dtype), dev), rn)
+    return linalg_qr(qn, rn)
+
+
+def _qr_grad(q: Tensor, r: Tensor, gq, gr, m: int, n: int) -> Tensor:
+    """gA for A = QR from gQ and/or gR (either may be None): for m >= n, (gQ + Q copyltu(M)) R^-T with
+    M = R gR^T - gQ^T Q; a wide A = [X | Y] takes X's square case with gQ + Y gV^T, and Q gV for Y."""
+    if m < n:
+        x_r, v = r[..., :, :m], r[..., :, m:]
+        gv = None if gr is None else gr[..., :, m:]
+        gu = None if gr is None else gr[..., :, :m]
+        y = q @ v  # (Y itself: A's trailing columns)
+        gq_x = gq if gv is None else (y @ _mT(gv) if gq is None else gq + y @ _mT(gv))
+        gx = _qr_grad(q, x_r, gq_x, gu, m, m)
+        gy = q @ gv if gv is not None else None
+        from gradlite.ops.join import cat
+
+
+        if gy is None:  # (R's trailing columns got no gradient: Y gets none)
+            from gradlite.creation import zeros
+
+            gy = zeros(*gx.shape[:-1], n - m, dtype=gx.dtype, device=gx.device)
+        return cat([gx, gy], -1)
+    mm = None
+    if gr is not None:
+        mm = r @ _mT(gr)
+    if gq is not None:
+        mm = -(_mT(gq) @ q) if mm is None else mm - _mT(gq) @ q
+    low = mm.tril()
+    sym = low + _mT(low.tril(-1))  # copyltu: the lower triangle mirrored
+    b = q @ sym if gq is None else gq + q @ sym
+    return _mT(solve(r, _mT(b)))  # b R^-T = (R^-1 b^T)^T
+
+
+def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The pseudo-inverse from the SVD, singular values at most ``max(atol, rtol * S_max)`` dropped (rtol
+    defaults to ``max(m, n) * eps`` when atol is not given, as PyTorch); gradient by PyTorch's formula in
+    gradlite ops on A and the output (so differentiable again)."""
+    _square(A, "pinv", square=False)
+    xp = A._device.backend.xp
+    a = A._data
+    m, n = a.shape[-2:]
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    if rtol is None:
+        rtol = max(m, n) * xp.finfo(a.dtype).eps if atol is None or atol == 0 else 0.0
+    smax = s[..., :1] if s.shape[-1] else s
+    cutoff = xp.maximum(xp.asarray(atol or 0.0, dtype=s.dtype), rtol * smax)
+    keep = s > cutoff
+    sinv = xp.where(keep, 1.0 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
+    data = xp.matrix_transpose(vh) @ (sinv[..., :, None] * xp.matrix_transpose(u))
+
+    def g(gy, p):  # PyTorch's pinv_backward
+        ph, gh = _mT(p), _mT(gy)
+        if m <= n:
+            k = gh @ p
+            kph = k @ ph
+            return -_mT(p @ k) + kph - (A @ p) @ kph + (ph @ p) @ (gh - k @ A)
+        k = p @ gh
+        phk = ph @ k
+        return -_mT(k @ p) + (gh - A @ k) @ p @ ph + phk - phk @ p @ A
+
+    return apply("LinalgPinvBackward0", data, (A,), (g,), saved=(A,), save_output=True)

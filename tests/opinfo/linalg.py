@@ -621,3 +621,183 @@ register(
         rtol=1e-4,
     )
 )
+
+
+def _svd_fixed(U, S, Vh):
+    """U with a nonnegative first row, Vh's rows flipped to match (the SVD's sign is arbitrary)."""
+    s = (U[..., :1, :] >= 0) * 2.0 - 1.0
+    return U * s, S, Vh * s.mT if hasattr(s, "mT") else Vh * np.swapaxes(s, -1, -2)
+
+
+def _qr_fixed(Q, R):
+    """Q and R with R's diagonal nonnegative (the factorisation's signs are LAPACK's choice)."""
+    k = min(R.shape[-2:])
+    d = R[..., range(k), range(k)] if isinstance(R, np.ndarray) else R.diagonal(0, -2, -1)
+    s = (d >= 0) * 2.0 - 1.0
+    return Q[..., :, :k] * s[..., None, :], R[..., :k, :] * s[..., :, None]
+
+
+def _np_lstsq(np, a, b):
+    return np.linalg.pinv(a) @ b if b.ndim == a.ndim else (np.linalg.pinv(a) @ b[..., None])[..., 0]
+
+
+register(
+    OpInfo(
+        name="linalg.svd",
+        op=lambda m, a, **kw: _svd_fixed(*m.linalg.svd(a, **kw)),
+        ref=lambda np, a, **kw: _svd_fixed(*np.linalg.svd(a, **kw)),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 3),), {"full_matrices": False}, name="tall"),
+            Sample((arr(rng, 3, 5),), {"full_matrices": False}, name="wide"),
+            Sample((arr(rng, 2, 3, 3),), name="batch_full"),
+            Sample((arr(rng, 3, 4).T,), {"full_matrices": False}, name="transposed"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.qr",
+        op=lambda m, a, **kw: _qr_fixed(*m.linalg.qr(a, **kw)),
+        ref=lambda np, a, **kw: _qr_fixed(*np.linalg.qr(a, **kw)),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 3),), name="tall"),
+            Sample((arr(rng, 3, 3),), name="square"),
+            Sample((arr(rng, 3, 5),), name="wide"),
+            Sample((arr(rng, 2, 4, 3),), name="batch"),
+            Sample((arr(rng, 3, 4),), {"mode": "complete"}, name="complete_wide"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 3, 3),), {"mode": "full"}), RuntimeError, "qr received unrecognized mode"
+            ),
+        ],
+        dtypes=FLT,
+        supports_gradgrad=False,
+        rtol=1e-4,
+        atol=1e-5,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.pinv",
+        op=lambda m, a, **kw: m.linalg.pinv(a, **kw),
+        ref=lambda np, a, **kw: np.linalg.pinv(a),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 3),), name="tall"),
+            Sample((arr(rng, 3, 5),), name="wide"),
+            Sample((arr(rng, 2, 3, 3),), name="batch"),
+            Sample((arr(rng, 3, 4).T,), name="transposed"),
+        ],
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.lstsq",
+        op=lambda m, a, b: m.linalg.lstsq(a, b).solution,
+        ref=_np_lstsq,
+        samples=lambda rng: [
+            Sample((arr(rng, 5, 3), arr(rng, 5, 2)), name="tall"),
+            Sample((arr(rng, 5, 3), arr(rng, 5)), name="vector"),
+            Sample((arr(rng, 2, 4, 3), arr(rng, 2, 4, 1)), name="batch"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 5, 3), arr(rng, 4, 2))), RuntimeError, "should match other.size"),
+        ],
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.matrix_power",
+        op=lambda m, a, n: m.linalg.matrix_power(a, n),
+        ref=lambda np, a, n: np.linalg.matrix_power(a, n),
+        samples=lambda rng: [
+            Sample((arr(rng, 3, 3), 3), name="cube"),
+            Sample((arr(rng, 2, 3, 3), 2), name="batch"),
+            Sample((arr(rng, 3, 3), 0), name="zero"),
+            Sample((arr(rng, 3, 3) + 3 * np.eye(3), -2), name="negative"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 2, 3), 2)), RuntimeError, "must be batches of square matrices"),
+        ],
+        dtypes=FLT,
+        rtol=1e-4,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.multi_dot",
+        op=lambda m, *ts: m.linalg.multi_dot(list(ts)),
+        ref=lambda np, *ts: np.linalg.multi_dot(list(ts)),
+        samples=lambda rng: [
+            Sample((arr(rng, 2, 3), arr(rng, 3, 4), arr(rng, 4, 2)), name="matrices"),
+            Sample((arr(rng, 3), arr(rng, 3, 4), arr(rng, 4)), name="vectors_at_ends"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "expected at least 2 tensors but got 1"),
+        ],
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.cross",
+        op=lambda m, x, y, **kw: m.linalg.cross(x, y, **kw),
+        ref=lambda np, x, y, dim=-1: np.cross(x, y, axis=dim),
+        samples=lambda rng: [
+            Sample((arr(rng, 2, 3), arr(rng, 2, 3)), name="rows"),
+            Sample((arr(rng, 3, 4), arr(rng, 3, 4)), {"dim": 0}, name="dim0"),
+            Sample((arr(rng, 2, 3), arr(rng, 1, 3)), name="broadcast"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((arr(rng, 2, 3), arr(rng, 3))), RuntimeError, "must have the same number of dimensions"
+            ),
+            ErrorSample(
+                Sample((arr(rng, 2, 4), arr(rng, 2, 4))), RuntimeError, "must have length 3. Got 4 and 4"
+            ),
+        ],
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.vecdot",
+        op=lambda m, x, y, **kw: m.linalg.vecdot(x, y, **kw),
+        ref=lambda np, x, y, dim=-1: (x * y).sum(dim),
+        samples=lambda rng: [
+            Sample((arr(rng, 2, 3), arr(rng, 3)), name="broadcast"),
+            Sample((arr(rng, 3, 4), arr(rng, 3, 4)), {"dim": 0}, name="dim0"),
+        ],
+        errors=lambda rng: [
+            ErrorSample(
+                Sample((np.arange(3), np.arange(3)), keep_dtype=True), RuntimeError, "Expected a floating"
+            ),
+        ],
+        dtypes=FLT,
+    )
+)
+register(
+    OpInfo(
+        name="linalg.matrix_rank",
+        op=lambda m, a, **kw: m.linalg.matrix_rank(a, **kw),
+        ref=lambda np, a, **kw: np.linalg.matrix_rank(a),
+        samples=lambda rng: [
+            Sample((arr(rng, 4, 2) @ arr(rng, 2, 3),), name="rank2"),
+            Sample((arr(rng, 2, 3, 3),), name="batch_full"),
+            Sample((np.zeros((2, 3)),), name="zero"),
+        ],
+        differentiable=False,
+        dtypes=FLT,
+    )
+)
