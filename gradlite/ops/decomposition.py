@@ -1,11 +1,12 @@
-"""Matrix functions and decompositions: inv, det, slogdet, logdet, solve, cholesky, eigh, eigvalsh, svdvals.
+"""Matrix functions and decompositions: inv, det, slogdet, logdet, solve, cholesky, eigh, eigvalsh, svdvals,
+svd, qr, pinv.
 
-Each forward is the backend namespace's ``linalg`` function (array API: NumPy, CuPy, strict) on a batch
-of square matrices; each backward is PyTorch's formula written with gradlite ops. Those of inv, det,
-slogdet, solve and cholesky use only the op's inputs and own output, so they are differentiable again;
-eigh's and svdvals' use the eigen/singular vectors as constants, so their double backward raises rather
-than give a wrong second derivative. Errors are PyTorch's: ``LinAlgError`` (a RuntimeError) for a
-singular or non-positive-definite matrix, naming the first zero pivot or failing minor as LAPACK does.
+Each forward is the backend namespace's ``linalg`` function (array API: NumPy, CuPy, strict); each
+backward is PyTorch's formula written with gradlite ops, so it is differentiable again. Those of inv,
+det, slogdet, solve, cholesky and pinv read only the op's inputs and own output; those of eigh, svd and
+qr read the factors, which a backward with create_graph recomputes as an op of A (``_again``) instead of
+taking them as constants. Errors are PyTorch's: ``LinAlgError`` (a RuntimeError) for a singular or
+non-positive-definite matrix, naming the first zero pivot or failing minor as LAPACK does.
 """
 
 from __future__ import annotations
@@ -125,9 +126,13 @@ def _mT(t: Tensor) -> Tensor:
     return t.transpose(-2, -1)
 
 
-def _first_order_only(op: str) -> None:
-    if state.grad_enabled:  # a backward with create_graph: the vectors used below are constants
-        raise RuntimeError(f"linalg.{op}: gradlite computes first derivatives only (no double backward)")
+def _again(arrays: tuple, dev, redo):
+    """The factors a decomposition's backward reads: constants wrapped around the forward's arrays, or,
+    in a backward with create_graph, the decomposition run again as an op of A (``redo()``), so that the
+    gradient is itself differentiable (each further order recomputes once more)."""
+    if state.grad_enabled:
+        return redo()
+    return tuple(_make(a, dev) for a in arrays)
 
 
 # -- inv, det, slogdet, logdet, solve ------------------------------------------------------------------------
@@ -260,35 +265,32 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return apply("LinalgCholeskyExBackward0", data, (A,), (g,), save_output=True)
 
 
-def _eigh_parts(A: Tensor, op: str):
-    _square(A, op)
-    xp = A._device.backend.xp
-    w, v = xp.linalg.eigh(A._data)
-    return xp, w, v
-
-
 def eigh(A: Tensor, UPLO: str = "L"):  # noqa: N803 -- PyTorch's argument name
-    """Eigenvalues (ascending) and eigenvectors of each symmetric matrix (its lower triangle is read)."""
+    """Eigenvalues (ascending) and eigenvectors of each symmetric matrix (its lower triangle is read, or
+    the upper one with ``UPLO='U'``)."""
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    xp, w, v = _eigh_parts(A if UPLO == "L" else _mT(A), "eigh")
+    _square(A, "eigh")
+    xp = A._device.backend.xp
+    w, v = xp.linalg.eigh(A._data if UPLO == "L" else xp.matrix_transpose(A._data))
     dev = A._device
 
+    def factors():
+        return _again((w, v), dev, lambda: tuple(eigh(A, UPLO)))
+
     def gw(g):  # V diag(gw) V^T
-        _first_order_only("eigh")
-        vt = _make(v, dev)
+        _, vt = factors()
         return (vt * g.unsqueeze(-2)) @ _mT(vt)
 
     def gv(g):  # V (skew(V^T gV) / E) V^T, E_ij = w_j - w_i (1 on the diagonal, which is zero anyway)
-        _first_order_only("eigh")
-        vt, wt = _make(v, dev), _make(w, dev)
+        wt, vt = factors()
         e = wt.unsqueeze(-2) - wt.unsqueeze(-1)
         e = e + _make(xp.eye(w.shape[-1], dtype=w.dtype), dev)
         m = _mT(vt) @ g
         return vt @ ((m - _mT(m)) * 0.5 / e) @ _mT(vt)
 
-    values = apply("LinalgEighBackward0", w, (A,), (gw,))
-    vectors = apply("LinalgEighBackward0", v, (A,), (gv,))
+    values = apply("LinalgEighBackward0", w, (A,), (gw,), saved=(A,))
+    vectors = apply("LinalgEighBackward0", v, (A,), (gv,), saved=(A,))
     return linalg_eigh(values, vectors)
 
 
@@ -305,10 +307,10 @@ def svdvals(A: Tensor) -> Tensor:
     dev = A._device
 
     def g(gs):
-        _first_order_only("svdvals")
-        return (_make(u, dev) * gs.unsqueeze(-2)) @ _make(vh, dev)
+        ut, vt = _again((u, vh), dev, lambda: (lambda r: (r.U, r.Vh))(svd(A, full_matrices=False)))
+        return (ut * gs.unsqueeze(-2)) @ vt
 
-    return apply("LinalgSvdBackward0", s, (A,), (g,))
+    return apply("LinalgSvdBackward0", s, (A,), (g,), saved=(A,))
 
 
 Tensor.slogdet = slogdet
@@ -320,8 +322,8 @@ linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 
 
 def svd(A: Tensor, full_matrices: bool = True):
-    """``U, S, Vh`` with ``A = U diag(S) Vh`` (S descending). Gradients (PyTorch's formulas, first order
-    only) assume distinct singular values; with ``full_matrices`` the extra columns get none, as PyTorch."""
+    """``U, S, Vh`` with ``A = U diag(S) Vh`` (S descending). Gradients are PyTorch's formulas, which
+    assume distinct singular values; with ``full_matrices`` the extra columns get none, as PyTorch."""
     _square(A, "svd", square=False)
     xp = A._device.backend.xp
     u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
@@ -331,14 +333,13 @@ def svd(A: Tensor, full_matrices: bool = True):
     ur, vhr = (u[..., :, :k], vh[..., :k, :]) if full_matrices else (u, vh)
 
     def consts():
-        return _make(ur, dev), _make(s, dev), _make(vhr, dev)
+        return _again((ur, s, vhr), dev, lambda: tuple(svd(A, full_matrices=False)))
 
     def e_matrix(st):  # E_ij = S_j^2 - S_i^2, 1 on the diagonal
         s2 = st * st
         return s2.unsqueeze(-2) - s2.unsqueeze(-1) + _make(xp.eye(k, dtype=s.dtype), dev)
 
     def g_u(gu):
-        _first_order_only("svd")
         ut, st, vt = consts()
         gu = gu[..., :, :k] if full_matrices else gu
         uhgu = _mT(ut) @ gu
@@ -350,12 +351,10 @@ def svd(A: Tensor, full_matrices: bool = True):
         return ga @ vt
 
     def g_s(gs):
-        _first_order_only("svd")
         ut, _, vt = consts()
         return (ut * gs.unsqueeze(-2)) @ vt
 
     def g_vh(gvh):
-        _first_order_only("svd")
         ut, st, vt = consts()
         gvh = gvh[..., :k, :] if full_matrices else gvh
         vhgv = vt @ _mT(gvh)
@@ -367,16 +366,15 @@ def svd(A: Tensor, full_matrices: bool = True):
         return ut @ ga
 
     return linalg_svd(
-        apply("LinalgSvdBackward0", u, (A,), (g_u,)),
-        apply("LinalgSvdBackward0", s, (A,), (g_s,)),
-        apply("LinalgSvdBackward0", vh, (A,), (g_vh,)),
+        apply("LinalgSvdBackward0", u, (A,), (g_u,), saved=(A,)),
+        apply("LinalgSvdBackward0", s, (A,), (g_s,), saved=(A,)),
+        apply("LinalgSvdBackward0", vh, (A,), (g_vh,), saved=(A,)),
     )
 
 
 def qr(A: Tensor, mode: str = "reduced"):
     """``Q, R`` with ``A = Q R``, Q orthonormal columns, R upper triangular; mode 'reduced', 'complete' or
-    'r' (Q empty). Gradients (PyTorch's formula, first order only) for 'reduced', and for 'complete' when A
-    is not taller than wide."""
+    'r' (Q empty). Differentiable for 'reduced', and for 'complete' when A is not taller than wide."""
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
@@ -398,11 +396,11 @@ def qr(A: Tensor, mode: str = "reduced"):
             raise RuntimeError(
                 "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
             )
-        _first_order_only("qr")
-        return _qr_grad(_make(q, dev), _make(r, dev), gq, gr, m, n)
+        qt, rt = _again((q, r), dev, lambda: tuple(qr(A, mode)))
+        return _qr_grad(qt, rt, gq, gr, m, n)
 
-    qn = apply("LinalgQrBackward0", q, (A,), (lambda gq: grad(gq, None),))
-    rn = apply("LinalgQrBackward0", r, (A,), (lambda gr: grad(None, gr),))
+    qn = apply("LinalgQrBackward0", q, (A,), (lambda gq: grad(gq, None),), saved=(A,))
+    rn = apply("LinalgQrBackward0", r, (A,), (lambda gr: grad(None, gr),), saved=(A,))
     if mode == "r":
         return linalg_qr(_make(xp.empty((0,), dtype=q.dtype), dev), rn)
     return linalg_qr(qn, rn)

@@ -568,7 +568,6 @@ register(
             Sample((arr(rng, 2, 3, 3),), name="batch"),
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
         atol=1e-5,
     )
@@ -583,7 +582,6 @@ register(
             Sample((arr(rng, 2, 4, 4),), name="batch"),
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
     )
 )
@@ -601,7 +599,6 @@ register(
             ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
     )
 )
@@ -617,7 +614,6 @@ register(
             Sample((arr(rng, 3, 2, 4), 2, (0, 2), True), name="dims_keepdim"),
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
     )
 )
@@ -656,7 +652,6 @@ register(
             ErrorSample(Sample((arr(rng, 3),)), RuntimeError, "must have at least 2 dimensions")
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
         atol=1e-5,
     )
@@ -679,7 +674,6 @@ register(
             ),
         ],
         dtypes=FLT,
-        supports_gradgrad=False,
         rtol=1e-4,
         atol=1e-5,
     )
