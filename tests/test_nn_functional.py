@@ -264,3 +264,18 @@ def test_functional_embedding_max_norm_renormalises_the_weight_in_place(torch, d
 def test_functional_embedding_refuses_sparse(device):
     with pytest.raises(NotImplementedError, match="sparse"):
         F.embedding(gl.tensor([0], device=device), gl.ones(2, 2, device=device), sparse=True)
+
+
+def test_nll_loss_on_a_gpu_style_backend_never_syncs_and_marks_bad_targets_nan(monkeypatch):
+    """On CuPy a bounds check would read the targets back every step, so nll_loss/cross_entropy skip it
+    there: an out-of-range class gives a nan loss and nan gradients (PyTorch's CUDA kernel asserts
+    instead). Run here on NumPy arrays with the backend named 'cupy', the code path CuPy takes."""
+    backend = gl.device("cpu").backend
+    monkeypatch.setattr(type(backend), "name", "cupy")
+    x = gl.randn(3, 4, requires_grad=True)
+    ok = F.cross_entropy(x, gl.tensor([0, 3, -100]), reduction="none")
+    assert np.isfinite(to_numpy(ok.detach())[:2]).all() and to_numpy(ok.detach())[2] == 0
+    loss = F.cross_entropy(x, gl.tensor([0, 7, 1]))
+    assert np.isnan(float(loss))
+    loss.backward()
+    assert np.isnan(to_numpy(x.grad)[1]).all() and np.isfinite(to_numpy(x.grad)[[0, 2]]).all()

@@ -8,7 +8,7 @@ import pytest
 
 import gradlite as gl
 from gradlite.autograd import gradcheck, gradgradcheck
-from tests.conftest import assert_close, to_numpy
+from tests.conftest import STRICT, assert_close, to_numpy
 
 RNG = np.random.default_rng(0)
 
@@ -180,6 +180,7 @@ def test_gather_double_backward():
     assert gradgradcheck(lambda a: a[gl.tensor([0, 0, 2])] ** 2, (x,))
 
 
+@pytest.mark.skipif(STRICT, reason="a view rebase needs strided arrays (on the strict backend it raises)")
 def test_setitem_through_views_rebases_the_base(torch, device):
     """Writes through views (y[0][1] = .., y.t()[0] = ..) change y's graph as in PyTorch (CopySlices)."""
     a = RNG.standard_normal((3, 4))
