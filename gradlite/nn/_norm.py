@@ -1,13 +1,16 @@
 """Normalisation functions: layer_norm, batch_norm (with running statistics), group_norm.
 
-All are compositions of mean, subtraction and rsqrt, so their gradients (including the coupling
-through the batch statistics) come from those ops. Variances are the biased ones PyTorch normalises
+All but layer_norm are compositions of mean, subtraction and rsqrt, so their gradients (including the
+coupling through the batch statistics) come from those ops; layer_norm, in every transformer block, is one
+node with its closed-form gradients. Variances are the biased ones PyTorch normalises
 with; batch_norm's running variance uses the unbiased estimate, as PyTorch's.
 """
 
 from __future__ import annotations
 
 from gradlite.autograd.grad_mode import no_grad
+from gradlite.autograd.node import identity
+from gradlite.ops._base import apply
 from gradlite.tensor import Tensor
 
 
@@ -35,12 +38,46 @@ def layer_norm(
             f"expected input with shape [*, {', '.join(map(str, shape))}], "
             f"but got input of size{list(input.shape)}"
         )
-    y, _, _ = _normalise(input, tuple(range(input.dim() - k, input.dim())), eps)
-    if weight is not None:
-        y = y * weight
+    axes = tuple(range(input.dim() - k, input.dim()))
+    xp = input._device.backend.xp
+    xd = input._data
+    xc = xd - xp.mean(xd, axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + eps)
+    xhat = xc * rstd
+    wd = None if weight is None else weight._data
+    y = xhat if wd is None else xhat * wd
     if bias is not None:
-        y = y + bias
-    return y
+        y = y + bias._data
+    # one node, as PyTorch's: the gradients in closed form (on arrays; on tensors under create_graph)
+    return apply("NativeLayerNormBackward0", y, (input, weight, bias), _LN, saved=((input, weight), input),
+                 args=(input, weight, eps, axes), rargs=(xp, xhat, rstd, wd, axes), rfns=_LN_RAW)
+
+
+# layer_norm's gradients: with g = gy * w, gx = rstd (g - mean(g) - xhat mean(g xhat)) over the normalised
+# dims; gw = gy xhat and gb = gy, summed over the other dims by the engine (un-broadcasting)
+def _ln_gx(gy, x, w, eps, axes):
+    xhat, _, var = _normalise(x, axes, eps)  # (recomputed from x: differentiable again)
+    g = gy if w is None else gy * w
+    m1, m2 = g.mean(axes, keepdim=True), (g * xhat).mean(axes, keepdim=True)
+    return (g - m1 - xhat * m2) / (var + eps).sqrt()
+
+
+def _ln_gw(gy, x, w, eps, axes):
+    return gy * _normalise(x, axes, eps)[0]
+
+
+def _ln_gx_raw(gy, xp, xhat, rstd, w, axes):
+    g = gy if w is None else gy * w
+    m1, m2 = xp.mean(g, axis=axes, keepdims=True), xp.mean(g * xhat, axis=axes, keepdims=True)
+    return rstd * (g - m1 - xhat * m2)
+
+
+def _ln_gw_raw(gy, xp, xhat, rstd, w, axes):
+    return gy * xhat
+
+
+_LN = (_ln_gx, _ln_gw, identity)
+_LN_RAW = (_ln_gx_raw, _ln_gw_raw, identity)
 
 
 def batch_norm(

@@ -108,20 +108,27 @@ _GELU_K = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
 
 
+# d/dx x Phi(x) = Phi(x) + x phi(x), Phi the normal CDF and phi its density
+def _gelu_grad(gy, x):
+    cdf = (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
+    return gy * (cdf + x * exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)))
+
+
+def _gelu_grad_raw(gy, xp, x, cdf):
+    return gy * (cdf + x * xp.exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)))
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (Phi the normal CDF, via erf), or its tanh approximation with ``approximate='tanh'``."""
     _float_only(x, "GeluKernelImpl")
     xp = xp_of(x)
     d = x._data
     if approximate == "none":
-        data = d * 0.5 * (_erf_fwd(xp, d * (1 / math.sqrt(2.0))) + 1.0)
-
-        # d/dx x Phi(x) = Phi(x) + x phi(x), phi the normal density
-        def gx(gy):
-            cdf = (erf(x * (1 / math.sqrt(2.0))) + 1) * 0.5
-            return gy * (cdf + x * exp(x * x * -0.5) * (1 / math.sqrt(2 * math.pi)))
-
-    elif approximate == "tanh":
+        cdf = (_erf_fwd(xp, d * (1 / math.sqrt(2.0))) + 1.0) * 0.5
+        # the backward on arrays reuses Phi(x) (one erf per step, not two)
+        return apply("GeluBackward0", d * cdf, (x,), (_gelu_grad,), saved=(x,), args=(x,), rargs=(xp, d, cdf),
+                     rfns=(_gelu_grad_raw,))
+    if approximate == "tanh":
         data = d * 0.5 * (xp.tanh((d + d * d * d * _GELU_C) * _GELU_K) + 1.0)
 
         # with t = tanh(k (x + c x^3)): d/dx = (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2
