@@ -145,3 +145,27 @@ def test_rnn_argument_errors():
         nn.GRU(3, 4, proj_size=2)
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         nn.GRU(3, 4, dropout=0.5)
+
+
+@pytest.mark.parametrize("proj", [0, 2])
+def test_lstm_gradcheck_and_gradgradcheck(device, proj):
+    """LSTM's gate nodes (closed-form gradients on arrays, gradlite ops under create_graph): first and
+    second derivatives w.r.t. the input and both initial states, in float64."""
+    from gradlite.autograd import gradcheck, gradgradcheck
+
+    lstm = nn.LSTM(3, 4, proj_size=proj, device=device, dtype=gradlite.float64)
+    rng = np.random.default_rng(0)
+    h = proj or 4
+
+    def t(*shape):
+        return gradlite.tensor(rng.standard_normal(shape), device=device, requires_grad=True)
+
+    def fn(x, h0, c0):
+        out, (hn, cn) = lstm(x, (h0, c0))
+        return out, hn, cn
+
+    inputs = (t(4, 2, 3), t(1, 2, h), t(1, 2, 4))
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+    cell = nn.LSTMCell(3, 4, device=device, dtype=gradlite.float64)
+    assert gradgradcheck(lambda x, h0, c0: cell(x, (h0, c0)), (t(2, 3), t(2, 4), t(2, 4)))
