@@ -13,15 +13,32 @@ from __future__ import annotations
 import math
 import warnings
 
+from gradlite.autograd.function import Function
 from gradlite.creation import empty, zeros
 from gradlite.nn import init
 from gradlite.nn.module import Module
 from gradlite.nn.parameter import Parameter
 from gradlite.ops._base import apply
 from gradlite.ops.pointwise import _sigmoid_fwd, relu, sigmoid, tanh
-from gradlite.tensor import Tensor
+from gradlite.tensor import Tensor, _make
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class _Steps(Function):
+    """A (T, ...) tensor as its T slices, one node: the backward stacks their gradients once (T slicing
+    ops would each add a full (T, ...) gradient)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(True)
+        return tuple(_make(x._data[t], x._device) for t in range(x._data.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from gradlite.ops.join import stack
+
+        return stack(grads, 0)
 
 
 def _lstm_step(
@@ -267,9 +284,7 @@ class RNNBase(Module):
             if lstm:
                 self._check_hidden(c0, batch, self.hidden_size, "hidden[1]")
         h_n, c_n = [], []
-        # Per-step tensors between layers (stacked only at the end): slicing a stacked (L, N, *) tensor
-        # at every step would make each step's backward allocate and add a full (L, N, *) gradient.
-        layer_in = [x[t] for t in range(seq_len)]
+        layer_in = x  # (T, N, features): each layer projects all its steps' inputs in one product
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
@@ -279,30 +294,32 @@ class RNNBase(Module):
                 b_ih = getattr(self, "bias_ih" + sfx) if self.bias else None
                 b_hh = getattr(self, "bias_hh" + sfx) if self.bias else None
                 w_hr = getattr(self, "weight_hr" + sfx).t() if self.proj_size else None
+                xw = layer_in @ w_ih
+                if b_ih is not None:  # (GRU's b_hh stays in the step: its reset gate scales W_hn h + b_hn)
+                    xw = xw + (b_ih if self.mode == "GRU" else b_ih + b_hh)
+                xws = _Steps.apply(xw)  # one node for the T slices (their gradients stacked once)
+                step_b_hh = b_hh if self.mode == "GRU" else None
                 h, c = h0[k], (c0[k] if lstm else None)
                 steps = range(seq_len - 1, -1, -1) if d else range(seq_len)
                 ys = [None] * seq_len
                 for t in steps:
-                    xw = layer_in[t] @ w_ih
-                    if b_ih is not None:
-                        xw = xw + b_ih
                     if lstm:
-                        h, c = _lstm_step(xw, h, c, w_hh, b_hh)
+                        h, c = _lstm_step(xws[t], h, c, w_hh, None)
                         if w_hr is not None:
                             h = h @ w_hr
                     elif self.mode == "GRU":
-                        h = _gru_step(xw, h, w_hh, b_hh)
+                        h = _gru_step(xws[t], h, w_hh, step_b_hh)
                     else:
-                        h = _rnn_step(xw, h, w_hh, b_hh, "tanh" if self.mode == "RNN_TANH" else "relu")
+                        h = _rnn_step(xws[t], h, w_hh, None, "tanh" if self.mode == "RNN_TANH" else "relu")
                     ys[t] = h
-                outs.append(ys)
+                outs.append(stack(ys, 0))
                 h_n.append(h)
                 if lstm:
                     c_n.append(c)
-            layer_in = outs[0] if dirs == 1 else [cat([f, b], 1) for f, b in zip(*outs, strict=True)]
+            layer_in = outs[0] if dirs == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_in = [F.dropout(y, self.dropout, True) for y in layer_in]
-        out = stack(layer_in, 0)
+                layer_in = F.dropout(layer_in, self.dropout, True)
+        out = layer_in
         h_n = stack(h_n, 0)
         c_n = stack(c_n, 0) if lstm else None
         if unbatched:
