@@ -465,6 +465,62 @@ def run_gpu(quick: bool, reps: int | None = None) -> list[dict]:
     return results
 
 
+# -- layers against PyTorch (no hand-written NumPy twin) ---------------------------------------------------
+def _layer_step(lib, make, shape, target=None):
+    """fwd + bwd of one layer (``make(lib)``) on a float32 input of ``shape``; ``target``: class indices for
+    a loss layer (called as ``layer(x, target)``)."""
+    rng = np.random.default_rng(0)
+    lib.manual_seed(0)
+    layer = make(lib)
+    x = lib.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    t = None if target is None else lib.tensor(rng.integers(0, target, shape[0]))
+
+    def step():
+        y = layer(x) if t is None else layer(x, t)
+        y = y[0] if isinstance(y, tuple) else y
+        y.sum().backward()
+        x.grad = None
+
+    return step
+
+
+LAYERS = [  # (name, constructor against the PyTorch API, input shape, classes for a loss)
+    ("Conv2d 16->32 3x3, 8x16x16x16", lambda m: m.nn.Conv2d(16, 32, 3, padding=1), (8, 16, 16, 16), None),
+    ("MaxPool2d 2, 8x16x32x32", lambda m: m.nn.MaxPool2d(2), (8, 16, 32, 32), None),
+    ("BatchNorm2d 16, 8x16x16x16", lambda m: m.nn.BatchNorm2d(16), (8, 16, 16, 16), None),
+    ("LayerNorm 64, 32x64", lambda m: m.nn.LayerNorm(64), (32, 64), None),
+    ("GELU, 64x256", lambda m: m.nn.GELU(), (64, 256), None),
+    ("Softmax, 64x100", lambda m: m.nn.Softmax(dim=1), (64, 100), None),
+    ("CrossEntropyLoss, 64x10", lambda m: m.nn.CrossEntropyLoss(), (64, 10), 10),
+    ("LSTM 32->64, 8x10 steps", lambda m: m.nn.LSTM(32, 64, batch_first=True), (8, 10, 32), None),
+    ("GRU 32->64, 8x10 steps", lambda m: m.nn.GRU(32, 64, batch_first=True), (8, 10, 32), None),
+    (
+        "TransformerEncoderLayer 64/4 heads, 8x10",
+        lambda m: m.nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True),
+        (8, 10, 64),
+        None,
+    ),
+]
+
+
+def run_layers(quick: bool, reps: int | None = None) -> list[dict]:
+    """Common layers' forward + backward against PyTorch's CPU kernels, in one interleaved run (where
+    gradlite trails, this shows it). Empty without PyTorch."""
+    if torch is None:
+        return []
+    reps = reps or (3 if quick else 11)
+    results = []
+    for name, make, shape, target in LAYERS[:3] if quick else LAYERS:
+        steps = {lib.__name__: _layer_step(lib, make, shape, target) for lib in (gradlite, torch)}
+        med = measure(steps, reps, 0.005 if quick else 0.05)
+        res = {"workload": name, "group": "layers", "unit": "us", **{k: v * 1e6 for k, v in med.items()}}
+        res["gradlite/torch"] = res["gradlite"] / res["torch"]
+        results.append(res)
+        print(f"{name:<62} gradlite {_fmt(res['gradlite']):>7} us  torch {_fmt(res['torch']):>7}  "
+              f"x torch {_fmt(res['gradlite/torch'])}", flush=True)
+    return results
+
+
 # -- output ------------------------------------------------------------------------------------------------
 def _fmt(v) -> str:
     if v is None:
@@ -562,6 +618,18 @@ def markdown(results: list[dict], info: dict, quick: bool) -> str:
                 f"| {r['workload']} | {p['gradlite'] / 2**20:.2f} MiB | {p['numpy'] / 2**20:.2f} MiB | "
                 f"{p['gradlite/numpy']:.2f}x |"
             )
+    layers = [r for r in results if r["group"] == "layers"]
+    if layers:
+        lines += [
+            "",
+            "## Layers: forward + backward against PyTorch's CPU kernels",
+            "",
+            "| layer | gradlite | PyTorch | vs PyTorch |",
+            "|---|---|---|---|",
+        ]
+        for r in layers:
+            t, g = _fmt(r["torch"]), _fmt(r["gradlite"])
+            lines.append(f"| {r['workload']} | {g} us | {t} us | {_fmt(r['gradlite/torch'])}x |")
     gpu = [r for r in results if r["group"] == "gpu"]
     if gpu:
         lines += [
@@ -590,7 +658,8 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     info = machine()
     print(f"gradlite {info['gradlite']} | numpy {info['numpy']} | torch {info['torch']} | {info['cpu']}")
-    results = run(args.quick, args.reps) + run_gpu(args.quick, args.reps)
+    results = run(args.quick, args.reps)
+    results += run_layers(args.quick, args.reps) + run_gpu(args.quick, args.reps)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     md = markdown(results, info, args.quick)

@@ -34,14 +34,20 @@ def test_quick_run_writes_results(tmp_path):
     assert data["quick"] is True and data["machine"]["threads"] == 1
     results = data["results"]
     groups = {r["group"] for r in results}
-    assert groups - {"gpu"} == {"main", "size", "depth", "mlp-size", "mlp-depth"}
+    assert groups - {"gpu", "layers"} == {"main", "size", "depth", "mlp-size", "mlp-depth"}
+    layers = [r for r in results if r["group"] == "layers"]
+    if importlib.util.find_spec("torch") is not None:  # common layers against PyTorch's kernels
+        assert layers and all(r["gradlite"] > 0 and r["torch"] > 0 for r in layers)
+        assert "## Layers" in (tmp_path / "results.md").read_text()
+    else:
+        assert not layers
     gpu = [r for r in results if r["group"] == "gpu"]
     if gradlite.cuda.is_available():  # the MLP steps on cuda, with each memory pool's peak
         assert len(gpu) == 2 and all(r["gradlite"] > 0 and r["pool_peak_bytes"]["gradlite"] > 0 for r in gpu)
         assert "## GPU" in (tmp_path / "results.md").read_text()
     else:
         assert not gpu
-    results = [r for r in results if r["group"] != "gpu"]
+    results = [r for r in results if r["group"] not in ("gpu", "layers")]
     names = [r["workload"] for r in results]
     assert any("100-op chain on 16 floats" in n for n in names)
     assert any("linear regression" in n for n in names)
