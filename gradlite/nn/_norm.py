@@ -1,8 +1,8 @@
 """Normalisation functions: layer_norm, batch_norm (with running statistics), group_norm.
 
-All but layer_norm are compositions of mean, subtraction and rsqrt, so their gradients (including the
-coupling through the batch statistics) come from those ops; layer_norm, in every transformer block, is one
-node with its closed-form gradients. Variances are the biased ones PyTorch normalises
+layer_norm and batch_norm with batch statistics (in every transformer block and CNN) are one node each,
+with closed-form gradients; the others are compositions of mean, subtraction and rsqrt, so their gradients
+come from those ops. Variances are the biased ones PyTorch normalises
 with; batch_norm's running variance uses the unbiased estimate, as PyTorch's.
 """
 
@@ -39,45 +39,73 @@ def layer_norm(
             f"but got input of size{list(input.shape)}"
         )
     axes = tuple(range(input.dim() - k, input.dim()))
-    xp = input._device.backend.xp
-    xd = input._data
-    xc = xd - xp.mean(xd, axis=axes, keepdims=True)
-    rstd = 1.0 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + eps)
+    return _norm_affine("NativeLayerNormBackward0", input, axes, eps, weight, bias, None)[0]
+
+
+def _norm_affine(name: str, x: Tensor, axes: tuple, eps: float, weight, bias, view):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over ``axes`` as one node (PyTorch's native layer
+    and batch norms): returns it with the mean and biased variance arrays. ``view`` reshapes a per-channel
+    weight/bias for broadcasting (batch norm); None when they already broadcast (layer norm's trailing
+    dims). The gradients are the closed forms, on arrays, or on tensors under create_graph."""
+    xp = x._device.backend.xp
+    xd = x._data
+    mean = xp.mean(xd, axis=axes, keepdims=True)
+    xc = xd - mean
+    var = xp.mean(xc * xc, axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
     xhat = xc * rstd
-    wd = None if weight is None else weight._data
+    wd = None if weight is None else (weight._data if view is None else xp.reshape(weight._data, view))
     y = xhat if wd is None else xhat * wd
     if bias is not None:
-        y = y + bias._data
-    # one node, as PyTorch's: the gradients in closed form (on arrays; on tensors under create_graph)
-    return apply("NativeLayerNormBackward0", y, (input, weight, bias), _LN, saved=((input, weight), input),
-                 args=(input, weight, eps, axes), rargs=(xp, xhat, rstd, wd, axes), rfns=_LN_RAW)
+        y = y + (bias._data if view is None else xp.reshape(bias._data, view))
+    fns, rfns = (_NORM, _NORM_RAW) if view is None else (_BN, _BN_RAW)
+    out = apply(name, y, (x, weight, bias), fns, saved=((x, weight), x), args=(x, weight, eps, axes, view),
+                rargs=(xp, xhat, rstd, wd, axes), rfns=rfns)
+    return out, mean, var
 
 
-# layer_norm's gradients: with g = gy * w, gx = rstd (g - mean(g) - xhat mean(g xhat)) over the normalised
-# dims; gw = gy xhat and gb = gy, summed over the other dims by the engine (un-broadcasting)
-def _ln_gx(gy, x, w, eps, axes):
+# the gradients: with g = gy * w, gx = rstd (g - mean(g) - xhat mean(g xhat)) over the normalised dims;
+# gw = gy xhat and gb = gy, summed over the other dims (by the engine for layer norm's trailing-dim weight,
+# here for batch norm's per-channel one)
+def _norm_gx(gy, x, w, eps, axes, view):
     xhat, _, var = _normalise(x, axes, eps)  # (recomputed from x: differentiable again)
-    g = gy if w is None else gy * w
+    g = gy if w is None else gy * (w if view is None else w.reshape(view))
     m1, m2 = g.mean(axes, keepdim=True), (g * xhat).mean(axes, keepdim=True)
     return (g - m1 - xhat * m2) / (var + eps).sqrt()
 
 
-def _ln_gw(gy, x, w, eps, axes):
+def _norm_gw(gy, x, w, eps, axes, view):
     return gy * _normalise(x, axes, eps)[0]
 
 
-def _ln_gx_raw(gy, xp, xhat, rstd, w, axes):
+def _bn_gw(gy, x, w, eps, axes, view):
+    return _norm_gw(gy, x, w, eps, axes, view).sum(axes)
+
+
+def _bn_gb(gy, x, w, eps, axes, view):
+    return gy.sum(axes)
+
+
+def _norm_gx_raw(gy, xp, xhat, rstd, w, axes):
     g = gy if w is None else gy * w
     m1, m2 = xp.mean(g, axis=axes, keepdims=True), xp.mean(g * xhat, axis=axes, keepdims=True)
     return rstd * (g - m1 - xhat * m2)
 
 
-def _ln_gw_raw(gy, xp, xhat, rstd, w, axes):
+def _norm_gw_raw(gy, xp, xhat, rstd, w, axes):
     return gy * xhat
 
 
-_LN = (_ln_gx, _ln_gw, identity)
-_LN_RAW = (_ln_gx_raw, _ln_gw_raw, identity)
+def _bn_gw_raw(gy, xp, xhat, rstd, w, axes):
+    return xp.sum(gy * xhat, axis=axes)
+
+
+def _bn_gb_raw(gy, xp, xhat, rstd, w, axes):
+    return xp.sum(gy, axis=axes)
+
+
+_NORM, _NORM_RAW = (_norm_gx, _norm_gw, identity), (_norm_gx_raw, _norm_gw_raw, identity)
+_BN, _BN_RAW = (_norm_gx, _bn_gw, _bn_gb), (_norm_gx_raw, _bn_gw_raw, _bn_gb_raw)
 
 
 def batch_norm(
@@ -113,15 +141,18 @@ def batch_norm(
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size {input.shape}"
             )
-        y, mu, var = _normalise(input, dims, eps)
+        y, mu, var = _norm_affine("NativeBatchNormBackward0", input, dims, eps, weight, bias, view)
         if training and running_mean is not None and running_var is not None:
+            from gradlite.tensor import _make
+
             with no_grad():
                 # PyTorch keeps the unbiased variance in running_var but normalises with the biased one
-                unbiased = var.detach().reshape(c) * (n / (n - 1))
-                running_mean.mul_(1 - momentum).add_(mu.detach().reshape(c) * momentum)
+                xp = input._device.backend.xp
+                unbiased = _make(xp.reshape(var, (c,)) * (n / (n - 1)), input._device)
+                running_mean.mul_(1 - momentum).add_(_make(xp.reshape(mu, (c,)), input._device) * momentum)
                 running_var.mul_(1 - momentum).add_(unbiased * momentum)
-    else:
-        y = (input - running_mean.reshape(view)) / (running_var.reshape(view) + eps).sqrt()
+        return y
+    y = (input - running_mean.reshape(view)) / (running_var.reshape(view) + eps).sqrt()
     if weight is not None:
         y = y * weight.reshape(view)
     if bias is not None:

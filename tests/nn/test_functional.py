@@ -53,7 +53,8 @@ def test_gradcheck(device, name):
 
 
 @pytest.mark.parametrize(
-    "name", ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "layer_norm", "sdpa_causal"]
+    "name",
+    ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "layer_norm", "batch_norm", "sdpa_causal"],
 )
 def test_gradgradcheck(device, name):
     fn, shapes = CASES[name]
