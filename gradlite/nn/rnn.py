@@ -32,7 +32,7 @@ class _Steps(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.set_materialize_grads(True)
-        return tuple(_make(x._data[t], x._device) for t in range(x._data.shape[0]))
+        return tuple(_make(x._data[t, ...], x._device) for t in range(x._data.shape[0]))
 
     @staticmethod
     def backward(ctx, *grads):
