@@ -268,8 +268,12 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
         return apply("MmBackward0", mm(xd, yd), (x, y), fns, saved=(y, x), args=(x, y, matmul),
                      rargs=(xd, yd, mm))
     _check_matmul(x, y, "matmul")
-    data = x._device.backend.xp.matmul(xd, yd)
+    xp = x._device.backend.xp
+    data = xp.matmul(xd, yd)
     name = _MATMUL_NAMES.get((len(xs), len(ys)), "BmmBackward0")
+    if len(xs) >= 2 and len(ys) >= 2:  # batches of matrices: the engine sums broadcast batch dims back
+        return apply(name, data, (x, y), _BMM, saved=(y, x), args=(x, y, matmul, _mT),
+                     rargs=(xd, yd, xp.matmul, xp.matrix_transpose))
 
     # Treat 1-D operands as matrices (x: 1 x k, y: k x 1), restore those dims on gy, and drop them again:
     # d/dX (X @ Y) = gy @ Y^T ; d/dY = X^T @ gy. Batch dims are summed back by the engine.
@@ -309,6 +313,22 @@ def _mm_gy_t(gy, x, y, mm):
 
 _MM = (_mm_gx, _mm_gy)
 _MM_T = (_mm_gx, _mm_gy_t)
+
+
+# batched: ``mT`` transposes the last two dims (``Tensor.mT`` for tensors, ``matrix_transpose`` for arrays)
+def _bmm_gx(gy, x, y, mm, mT):  # noqa: N803
+    return mm(gy, mT(y))
+
+
+def _bmm_gy(gy, x, y, mm, mT):  # noqa: N803
+    return mm(mT(x), gy)
+
+
+def _mT(t):  # noqa: N802
+    return t.mT
+
+
+_BMM = (_bmm_gx, _bmm_gy)
 
 
 def _f_order(a) -> bool:
