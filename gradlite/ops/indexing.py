@@ -103,10 +103,11 @@ def getitem(x: Tensor, idx) -> Tensor:
         with b.context(x._device.index):  # index arrays made here belong on x's GPU
             data = advanced_get(b.xp, x._data, idx)
     shape = x._data.shape
+    args, rargs = (key, shape, basic), (x._device, key, shape, basic)
     if basic:
         name = "SelectBackward0" if any(isinstance(p, int) for p in idx) else "SliceBackward0"
-        return as_view(apply(name, data, (x,), (lambda gy: index_grad(gy, key, shape, True),)), x)
-    return apply("IndexBackward0", data, (x,), (lambda gy: index_grad(gy, key, shape, False),))
+        return as_view(apply(name, data, (x,), (index_grad,), args=args, rargs=rargs, rfns=_INDEX_RAW), x)
+    return apply("IndexBackward0", data, (x,), (index_grad,), args=args, rargs=rargs, rfns=_INDEX_RAW)
 
 
 def advanced_get(xp, data, idx: tuple):
@@ -156,19 +157,27 @@ def advanced_get(xp, data, idx: tuple):
 
 def index_grad(gy: Tensor, key, shape: tuple, basic: bool) -> Tensor:
     """Zeros of ``shape`` with ``gy`` written (basic) or scatter-added (advanced) at ``key``."""
-    b = gy._device.backend
-    with b.context(gy._device.index):
-        g = b.xp.zeros(shape, dtype=gy._data.dtype)
+    g = _index_grad_raw(gy._data, gy._device, key, shape, basic)
+    return apply("IndexPutBackward0", g, (gy,), (lambda gg: gg[key],))
+
+
+def _index_grad_raw(gy, dev, key, shape: tuple, basic: bool):
+    """``index_grad`` on arrays (the getitem backward without create_graph)."""
+    b = dev.backend
+    with b.context(dev.index):
+        g = b.xp.zeros(shape, dtype=gy.dtype)
     if basic:
         # write without the None (new-axis) entries: the array API's setitem refuses them
         k = tuple(p for p in key if p is not None) if isinstance(key, tuple) else key
-        src = gy._data
         if k is not key:
-            src = b.xp.reshape(src, g[k].shape)
-        g[k] = src
+            gy = b.xp.reshape(gy, g[k].shape)
+        g[k] = gy
     else:
-        b.scatter_add(g, key, gy._data)
-    return apply("IndexPutBackward0", g, (gy,), (lambda gg: gg[key],))
+        b.scatter_add(g, key, gy)
+    return g
+
+
+_INDEX_RAW = (_index_grad_raw,)
 
 
 @tensor_method("__setitem__")
