@@ -256,6 +256,7 @@ POOLS = [
     ("AvgPool2d", (3,), dict(stride=2, padding=1, divisor_override=4)),
     ("AdaptiveAvgPool2d", ((3, 4),), {}),
     ("AdaptiveAvgPool2d", (1,), {}),
+    ("AdaptiveAvgPool2d", ((3, 1),), {}),  # (equal bins: a mean per block)
     ("AdaptiveAvgPool2d", ((None, 2),), {}),
     ("MaxPool1d", (3,), dict(stride=2, padding=1)),
     ("AvgPool1d", (3,), dict(stride=2)),
