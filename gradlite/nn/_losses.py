@@ -169,6 +169,8 @@ def _check_targets(target: Tensor, n_classes: int, ignore_index: int) -> None:
     b = target._device.backend
     t = target._data
     xp = b.xp
+    if t.size and 0 <= int(xp.min(t)) and int(xp.max(t)) < n_classes:  # (the common case, in two reads)
+        return
     # ignored entries become 0; negative ones are shifted out of [-C, C) so check_bounds catches them
     t = xp.where(t == ignore_index, 0, t)
     t = xp.where(t < 0, t - n_classes, t)
@@ -231,7 +233,7 @@ def nll_loss(
         wt = xp.astype(keep, dt)
     else:
         wt = xp.reshape(xp.take(w._data, xp.reshape(safe, (-1,)), axis=0), safe.shape) * xp.astype(keep, dt)
-    picked = xp.take_along_axis(x._data, xp.expand_dims(safe, axis=1), axis=1)[:, 0, ...]
+    picked = xp.take_along_axis(x._data, _classes_axis(xp, safe), axis=1)[:, 0, ...]
     scale = -wt  # d loss_i / d x[i, t_i], before the reduction
     if bad is not None:
         scale = xp.where(bad, xp.asarray(float("nan"), dtype=dt), scale)
@@ -260,8 +262,13 @@ def _nll_grad(gy, safe, scale, n_classes):
 
 def _nll_grad_raw(gy, xp, safe, scale, n_classes):
     classes = xp.reshape(xp.arange(n_classes), (1, n_classes) + (1,) * (safe.ndim - 1))
-    onehot = xp.astype(xp.expand_dims(safe, axis=1) == classes, scale.dtype)
-    return onehot * xp.expand_dims(gy * scale, axis=1)
+    onehot = xp.astype(_classes_axis(xp, safe) == classes, scale.dtype)
+    return onehot * _classes_axis(xp, gy * scale)
+
+
+def _classes_axis(xp, a):
+    """``a`` (N, ...) with a class axis of size 1 inserted at 1 (a reshape: NumPy's expand_dims is Python)."""
+    return xp.reshape(a, (a.shape[0], 1) + tuple(a.shape[1:])) if a.ndim else xp.reshape(a, (1,))
 
 
 def cross_entropy(
