@@ -59,20 +59,24 @@ def windows(
 
 def fold(cols: Tensor, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> Tensor:
     """The adjoint of ``windows``: sum (N, C, kh, kw, oh, ow) back into ``shape`` (N, C, H, W), unpadded."""
-    cd = cols._data
-    xp = cols._device.backend.xp
+    g = fold_array(cols._data, cols._device, shape, kernel, stride, padding, dilation)
+    return apply("Col2ImBackward0", g, (cols,), (lambda gg: windows(gg, kernel, stride, padding, dilation),))
+
+
+def fold_array(cd, dev, shape: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple):
+    """``fold`` on arrays (on device ``dev``)."""
+    xp = dev.backend.xp
     n, c, h, w = shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     pt, pb, pl, pr = padding
     oh, ow = cd.shape[-2:]
-    with cols._device.backend.context(cols._device.index):
+    with dev.backend.context(dev.index):
         g = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cd.dtype)
     for i in range(kh):
         for j in range(kw):
             rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
             g[:, :, rows, j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cd[:, :, i, j, ...]
-    g = g[:, :, pt : pt + h, pl : pl + w]
-    return apply("Col2ImBackward0", g, (cols,), (lambda gg: windows(gg, kernel, stride, padding, dilation),))
+    return g[:, :, pt : pt + h, pl : pl + w]
 
 
 def _conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple) -> tuple:
