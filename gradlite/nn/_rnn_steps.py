@@ -1,0 +1,132 @@
+"""One time step of the recurrent layers (RNN, LSTM, GRU) and the split of a sequence into its steps.
+
+An LSTM step's gate nonlinearities and cell update are two nodes (h' and c') with closed-form gradients;
+the other steps are ordinary ops. ``_Steps`` splits a (T, ...) tensor into its T slices with one node,
+whose backward stacks the step gradients once.
+"""
+
+from __future__ import annotations
+
+from gradlite.autograd.function import Function
+from gradlite.ops._base import apply
+from gradlite.ops.pointwise import _sigmoid_fwd, relu, sigmoid, tanh
+from gradlite.tensor import Tensor, _make
+
+
+class _Steps(Function):
+    """A (T, ...) tensor as its T slices, one node: the backward stacks their gradients once (T slicing
+    ops would each add a full (T, ...) gradient)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(True)
+        return tuple(_make(x._data[t, ...], x._device) for t in range(x._data.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        from gradlite.ops.join import stack
+
+        return stack(grads, 0)
+
+
+def _lstm_step(
+    xw: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor, b_hh: Tensor | None
+) -> tuple[Tensor, Tensor]:
+    """One LSTM step, given ``xw`` = x W_ih^T + b_ih and ``w_hh_t`` = W_hh^T: (h, c) -> (h', c')."""
+    g = xw + h @ w_hh_t
+    if b_hh is not None:
+        g = g + b_hh
+    return _lstm_cell(g, c)
+
+
+def _lstm_cell(g: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """The gate nonlinearities and the cell update in two nodes (thirteen ops' worth): pre-activations g
+    (N, 4H) in PyTorch's gate order (i, f, g, o) and the cell c (N, H) -> h' = o tanh(c'), c' = f c + i g.
+    Each node's backward is the closed form for its output's gradient (the engine adds the two): on
+    arrays, or on tensors under create_graph."""
+    xp = g._device.backend.xp
+    gd, cd = g._data, c._data
+    n = cd.shape[-1]
+    i, f, o = (_sigmoid_fwd(xp, gd[..., k * n : (k + 1) * n]) for k in (0, 1, 3))
+    gg = xp.tanh(gd[..., 2 * n : 3 * n])
+    c2 = f * cd + i * gg
+    tc = xp.tanh(c2)
+    args, rargs, saved = (g, c, n), (xp, i, f, gg, o, cd, tc), ((g, c), (g, c))
+    h = apply("LstmCellBackward0", o * tc, (g, c), _H, saved=saved, args=args, rargs=rargs, rfns=_H_RAW)
+    return h, apply("LstmCellBackward0", c2, (g, c), _C, saved=saved, args=args, rargs=rargs, rfns=_C_RAW)
+
+
+# the cell's gradients, from dc (the gradient reaching c') and, for h', gh: with dc = gh o (1 - tanh(c')^2)
+def _gates_grad(dc, gh, i, f, gg, o, cp, tc, cat):
+    last = dc * 0 if gh is None else gh * tc * o * (1 - o)  # (the output gate feeds h' only)
+    return cat([dc * gg * i * (1 - i), dc * cp * f * (1 - f), dc * i * (1 - gg * gg), last])
+
+
+def _h_g_raw(gh, xp, i, f, gg, o, cp, tc):
+    return _gates_grad(gh * o * (1 - tc * tc), gh, i, f, gg, o, cp, tc, lambda p: xp.concat(p, axis=-1))
+
+
+def _h_c_raw(gh, xp, i, f, gg, o, cp, tc):
+    return gh * o * (1 - tc * tc) * f
+
+
+def _c_g_raw(gc, xp, i, f, gg, o, cp, tc):
+    return _gates_grad(gc, None, i, f, gg, o, cp, tc, lambda p: xp.concat(p, axis=-1))
+
+
+def _c_c_raw(gc, xp, i, f, gg, o, cp, tc):
+    return gc * f
+
+
+def _cell_tensors(g: Tensor, c: Tensor, n: int):
+    """The cell recomputed with gradlite ops (for a differentiable backward)."""
+    i, f, gg, o = (sigmoid(g[..., :n]), sigmoid(g[..., n : 2 * n]), tanh(g[..., 2 * n : 3 * n]),
+                   sigmoid(g[..., 3 * n :]))
+    return i, f, gg, o, c, tanh(f * c + i * gg)
+
+
+def _cat(parts):
+    from gradlite.ops.join import cat
+
+    return cat(parts, -1)
+
+
+def _h_g(gh, g, c, n):
+    i, f, gg, o, cp, tc = _cell_tensors(g, c, n)
+    return _gates_grad(gh * o * (1 - tc * tc), gh, i, f, gg, o, cp, tc, _cat)
+
+
+def _h_c(gh, g, c, n):
+    i, f, gg, o, cp, tc = _cell_tensors(g, c, n)
+    return gh * o * (1 - tc * tc) * f
+
+
+def _c_g(gc, g, c, n):
+    return _gates_grad(gc, None, *_cell_tensors(g, c, n), _cat)
+
+
+def _c_c(gc, g, c, n):
+    return gc * _cell_tensors(g, c, n)[1]
+
+
+_H, _H_RAW = (_h_g, _h_c), (_h_g_raw, _h_c_raw)
+_C, _C_RAW = (_c_g, _c_c), (_c_g_raw, _c_c_raw)
+
+
+def _gru_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
+    """One GRU step: h' = (1 - z) * n + z * h with n = tanh(x_n + r * (W_hn h + b_hn))."""
+    hw = h @ w_hh_t
+    if b_hh is not None:
+        hw = hw + b_hh
+    n = h.shape[-1]
+    r = sigmoid(xw[..., :n] + hw[..., :n])
+    z = sigmoid(xw[..., n : 2 * n] + hw[..., n : 2 * n])
+    cand = tanh(xw[..., 2 * n :] + r * hw[..., 2 * n :])
+    return (1 - z) * cand + z * h
+
+
+def _rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, nonlinearity: str) -> Tensor:
+    g = xw + h @ w_hh_t
+    if b_hh is not None:
+        g = g + b_hh
+    return tanh(g) if nonlinearity == "tanh" else relu(g)
