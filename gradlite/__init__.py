@@ -70,7 +70,7 @@ from gradlite.ops.indexing import (
     take_along_dim,
 )
 from gradlite.ops.inplace import clone
-from gradlite.ops.decomposition import det, inverse, logdet, slogdet
+from gradlite.ops.solve import det, inverse, logdet, slogdet
 from gradlite.ops.scatter_reduce import scatter_reduce
 from gradlite.ops.join import cat, chunk, concat, concatenate, hstack, row_stack, split, stack, unbind, vstack
 from gradlite.ops.linalg import bmm, diag, diagonal, einsum, ger, mv, outer, tensordot, trace, tril, triu

@@ -1,29 +1,17 @@
 """``gradlite.linalg``: norms (vector, matrix, and ``norm`` choosing between them), matmul, the matrix
-functions and decompositions of ``ops/decomposition.py``, and composites of them (matrix_power, multi_dot,
-cross, vecdot, matrix_rank, lstsq)."""
+functions of ``ops/solve.py`` and factorisations of ``ops/decomposition.py``, and composites of them
+(matrix_power, multi_dot, cross, vecdot, matrix_rank, lstsq)."""
 
 from __future__ import annotations
 
 from collections import namedtuple
 
+from gradlite.ops._linalg_common import LinAlgError, _square  # noqa: F401
 from gradlite.ops.arithmetic import matmul  # noqa: F401  (linalg.matmul, as in PyTorch)
-from gradlite.ops.decomposition import (  # noqa: F401
-    LinAlgError,
-    _square,
-    cholesky,
-    det,
-    eigh,
-    eigvalsh,
-    inv,
-    pinv,
-    qr,
-    slogdet,
-    solve,
-    svd,
-    svdvals,
-)
+from gradlite.ops.decomposition import cholesky, eigh, eigvalsh, pinv, qr, svd, svdvals  # noqa: F401
 from gradlite.ops.reduction import norm as _two_norm
 from gradlite.ops.reduction import reduce_dims
+from gradlite.ops.solve import det, inv, slogdet, solve  # noqa: F401
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
 
 _INF = float("inf")

@@ -16,4 +16,5 @@ from gradlite.ops import (  # noqa: F401
     rounding,
     scatter_reduce,
     shape,
+    solve,
 )
