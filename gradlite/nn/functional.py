@@ -15,6 +15,7 @@ from gradlite.nn._activation import (  # noqa: F401  (activations the nn package
     threshold,
 )
 from gradlite.nn._attention import scaled_dot_product_attention  # noqa: F401
+from gradlite.nn._class_losses import cross_entropy, nll_loss  # noqa: F401  (re-exported under F.)
 from gradlite.nn._conv import (  # noqa: F401  (layers' functional forms, from nn's own modules)
     conv1d,
     conv2d,
@@ -27,12 +28,10 @@ from gradlite.nn._grid_sample import affine_grid, grid_sample  # noqa: F401
 from gradlite.nn._losses import (  # noqa: F401  (re-exported under F.)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
-    nll_loss,
     smooth_l1_loss,
 )
 from gradlite.nn._margin_losses import (  # noqa: F401
