@@ -1,8 +1,8 @@
 """One time step of the recurrent layers (RNN, LSTM, GRU) and the split of a sequence into its steps.
 
-An LSTM step's gate nonlinearities and cell update are two nodes (h' and c') with closed-form gradients;
-the other steps are ordinary ops. ``_Steps`` splits a (T, ...) tensor into its T slices with one node,
-whose backward stacks the step gradients once.
+An LSTM step's gate nonlinearities and cell update are two nodes (h' and c'), a GRU step's one node, with
+closed-form gradients; the plain RNN step is ordinary ops. ``_Steps`` splits a (T, ...) tensor into its T
+slices with one node, whose backward stacks the step gradients once.
 """
 
 from __future__ import annotations
@@ -114,15 +114,68 @@ _C, _C_RAW = (_c_g, _c_c), (_c_g_raw, _c_c_raw)
 
 
 def _gru_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
-    """One GRU step: h' = (1 - z) * n + z * h with n = tanh(x_n + r * (W_hn h + b_hn))."""
+    """One GRU step: h' = (1 - z) * n + z * h with n = tanh(x_n + r * (W_hn h + b_hn)); the gates and the
+    update are one node (closed-form gradients on arrays, gradlite ops under create_graph)."""
     hw = h @ w_hh_t
     if b_hh is not None:
         hw = hw + b_hh
-    n = h.shape[-1]
+    xp = h._device.backend.xp
+    xd, hd, h0 = xw._data, hw._data, h._data
+    n = h0.shape[-1]
+    r = _sigmoid_fwd(xp, xd[..., :n] + hd[..., :n])
+    z = _sigmoid_fwd(xp, xd[..., n : 2 * n] + hd[..., n : 2 * n])
+    hn = hd[..., 2 * n :]
+    cand = xp.tanh(xd[..., 2 * n :] + r * hn)
+    data = (1 - z) * cand + z * h0
+    return apply("GruCellBackward0", data, (xw, hw, h), _GRU, saved=((xw, hw, h),) * 3, args=(xw, hw, h, n),
+                 rargs=(xp, r, z, cand, hn, h0), rfns=_GRU_RAW)
+
+
+# the GRU cell's gradients from g = dh': dn = g (1 - z), dz = g (h - n), and through n's tanh and the gates'
+# sigmoids to the input projection [r, z, n], the hidden projection [r, z, n] (r scales W_hn h + b_hn) and h
+def _gru_parts(g, r, z, cand, hn, h):
+    da_n = g * (1 - z) * (1 - cand * cand)
+    da_r = da_n * hn * r * (1 - r)
+    da_z = g * (h - cand) * z * (1 - z)
+    return da_r, da_z, da_n
+
+
+def _gru_gx_raw(g, xp, r, z, cand, hn, h):
+    return xp.concat(_gru_parts(g, r, z, cand, hn, h), axis=-1)
+
+
+def _gru_gh_proj_raw(g, xp, r, z, cand, hn, h):
+    da_r, da_z, da_n = _gru_parts(g, r, z, cand, hn, h)
+    return xp.concat([da_r, da_z, da_n * r], axis=-1)
+
+
+def _gru_gh_raw(g, xp, r, z, cand, hn, h):
+    return g * z
+
+
+def _gru_tensors(xw: Tensor, hw: Tensor, h: Tensor, n: int):
+    """The cell's pieces recomputed with gradlite ops (for a differentiable backward)."""
     r = sigmoid(xw[..., :n] + hw[..., :n])
     z = sigmoid(xw[..., n : 2 * n] + hw[..., n : 2 * n])
-    cand = tanh(xw[..., 2 * n :] + r * hw[..., 2 * n :])
-    return (1 - z) * cand + z * h
+    hn = hw[..., 2 * n :]
+    return r, z, tanh(xw[..., 2 * n :] + r * hn), hn, h
+
+
+def _gru_gx(g, xw, hw, h, n):
+    return _cat(list(_gru_parts(g, *_gru_tensors(xw, hw, h, n))))
+
+
+def _gru_gh_proj(g, xw, hw, h, n):
+    r, z, cand, hn, h = _gru_tensors(xw, hw, h, n)
+    da_r, da_z, da_n = _gru_parts(g, r, z, cand, hn, h)
+    return _cat([da_r, da_z, da_n * r])
+
+
+def _gru_gh(g, xw, hw, h, n):
+    return g * _gru_tensors(xw, hw, h, n)[1]
+
+
+_GRU, _GRU_RAW = (_gru_gx, _gru_gh_proj, _gru_gh), (_gru_gx_raw, _gru_gh_proj_raw, _gru_gh_raw)
 
 
 def _rnn_step(xw: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None, nonlinearity: str) -> Tensor:

@@ -169,3 +169,27 @@ def test_lstm_gradcheck_and_gradgradcheck(device, proj):
     assert gradgradcheck(fn, inputs)
     cell = nn.LSTMCell(3, 4, device=device, dtype=gradlite.float64)
     assert gradgradcheck(lambda x, h0, c0: cell(x, (h0, c0)), (t(2, 3), t(2, 4), t(2, 4)))
+
+
+@pytest.mark.parametrize("name", ["GRU", "RNN"])
+def test_gru_and_rnn_gradcheck_and_gradgradcheck(device, name):
+    """GRU's one-node cell (closed-form gradients; gradlite ops under create_graph) and the RNN step: first
+    and second derivatives w.r.t. the input and the initial state, in float64, two layers."""
+    from gradlite.autograd import gradcheck, gradgradcheck
+
+    layer = getattr(nn, name)(3, 4, num_layers=2, device=device, dtype=gradlite.float64)
+    rng = np.random.default_rng(0)
+
+    def t(*shape):
+        return gradlite.tensor(rng.standard_normal(shape), device=device, requires_grad=True)
+
+    def fn(x, h0):
+        out, hn = layer(x, h0)
+        return out, hn
+
+    inputs = (t(4, 2, 3), t(2, 2, 4))
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+    if name == "GRU":
+        cell = nn.GRUCell(3, 4, device=device, dtype=gradlite.float64)
+        assert gradgradcheck(lambda x, h: cell(x, h), (t(2, 3), t(2, 4)))
