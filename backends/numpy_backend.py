@@ -14,7 +14,7 @@ from ._kernels import unfused
 _ND = np.ndarray
 _add_reduce = np.add.reduce
 _AT = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}  # (scatter_reduce)
-_dot, _matmul, _asarray = np.dot, np.matmul, np.asarray
+_matmul, _asarray = np.matmul, np.asarray
 
 
 def _fast_namespace(compat):
@@ -32,7 +32,7 @@ def _fast_namespace(compat):
 
     def matmul(x1, x2, /):
         if x1.__class__ is _ND and x2.__class__ is _ND and x1.ndim == 2 and x2.ndim == 2:
-            return _dot(x1, x2)
+            return x1.dot(x2)  # (the method: ``np.dot`` first calls its Python-level dispatcher)
         return _matmul(x1, x2)
 
     def permute_dims(x, /, axes):

@@ -30,6 +30,25 @@ def test_accumulation_keeps_the_grad_object(device):
     assert x.grad is g and g.tolist() == [6.0, 6.0]
 
 
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (3,)])
+def test_accumulation_is_in_place_for_every_size(device, torch, shape):
+    """One-element gradients accumulate by a copy back (NumPy's in-place op is slow there), larger ones in
+    place: either way the stored tensor, its storage and its version counter are updated, as PyTorch."""
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.full(shape, 2.0, requires_grad=True, device=dev)
+        (x * x).sum().backward()
+        g = x.grad
+        view = g.reshape(-1)  # shares the gradient's storage
+        v0 = _version(g)
+        (x * 3).sum().backward()
+        assert x.grad is g and _version(g) == v0 + 1
+        assert view.tolist() == [7.0] * view.numel()
+
+
+def _version(t) -> int:
+    return t._version if isinstance(t._version, int) else t._version_count
+
+
 def test_grad_does_not_alias_upstream(device):
     x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
     v = gradlite.tensor([1.0, 1.0], device=device)

@@ -413,3 +413,22 @@ def test_iteration_and_format(device):
     rows = list(x)
     assert len(rows) == 2 and rows[1].tolist() == [3.0, 4.0]
     assert f"{gradlite.tensor(3.14159, device=device):.2f}" == "3.14"
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (3,)])
+@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_", "__iadd__", "__isub__", "__imul__", "__itruediv__"])
+def test_parameter_update_in_place_any_size(device, torch, shape, op):
+    """``p -= lr * p.grad`` under no_grad: one-element tensors take a copy back instead of NumPy's slow
+    one-element in-place op; the values, the storage shared with views and the version match PyTorch."""
+    out = {}
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        p = lib.full(shape, 3.0, requires_grad=True, device=dev)
+        view = p.detach().reshape(-1)
+        v0 = p._version if lib is torch else p._version_count
+        with lib.no_grad():
+            r = getattr(p, op)(lib.full(shape, 2.0, device=dev))
+            r = getattr(r, op)(0.5)
+        v1 = p._version if lib is torch else p._version_count
+        assert r is p and v1 == v0 + 2
+        out[lib] = (p.tolist(), view.tolist(), p.requires_grad, p.grad_fn is None)
+    assert out[gradlite] == out[torch]

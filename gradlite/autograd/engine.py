@@ -516,7 +516,11 @@ def _run_raw(roots, root_grads, retain_graph):
             g = g._data
         old = leaf._grad
         if old is not None and not old._requires_grad and not leaf._meta:  # in place, as PyTorch
-            old._data += g
+            od = old._data
+            if od.size == 1:  # (NumPy's in-place ufunc on one element costs 3x the op and a copy)
+                od[...] = od + g
+            else:
+                od += g
             old._version[0] += 1
         else:
             _accumulate(leaf, g, fresh, False)
@@ -742,7 +746,11 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
         if old._requires_grad:
             leaf._grad = (old + _wrap(g, leaf._device)).detach()
         else:
-            old._data += g
+            od = old._data
+            if od.size == 1:  # (as in _run_raw)
+                od[...] = od + g
+            else:
+                od += g
             old._version[0] += 1
     hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
     if hooks:

@@ -96,7 +96,13 @@ _NAMES_T = {
 }
 
 
-_FAST_OPS = {A.add: operator.iadd, A.sub: operator.isub, A.mul: operator.imul, A.div: operator.itruediv}
+# out-of-place op -> (its in-place operator, its operator)
+_FAST_OPS = {
+    A.add: (operator.iadd, operator.add),
+    A.sub: (operator.isub, operator.sub),
+    A.mul: (operator.imul, operator.mul),
+    A.div: (operator.itruediv, operator.truediv),
+}
 
 
 def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self: bool = False,
@@ -136,7 +142,7 @@ def _inplace(fn, op, saves_self=False):
     return method
 
 
-def _inplace_fast(x: Tensor, y, iop) -> bool:
+def _inplace_fast(x: Tensor, y, ops) -> bool:
     """``x op= y`` as one in-place array op when no graph is recorded and nothing is cast (the optimizer
     step ``p -= lr * p.grad``): no temporary result and no copy back, so a step's peak memory is NumPy's.
 
@@ -166,11 +172,14 @@ def _inplace_fast(x: Tensor, y, iop) -> bool:
     else:
         return False
     try:
-        r = iop(xd, yd)
+        if xd.size == 1:  # NumPy's in-place ufunc on one element costs 3x the op and a copy back
+            xd[...] = ops[1](xd, yd)
+        else:
+            r = ops[0](xd, yd)
+            if r is not xd:  # an array type without in-place operators
+                xd[...] = r
     except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
         return False
-    if r is not xd:  # an array type without in-place operators
-        xd[...] = r
     x._version[0] += 1
     return True
 
