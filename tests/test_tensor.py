@@ -416,7 +416,9 @@ def test_iteration_and_format(device):
 
 
 @pytest.mark.parametrize("shape", [(), (1,), (1, 1), (3,)])
-@pytest.mark.parametrize("op", ["add_", "sub_", "mul_", "div_", "__iadd__", "__isub__", "__imul__", "__itruediv__"])
+@pytest.mark.parametrize(
+    "op", ["add_", "sub_", "mul_", "div_", "__iadd__", "__isub__", "__imul__", "__itruediv__"]
+)
 def test_parameter_update_in_place_any_size(device, torch, shape, op):
     """``p -= lr * p.grad`` under no_grad: one-element tensors take a copy back instead of NumPy's slow
     one-element in-place op; the values, the storage shared with views and the version match PyTorch."""
