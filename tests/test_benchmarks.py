@@ -80,3 +80,20 @@ def test_quick_run_writes_results(tmp_path):
         assert f"| {n} |" in md
     assert "Peak memory" in md
     assert "gradlite" in proc.stdout and "x numpy" in proc.stdout
+
+
+def test_linreg_profile_compares_three_programs():
+    """``profile_linreg.py``: gradlite, the minimal-autograd floor and NumPy fit the same w (it exits
+    otherwise), and the bytecode table names gradlite's engine and apply."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import profile_linreg
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    text = profile_linreg.main(["--iters", "30", "--reps", "1", "--top", "40"])
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert {"gradlite", "floor", "numpy"} <= set(rows)
+    floor_ops = int(rows["floor"].split("|")[4].replace(",", ""))
+    gradlite_ops = int(rows["gradlite"].split("|")[4].replace(",", ""))
+    assert 0 < floor_ops < gradlite_ops
+    assert "engine.py:_run_raw" in text and "_base.py:apply" in text
