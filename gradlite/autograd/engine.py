@@ -221,10 +221,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             stack.append(fn)
         _to_buffer(buffers, fn, t._output_nr, g)
     ready = list(stack)
-    order = _count_consumers(stack, deps)
+    _count_consumers(stack, deps)
     ready = [n for n in ready if deps[n] == 0]
     # With ``inputs``, only nodes on a path to one of them run (PyTorch prunes the rest too).
-    need = None if inputs is None else _needed(order, deps, wanted_leaf, wanted_node)
+    need = None if inputs is None else _needed(deps, wanted_leaf, wanted_node)
 
     # 2. traverse (in anomaly mode an error names the forward call of the node that raised it)
     node = None
@@ -526,22 +526,19 @@ def _run_raw(roots, root_grads, retain_graph):
             _accumulate(leaf, g, fresh, False)
 
 
-def _count_consumers(stack: list, deps: dict) -> list:
-    """Count into ``deps`` how many edges lead into each node reachable from ``stack`` (emptied); returns
-    the nodes in the order found."""
-    order = []
+def _count_consumers(stack: list, deps: dict) -> None:
+    """Count into ``deps`` how many edges lead into each node reachable from ``stack`` (emptied); the nodes
+    are ``deps``'s keys, in the order found."""
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        order.append(node)
-        for e in node._edges:
+        for e in pop()._edges:
             if e is not None and e[1] != LEAF:
                 n = e[0]
                 if n in deps:
                     deps[n] += 1
                 else:
                     deps[n] = 1
-                    stack.append(n)
-    return order
+                    push(n)
 
 
 def _arrays(values) -> tuple:
@@ -625,10 +622,10 @@ def _wrap_all(gxs):
     return [_wrap(gx) for gx in gxs]
 
 
-def _needed(order, deps, wanted_leaf, wanted_node) -> set:
+def _needed(deps, wanted_leaf, wanted_node) -> set:
     """The nodes from which a wanted input can be reached (only computed for ``grad`` / ``inputs=``)."""
     count = dict(deps)
-    topo = [n for n in order if count[n] == 0]
+    topo = [n for n, c in deps.items() if c == 0]
     for node in topo:  # Kahn's order: every node after all of its consumers
         for e in node._edges:
             if e is not None and e[1] != LEAF:
