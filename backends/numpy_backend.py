@@ -68,11 +68,10 @@ def _fast_namespace(compat):
                     n = 1
                     for a in (axis,) if isinstance(axis, int) else axis:
                         n *= x.shape[a]
-                if n:
-                    if axis is None and not keepdims:  # the full mean: divided as a NumPy scalar (a tenth
-                        return _asarray(_add_reduce(x, None) / n)  # of a 0-d array's cost), returned as one
-                    s = _add_reduce(x, axis=axis, keepdims=keepdims)
-                    return np.true_divide(s, n, out=s, casting="unsafe") if s.__class__ is _ND else s / n
+                if axis is None and not keepdims:  # the full mean: divided as a NumPy scalar (a tenth
+                    return _asarray(_add_reduce(x, None) / n)  # of a 0-d array's cost), returned as one
+                s = _add_reduce(x, axis=axis, keepdims=keepdims)  # (n = 0: nan, as PyTorch)
+                return np.true_divide(s, n, out=s, casting="unsafe") if s.__class__ is _ND else s / n
             return x.mean(axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
         return compat.mean(x, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kwargs)
 

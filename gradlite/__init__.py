@@ -123,3 +123,15 @@ from gradlite import optim, utils  # noqa: E402,F401  (optimizers, data loading)
 from gradlite.serialization import load, save  # noqa: E402,F401
 
 __version__ = "0.1.0"
+
+import warnings as _warnings  # noqa: E402
+
+# PyTorch computes log(0) = -inf, 0/0 = nan and exp(1000) = inf without a word; NumPy warns about each, from
+# the Python frame that called it. Those warnings are silenced where that frame is gradlite's own code, and
+# nowhere else: the user's NumPy calls warn as before.
+_warnings.filterwarnings(
+    "ignore",
+    r"(divide by zero|invalid value|overflow|underflow) encountered|Mean of empty slice|Degrees of freedom",
+    RuntimeWarning,
+    r"gradlite\.",
+)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gradlite as gl
-from tests.conftest import to_numpy
+from tests.conftest import STRICT, to_numpy
 
 
 def test_erf_erfc_match_math_to_float64_precision(device):
@@ -128,3 +128,48 @@ def test_comparisons_follow_promotion(device):
     assert gl.equal(x, gl.tensor([1, 2, 3], device=device)) is True
     assert gl.equal(x, x[:2]) is False
     assert gl.allclose(gl.ones(3, device=device), gl.ones(3, device=device) + 1e-9)
+
+
+@pytest.mark.skipif(STRICT, reason="array_api_strict calls NumPy from its own modules, which keep warning")
+def test_floating_point_exceptions_are_silent_as_in_pytorch(device, torch):
+    """log(0), 0/0, exp(1000), sqrt(-1), an empty mean: PyTorch gives inf/nan without a warning; so does
+    gradlite, forward and backward, while the user's own NumPy calls still warn."""
+    import warnings
+
+    def run(lib, dev):
+        x = lib.tensor([0.0, -1.0, 1000.0], requires_grad=True, device=dev)
+        ys = [x.log(), x.sqrt(), x.exp(), 1 / x, x / x, x.log1p(), x.acos(), x.pow(-1), x.log2()]
+        sum((y * 1).sum() for y in ys).backward()
+        empty_mean = lib.zeros(0, 3, device=dev).mean(0)
+        return [to_numpy(y.detach()) for y in ys] + [to_numpy(x.grad), to_numpy(empty_mean)]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=RuntimeWarning, append=True)  # (after gradlite's own)
+        got = run(gl, device)
+        np.log(np.zeros(1))  # the control: NumPy called from here warns
+    assert [str(w.message) for w in caught] == ["divide by zero encountered in log"]
+    want = run(torch, "cpu")
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+@pytest.mark.skipif(STRICT, reason="array_api_strict calls NumPy from its own modules, which keep warning")
+def test_a_plain_program_gets_no_floating_point_warnings():
+    """Outside pytest (which resets warning filters), the filter gradlite installs at import does it."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, gradlite as g\n"
+        "x = g.tensor([0.0, -1.0], requires_grad=True)\n"
+        "(x.log().sum() + (1 / x).sum() + x.sqrt().sum()).backward()\n"
+        "print(x.grad.tolist())\n"
+        "np.log(np.zeros(1))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[nan, nan]"
+    warned = [line for line in proc.stderr.splitlines() if "Warning" in line]
+    assert len(warned) == 1 and "divide by zero encountered in log" in warned[0] and "<string>" in warned[0]
