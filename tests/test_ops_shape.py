@@ -113,3 +113,53 @@ def test_movedim_matches_torch(torch, device):
     a = RNG.standard_normal((2, 3, 4, 5))
     for s, d in ((0, 3), ((0, 1), (3, 2)), (-1, 0)):
         assert_close(gl.tensor(a, device=device).movedim(s, d), torch.tensor(a, device=device).movedim(s, d))
+
+
+@pytest.fixture(scope="module")
+def torch_T_warnings():  # noqa: N802
+    """PyTorch's two ``x.T`` deprecation texts (0-D, other than 2-D), from a fresh process: it warns once
+    per process, and other tests may have used its ``x.T`` already."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, warnings, torch\n"
+        "out = []\n"
+        "for shape in [(), (3,)]:\n"
+        "    with warnings.catch_warnings(record=True) as w:\n"
+        "        warnings.simplefilter('always')\n"
+        "        torch.ones(shape).T\n"
+        "    out.append([str(m.message).split(' (Triggered internally')[0] for m in w])\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3, 4)])
+def test_T_other_than_2d_warns_once_as_pytorch(device, torch, torch_T_warnings, shape, monkeypatch):  # noqa: N802
+    """``x.T`` off 2-D: PyTorch's deprecation UserWarning (its own text for 0-D), once per process and
+    case; the values and gradient are all dims reversed, as PyTorch's. 2-D ``x.T`` never warns."""
+    import warnings
+
+    from gradlite.ops import shape as shape_ops
+
+    monkeypatch.setattr(shape_ops, "_T_WARNED", [False, False])  # (as in a fresh process)
+    out = {}
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        x = lib.arange(float(np.prod(shape)), device=dev).reshape(shape).requires_grad_()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = x.T
+            _again = x.T  # a second use: no second warning
+            _matrix = lib.ones(2, 3, device=dev).T
+        (y * lib.arange(float(y.numel()), device=dev).reshape(y.shape)).sum().backward()
+        out[lib] = (caught, to_numpy(y.detach()), to_numpy(x.grad), y.grad_fn.name())
+    caught = out[gl][0]
+    assert [w.category for w in caught] == [UserWarning]
+    assert [str(w.message) for w in caught] == torch_T_warnings[0 if shape == () else 1]
+    np.testing.assert_array_equal(out[gl][1], out[torch][1])
+    np.testing.assert_array_equal(out[gl][2], out[torch][2])
+    assert out[gl][3] == out[torch][3]

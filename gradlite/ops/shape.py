@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from gradlite.autograd.views import note_view
 from gradlite.ops._base import apply, tensor_method
 from gradlite.tensor import Size, Tensor, _wrap_dim
@@ -181,7 +183,22 @@ def t(x: Tensor) -> Tensor:
     return as_view(_passed("TBackward0", x._data, x), x)
 
 
-Tensor.T = property(lambda x: x.permute(*range(x.dim() - 1, -1, -1)), doc="All dimensions reversed.")
+def _all_reversed(x: Tensor) -> Tensor:
+    n = x.dim()
+    if n != 2 and not _T_WARNED[n == 0]:  # PyTorch warns once per process (TORCH_WARN_ONCE), each case
+        _T_WARNED[n == 0] = True
+        warnings.warn(_T_DEPRECATED[n == 0], UserWarning, stacklevel=2)
+    return x.permute(*range(n - 1, -1, -1))
+
+
+_T_WARNED = [False, False]  # [other than 2-D, 0-D]
+_T_DEPRECATED = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
+    "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
+    "`x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+    "Tensor.T is deprecated on 0-D tensors. This function is the identity in these cases.",
+)
+Tensor.T = property(_all_reversed, doc="All dimensions reversed (deprecated by PyTorch for other than 2-D).")
 Tensor.mT = property(lambda x: _mT(x), doc="The last two dimensions swapped (batched matrix transpose).")
 
 
