@@ -533,12 +533,24 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     axes = reduce_dims(dim, x.dim())
     if x.numel() == 0:
         return x.exp().sum(axes, keepdim).log()
-    m = x.detach().amax(axes, keepdim=True)
+    xp, xd = _xp(x), x._data
+    m = xp.max(xd, axis=axes, keepdims=True)
     # an infinite max (all -inf, or an inf) would give inf - inf = nan: shift by 0 there instead
-    m = where(m.isinf(), 0.0, m)
-    # d/dx = softmax(x): the composed gradient exp(x - m) / sum exp(x - m) is exactly that
-    s = (x - m).exp().sum(axes, keepdim=keepdim).log()
-    return s + (m if keepdim else m.reshape(s.shape))
+    m = xp.where(xp.isinf(m), xp.zeros_like(m), m)
+    kept = xp.log(xp.sum(xp.exp(xd - m), axis=axes, keepdims=True)) + m
+    shape = kept.shape
+    data = kept if keepdim else xp.reshape(kept, tuple(n for i, n in enumerate(shape) if i not in axes))
+    # d/dx = softmax(x) = exp(x - logsumexp(x)), as PyTorch's logsumexp_backward
+    return apply("LogsumexpBackward0", data, (x,), (_logsumexp_grad,), saved=(x,), save_output=True,
+                 args=(x, shape), rargs=(xp, xd, shape), rfns=(_logsumexp_grad_raw,))
+
+
+def _logsumexp_grad(gy, x, kept, y):
+    return gy.reshape(kept) * (x - y.reshape(kept)).exp()
+
+
+def _logsumexp_grad_raw(gy, xp, x, kept, y):
+    return xp.reshape(gy, kept) * xp.exp(x - xp.reshape(y, kept))
 
 
 # -- scans ------------------------------------------------------------------------------------------------
