@@ -7,6 +7,7 @@ import builtins
 from collections import namedtuple
 
 from gradlite import dtypes
+from gradlite.autograd.grad_mode import state
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.pointwise import fdata, where
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make, _wrap_dim
@@ -604,8 +605,11 @@ def _cumprod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
     """grad_i = sum_{k>=i} gy_k prod_{j<=k, j!=i} x_j, without dividing by zero or syncing the host.
 
     Before the first zero z of a slice, that is revsum(gy * y)_i / x_i. At z it is revsum(gy * y')_z with
-    y' the running product of x with x_z replaced by 1. After z every term contains x_z = 0.
+    y' the running product of x with x_z replaced by 1. After z every term contains x_z = 0. Those
+    branches have no derivative of their own at zeros: under create_graph the polynomial form is used.
     """
+    if state.grad_enabled:
+        return _cumprod_grad_graph(x, gy, d)
     zero = x == 0
     seen = zero.cumsum(d)
     first = zero & (seen == 1)
@@ -617,6 +621,22 @@ def _cumprod_grad(x: Tensor, gy: Tensor, y: Tensor, d: int) -> Tensor:
 
     at_zero = revsum(gy * where(first, 1.0, x).cumprod(d))
     return where(before, revsum(gy * y) / safe, where(first, at_zero, 0.0))
+
+
+def _cumprod_grad_graph(x: Tensor, gy: Tensor, d: int) -> Tensor:
+    """The same gradient as a polynomial in x (differentiable to any order, zeros included, as PyTorch's):
+    grad_i = (prod_{j<i} x_j) * S_i, with S_i = sum_{k>=i} gy_k prod_{i<j<=k} x_j = gy_i + x_{i+1} S_{i+1}.
+    One op per position along ``d``: only run under create_graph."""
+    from gradlite.ops.join import cat, stack
+
+    n = x.shape[d]
+    if n == 0:
+        return gy
+    s = [gy.select(d, n - 1)]
+    for i in range(n - 2, -1, -1):
+        s.append(gy.select(d, i) + x.select(d, i + 1) * s[-1])
+    before = cat([x.narrow(d, 0, 1) * 0 + 1, x.narrow(d, 0, n - 1).cumprod(d)], d)  # prod_{j<i} x_j
+    return before * stack(s[::-1], d)
 
 
 # -- logic ---------------------------------------------------------------------------------------------

@@ -391,13 +391,7 @@ def _cumprod_samples(rng):
     zeros[0, 2] = 0.0  # one zero
     zeros[1, 1] = zeros[1, 3] = 0.0  # two zeros
     zeros[2, 0] = 0.0  # a zero first
-    # the first derivative is exact at zeros, but is written with where() branches whose own derivative
-    # is not: second derivatives through a zero are a known limitation of cumprod (prod has none)
-    return [s for s in _scan_samples(rng, 0.5, 1.5)] + [
-        Sample(
-            (zeros, 1), name="zeros", skip={"gradgradcheck": "second derivative through zeros (see comment)"}
-        )
-    ]
+    return [s for s in _scan_samples(rng, 0.5, 1.5)] + [Sample((zeros, 1), name="zeros")]
 
 
 register(
