@@ -104,6 +104,74 @@ def test_shared_subgraph_and_diamond(device, torch):
     assert_close(res[0], res[1])
 
 
+def _graphs(lib, x):
+    """Graphs for the engine's once-used shortcut (a node used by one recorded edge runs as soon as that
+    consumer has sent its gradient; the others wait for a count of the graph): name -> loss."""
+    y = x * 2
+    dead = y + 1  # a recorded consumer of y that the loss does not reach: y is used twice, reached once
+    chain_then_fork = ((x.tanh() * 3).exp() + 1).sin()
+    fork = chain_then_fork * chain_then_fork.cos() + chain_then_fork  # used three times
+    twice = x * x  # two edges from one node into the same leaf, and below into the same node
+    both = twice * twice
+    h = x.sigmoid()
+    late = ((h * 2 + 1) * 3 + h).sum()  # h's second use is reached only after a long chain
+    no_grad_branch = _Halve.apply(x.exp()) + x.exp().detach()  # a custom Function as the one consumer
+    return {
+        "dead branch": (y * 3).sum() + 0 * dead.detach().sum(),
+        "fork after chain": fork.sum(),
+        "same node twice": both.sum(),
+        "late second use": late,
+        "custom function": (no_grad_branch * x).sum(),
+    }
+
+
+class _Halve:
+    """x / 2 as a custom Function (gradlite or torch), to put a Function node into the chain."""
+
+    @staticmethod
+    def apply(t):
+        lib = gradlite if isinstance(t, gradlite.Tensor) else __import__("torch")
+
+        class Halve(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, a):
+                return a / 2
+
+            @staticmethod
+            def backward(ctx, g):
+                return g / 2
+
+        return Halve.apply(t)
+
+
+@pytest.mark.parametrize(
+    "graph", ["dead branch", "fork after chain", "same node twice", "late second use", "custom function"]
+)
+def test_once_used_nodes_run_early_and_shared_ones_wait(device, torch, graph):
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([0.5, -1.5, 2.0], requires_grad=True, device=dev)
+        _graphs(lib, x)[graph].backward()
+        res.append(x.grad)
+    assert_close(res[0], res[1])
+
+
+def test_a_node_consumed_by_two_losses_waits_for_both(device, torch):
+    """A trunk used by two losses: backward from one runs the trunk with that loss's gradient only (the
+    other consumer is unreachable), and a second backward adds the other's."""
+    res = []
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.tensor([0.5, -1.5], requires_grad=True, device=dev)
+        trunk = (x * 3).exp()
+        first, second = (trunk * 2).sum(), trunk.sin().sum()
+        first.backward(retain_graph=True)
+        once = x.grad.clone()
+        second.backward()
+        res.append((once, x.grad))
+    assert_close(res[0][0], res[1][0])
+    assert_close(res[0][1], res[1][1])
+
+
 def test_leaf_used_twice_and_gradient_to_broadcast_leaf(device, torch):
     res = []
     for lib, dev in ((gradlite, device), (torch, "cpu")):

@@ -3,6 +3,9 @@
 1. Count, for every node reachable from the roots, how many edges lead into it (its consumers).
 2. Start from the roots; a node runs once all its consumers have sent their gradient (count reaches 0),
    so each node runs exactly once with its total output gradient. No recursion: depth is unbounded.
+   ``loss.backward()`` skips the count for nodes that only one edge was ever recorded into (``_uses``):
+   their consumer is the node that sends their gradient, so they are ready then. The count is taken when
+   the first node used more than once is reached (a chain of ops, as a training step's, counts nothing).
 3. Each backward function runs on its node's device; gradients are summed back to the input's shape
    here, once, for every op (un-broadcasting), then cast to the input's dtype.
 4. Leaf gradients are summed per leaf and accumulated into ``.grad`` at the end (hooks see the total).
@@ -373,7 +376,6 @@ def _run_raw(roots, root_grads, retain_graph):
     ``_node_grads``, as in ``_run``. Kept apart because each line here runs once per node of every
     backward: this loop is most of the engine's cost.
     """
-    deps: dict = {}
     buffers: dict = {}  # node -> [gradient array (or per-output list), fresh]
     leaf_grads: dict = {}  # id(leaf) -> [leaf, grad, fresh]
     # ``node`` is set when the next node to run is known with its gradient (``g``, ``gfresh``): the root of a
@@ -381,11 +383,13 @@ def _run_raw(roots, root_grads, retain_graph):
     node = None
     fn = roots[0]._grad_fn
     if len(roots) == 1 and fn is not None and fn._n_out == 1:  # ``loss.backward()``
-        deps[fn] = 0  # (nothing reachable from the root consumes it: the graph has no cycles)
-        _count_consumers([fn], deps)
+        # A node used once (``_uses``) is ready when its one consumer has sent its gradient; the consumers
+        # of the others are counted (``deps``) when the first of them is reached: a chain counts nothing.
+        root, deps, lazy = fn, None, True
         node, g, gfresh = fn, root_grads[0], False
         ready = []
     else:
+        deps, lazy = {}, False
         stack = []
         for t, g in zip(roots, root_grads, strict=True):
             fn = t._grad_fn
@@ -479,6 +483,16 @@ def _run_raw(roots, root_grads, retain_graph):
                         entry[1] = entry[1] + gx
                         entry[2] = True
                     continue
+                if lazy and target._uses == 1 and target._n_out == 1:  # this node is its only consumer
+                    if nxt is None:
+                        nxt, ng, nfresh = target, gx, fresh
+                    else:
+                        buffers[target] = [gx, fresh]
+                        push(target)
+                    continue
+                if deps is None:  # the first node used more than once: count the graph's edges now (no
+                    deps = {root: 0}  # node with several consumers has received a gradient yet)
+                    _count_consumers([root], deps)
                 if target._n_out == 1:
                     old = buffers.get(target)
                     if old is None:
@@ -495,6 +509,12 @@ def _run_raw(roots, root_grads, retain_graph):
                     slot[nr] = gx if slot[nr] is None else slot[nr] + gx
             elif e[1] == LEAF:
                 continue
+            elif lazy and target._uses == 1 and target._n_out == 1:
+                push(target)  # ready, with no gradient
+                continue
+            elif deps is None:  # (as above)
+                deps = {root: 0}
+                _count_consumers([root], deps)
             d = deps[target] - 1
             deps[target] = d
             if d == 0:

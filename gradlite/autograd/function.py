@@ -16,7 +16,7 @@ import weakref
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.engine import _check_versions
 from gradlite.autograd.grad_mode import INFERENCE_SAVE_ERROR, no_grad, state
-from gradlite.autograd.node import FREED, LEAF, Node
+from gradlite.autograd.node import FREED, LEAF, Node, count_uses
 from gradlite.tensor import Size, Tensor, _dtype_of, _make
 
 
@@ -164,6 +164,7 @@ def _record(cls, ctx, args, outs) -> None:
         else:
             edges.append(None)
     ctx._edges = tuple(edges)
+    count_uses(ctx._edges)
     ctx._n_out = len(outs)
     in_meta = tuple(
         (a._data.shape, a._data.dtype, a._device) if isinstance(a, Tensor) else None for a in args

@@ -48,6 +48,7 @@ class Node:
         "_saved",  # ((tensor, version_counter, version), ...) checked before backward runs
         "_out",  # None, or (array, version_counter, device) of an output the backward needs
         "_n_out",
+        "_uses",  # how many edges were ever recorded into this node (>= its consumers in any backward)
         "_pre_hooks",  # {output_nr: [hook(grad) -> grad | None]} (tensor hooks, retain_grad)
         "_hooks",  # [hook(grad_inputs, grad_outputs)] run after the node
         "metadata",
@@ -57,6 +58,8 @@ class Node:
     def __init__(self, fns, edges, saved=(), out=None, n_out=1, dev=None, args=None, rargs=None, rfns=None):
         self._fns = fns
         self._edges = edges
+        self._uses = 0
+        count_uses(edges)
         self._saved = saved
         self._out = out
         self._n_out = n_out
@@ -109,6 +112,14 @@ class Node:
         self._fns = self._args = self._rargs = self._rfns = None
         self._saved = ()
         self._out = None
+
+
+def count_uses(edges) -> None:
+    """Count a new node's edges into the nodes they lead to (``Node._uses``): a node used once runs as soon
+    as its one consumer has sent its gradient, without counting the graph first (the engine)."""
+    for e in edges:
+        if e is not None and e[1] != LEAF:
+            e[0]._uses += 1
 
 
 class AccumulateGrad:

@@ -71,7 +71,11 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             return _make(data, dev)
         fn = x._grad_fn
         xd = x._data
-        edges = ((x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype),)
+        if fn is None:
+            edges = ((x, LEAF, xd.shape, xd.dtype),)
+        else:
+            fn._uses += 1
+            edges = ((fn, x._output_nr, xd.shape, xd.dtype),)
         if saved:
             s = saved[0]
             if s.__class__ is Tensor:
@@ -85,11 +89,19 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         if isinstance(x, Tensor) and x._requires_grad:
             fn = x._grad_fn
             xd = x._data
-            ex = (x, LEAF, xd.shape, xd.dtype) if fn is None else (fn, x._output_nr, xd.shape, xd.dtype)
+            if fn is None:
+                ex = (x, LEAF, xd.shape, xd.dtype)
+            else:
+                fn._uses += 1
+                ex = (fn, x._output_nr, xd.shape, xd.dtype)
         if isinstance(y, Tensor) and y._requires_grad:
             fn = y._grad_fn
             yd = y._data
-            ey = (y, LEAF, yd.shape, yd.dtype) if fn is None else (fn, y._output_nr, yd.shape, yd.dtype)
+            if fn is None:
+                ey = (y, LEAF, yd.shape, yd.dtype)
+            else:
+                fn._uses += 1
+                ey = (fn, y._output_nr, yd.shape, yd.dtype)
         elif ex is None:
             return _make(data, dev)
         edges = (ex, ey)
@@ -118,8 +130,11 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
                     edges = [None] * n
                 fn = x._grad_fn
                 xd = x._data
-                nr = LEAF if fn is None else x._output_nr
-                edges[i] = (x if fn is None else fn, nr, xd.shape, xd.dtype)
+                if fn is None:
+                    edges[i] = (x, LEAF, xd.shape, xd.dtype)
+                else:
+                    fn._uses += 1
+                    edges[i] = (fn, x._output_nr, xd.shape, xd.dtype)
             i += 1
         if edges is None:
             return _make(data, dev)
@@ -135,6 +150,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     node._saved = checks
     node._out = None
     node._n_out = 1
+    node._uses = 0
     node._dev = dev
     node._args = args
     node._rargs = rargs
