@@ -26,6 +26,7 @@ class CupyBackend:
         self.cp, self.cupyx, self.xp = cupy, cupyx, xp
         self.kernels = FUSED  # the hot elementwise formulas, each one fused kernel (cupy_kernels.py)
         self.array_type = cupy.ndarray
+        self.mm = cupy.matmul  # the product of two matrices
         self._rngs: dict[int, object] = {}
         self._seed: int | None = None
 

@@ -152,6 +152,7 @@ class NumpyBackend:
     kernels = unfused(xp)  # the hot elementwise formulas (backends/_kernels.py), run as they are
     # Arrays of this backend are instances of this type (used to recognise them in tensor()).
     array_type = np.ndarray
+    mm = staticmethod(np.ndarray.dot)  # the product of two matrices: straight to BLAS, no Python frame
 
     def __init__(self):
         self.rng = np.random.default_rng()

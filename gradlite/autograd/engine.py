@@ -427,11 +427,10 @@ def _run_raw(roots, root_grads, retain_graph):
             if not retain_graph:
                 node._release()
             single = sum(gx is not None for gx in gxs) <= 1
+            gdata = None if type(g) is list else g  # (a node of several outputs gets a list)
         else:  # a built-in node: each gradient is computed in the loop below, right before it is sent on
             gxs = None
-            fns = node._rfns or node._fns
-            if fns is None:
-                raise RuntimeError(FREED)
+            fns = node._rfns or node._fns  # (not None: a released node has no ``_args``)
             saved = node._saved
             if saved:
                 for _t, vc, v in saved:
@@ -443,8 +442,8 @@ def _run_raw(roots, root_grads, retain_graph):
             kept = a
             trusted = True
             single = len(edges) - edges.count(None) <= 1  # (an input may still get None: then a copy)
+            gdata = g
         # send each gradient on: into its target node's buffer, or to its leaf
-        gdata = None if type(g) is list else g
         seen = None if single else set()
         nxt = None
         i = -1
@@ -519,8 +518,8 @@ def _run_raw(roots, root_grads, retain_graph):
             deps[target] = d
             if d == 0:
                 push(target)
-        if gxs is None and not retain_graph:  # Node._release, inlined (built-in nodes do not override it)
-            node._fns = node._args = node._rargs = node._rfns = node._out = None
+        if gxs is None and not retain_graph:  # Node._release, inlined (built-in nodes do not override it;
+            node._fns = node._args = node._rargs = node._out = None  # ``_rfns`` holds module functions only)
             node._saved = ()
         node = nxt
         if nxt is not None:

@@ -125,7 +125,7 @@ def _addmm(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """``x @ weight.T + bias`` for a batch of rows, as one node (PyTorch's ``AddmmBackward0``): the bias is
     added into the product in place, and the weight gradient comes as ``gy.T @ x``, in the weight's layout."""
     xd, wd = x._data, weight._data
-    mm = x._device.backend.xp.matmul
+    mm = x._device.backend.mm
     data = mm(xd, wd.T)
     args, rargs = (x, weight, matmul), (xd, wd, mm)  # (``mm``: as for arithmetic's matmul)
     if bias is None:

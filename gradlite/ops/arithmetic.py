@@ -57,11 +57,16 @@ def _is_bool(d) -> bool:
     return type(d) is bool or (hasattr(d, "dtype") and _dtype_of(d) is dtypes.bool_)
 
 
-def _is_bool_tensor(t) -> bool:
-    if t.__class__ is not Tensor and not isinstance(t, Tensor):
-        return False
-    d = t._data
-    return (_DTYPE_OF.get(d.dtype) or _dtype_of(d)) is dtypes.bool_
+def _has_bool_tensor(x, y) -> bool:
+    """Whether x or y is a bool tensor."""
+    if x.__class__ is Tensor or isinstance(x, Tensor):
+        d = x._data
+        if (_DTYPE_OF.get(d.dtype) or _dtype_of(d)) is dtypes.bool_:
+            return True
+    if y.__class__ is Tensor or isinstance(y, Tensor):
+        d = y._data
+        return (_DTYPE_OF.get(d.dtype) or _dtype_of(d)) is dtypes.bool_
+    return False
 
 
 def _logical(xd, yd, op: str):
@@ -101,7 +106,7 @@ def add(x, y, *, alpha=1) -> Tensor:
 @tensor_method("__sub__", "sub", "subtract")
 def sub(x, y, *, alpha=1) -> Tensor:
     """``x - alpha * y`` with broadcasting; bool tensors raise, as in PyTorch."""
-    if _is_bool_tensor(x) or _is_bool_tensor(y):
+    if _has_bool_tensor(x, y):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
@@ -264,7 +269,7 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
         ):
             _check_matmul(x, y, "matmul")
         fns = _MM_T if _f_order(yd) else _MM
-        mm = x._device.backend.xp.matmul
+        mm = x._device.backend.mm
         return apply("MmBackward0", mm(xd, yd), (x, y), fns, saved=(y, x), args=(x, y, matmul),
                      rargs=(xd, yd, mm))
     _check_matmul(x, y, "matmul")

@@ -127,15 +127,25 @@ def _inplace(fn, op, saves_self=False):
     """The in-place method ``op`` of the out-of-place ``fn`` (a function, or a Tensor method's name)."""
 
     fast = _FAST_OPS.get(fn) if not isinstance(fn, str) else None
+    if fast is not None and op.startswith("__"):  # ``x op= y``: one operand, no keywords
 
-    def method(x: Tensor, *args, **kwargs) -> Tensor:
-        if fast is not None and len(args) == 1 and not kwargs:
+        def method(x: Tensor, y) -> Tensor:
             if x._meta or (x._requires_grad and state.grad_enabled):  # else nothing to check
                 check_inplace(x)
-            if _inplace_fast(x, args[0], fast):
+            if _inplace_fast(x, y, fast):
                 return x
-        f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
-        return in_place(f, x, args, kwargs, saves_self, op)
+            return in_place(fn, x, (y,), None, saves_self, op)
+
+    else:
+
+        def method(x: Tensor, *args, **kwargs) -> Tensor:
+            if fast is not None and len(args) == 1 and not kwargs:
+                if x._meta or (x._requires_grad and state.grad_enabled):  # else nothing to check
+                    check_inplace(x)
+                if _inplace_fast(x, args[0], fast):
+                    return x
+            f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
+            return in_place(f, x, args, kwargs, saves_self, op)
 
     method.__name__ = op
     method.__doc__ = f"In-place ``{op.strip('_')}``; returns self."
