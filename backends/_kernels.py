@@ -73,6 +73,25 @@ def formulas(xp) -> SimpleNamespace:
     )
 
 
+# the optimizer steps: how many array arguments come before the scalar factors
+STEP_ARRAYS = {
+    "sgd_step": 2, "sgd_momentum_step": 3, "sgd_nesterov_step": 3, "adam_step": 4, "amsgrad_step": 5,
+}
+
+
+def scalars_in_param_dtype(step, n_arrays: int):
+    """``step`` with its scalar factors (Python or NumPy numbers) first made numbers of the parameter's
+    dtype. For fused kernels: a Python float makes CuPy 13 under NumPy 2 (and a numpy.float64 any CuPy)
+    compute a float32 parameter's update in float64, unlike PyTorch and the NumPy backend."""
+
+    def typed(*args):
+        t = args[0].dtype.type
+        return step(*args[:n_arrays], *(t(s) for s in args[n_arrays:]))
+
+    typed.__name__ = getattr(step, "__name__", "step")
+    return typed
+
+
 def cast_mask_relu_grad(xp):
     """``relu_grad`` for backends without kernel fusion: ``bool * float`` is not array-API, a cast mask is
     (and on NumPy 10x faster than ``where``); multiplied in place, the mask becomes the gradient."""

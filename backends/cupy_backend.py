@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import check_bounds, draw, scatter_prod
+from ._common import check_bounds, draw, scatter_extreme, scatter_prod, scatter_sum
 
 _INSTALL = (
     "device='cuda' needs CuPy, which is not installed (or failed to import: {err}). "
@@ -59,19 +59,26 @@ class CupyBackend:
             self.cp.cuda.Device().synchronize()
 
     def scatter_add(self, target, index, values) -> None:
-        self.cupyx.scatter_add(target, index, values)
+        scatter_sum(self.cp, self.cupyx.scatter_add, target, index, values)
 
     def scatter_reduce(self, target, index, values, reduce: str) -> None:
         """``target[index] = reduce(target[index], values)``, repeats reducing in turn: CuPy's atomic
-        scatters for sum/amax/amin; a product has none, so it goes in rounds (``scatter_prod``)."""
+        scatters for sum/amax/amin, on the dtypes they handle exactly (``scatter_sum``, ``scatter_extreme``);
+        a product has none, so it goes in rounds (``scatter_prod``)."""
         if reduce == "prod":
             scatter_prod(self.cp, target, index, values)
+        elif reduce == "sum":
+            scatter_sum(self.cp, self.cupyx.scatter_add, target, index, values)
         else:
-            fn = {"sum": "scatter_add", "amax": "scatter_max", "amin": "scatter_min"}[reduce]
-            getattr(self.cupyx, fn)(target, index, values)
+            is_max = reduce == "amax"
+            scatter = self.cupyx.scatter_max if is_max else self.cupyx.scatter_min
+            scatter_extreme(self.cp, scatter, target, index, values, is_max)
 
-    # one host sync per advanced index in the forward: CuPy would wrap out-of-range indices silently
-    check_bounds = staticmethod(check_bounds)
+    def check_bounds(self, ix, dim: int, size: int) -> None:
+        """One host sync per advanced index in the forward (its min and max in one read): CuPy would wrap
+        out-of-range indices silently."""
+        cp = self.cp
+        check_bounds(ix, dim, size, lambda a: tuple(int(v) for v in cp.stack([a.min(), a.max()]).get()))
 
     def manual_seed(self, seed: int) -> None:
         self._seed = seed

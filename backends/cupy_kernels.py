@@ -11,10 +11,16 @@ from types import SimpleNamespace
 
 import cupy
 
-from ._kernels import formulas
+from ._kernels import STEP_ARRAYS, formulas, scalars_in_param_dtype
 
 UNFUSED = formulas(cupy)  # the reference the fused kernels are tested against
 
-FUSED = SimpleNamespace(
+# each formula as one kernel
+KERNELS = SimpleNamespace(
     **{name: cupy.fuse(kernel_name=f"gradlite_{name}")(fn) for name, fn in vars(UNFUSED).items()}
+)
+# what the backend runs: the kernels, the optimizer steps with their factors in the parameter's dtype
+FUSED = SimpleNamespace(
+    **{name: scalars_in_param_dtype(k, STEP_ARRAYS[name]) if name in STEP_ARRAYS else k
+       for name, k in vars(KERNELS).items()}
 )

@@ -52,7 +52,7 @@ def test_fused_kernel_matches_unfused_formula(name, dtype):
     from gradlite.backends import cupy_kernels
 
     fused, plain = getattr(cupy_kernels.FUSED, name), getattr(cupy_kernels.UNFUSED, name)
-    assert type(fused).__name__ == "Fusion"  # a cupy.fuse kernel, not the Python function
+    assert type(getattr(cupy_kernels.KERNELS, name)).__name__ == "Fusion"  # a cupy.fuse kernel
     a, b = _args(name, dtype, cupy), _args(name, dtype, cupy)
     ra, rb = fused(*a), plain(*b)
     tol = {"float32": 1e-5, "float64": 1e-12}[dtype]
@@ -119,3 +119,28 @@ def test_cross_entropy_gradient_goes_through_the_log_softmax_kernel(device, torc
     torch.nn.functional.cross_entropy(tx, torch.tensor(target, device=device)).backward()
     assert calls == [1]
     np.testing.assert_allclose(t.grad.cpu().numpy(), tx.grad.cpu().numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize(
+    "name", ["sgd_step", "sgd_momentum_step", "sgd_nesterov_step", "adam_step", "amsgrad_step"]
+)
+def test_optimizer_steps_get_their_factors_in_the_parameter_dtype(name, dtype):
+    """The CUDA backend's steps pass Python-float factors to the fused kernel as numbers of the parameter's
+    dtype (so CuPy computes a float32 update in float32): the wrapper, around the NumPy formula."""
+    from backends._kernels import STEP_ARRAYS, formulas, scalars_in_param_dtype
+
+    seen = []
+    plain = getattr(formulas(np), name)
+
+    def recording(*args):
+        seen.extend(type(a) for a in args[STEP_ARRAYS[name]:])
+        return plain(*args)
+
+    a, b = _args(name, dtype, np), _args(name, dtype, np)
+    scalars_in_param_dtype(recording, STEP_ARRAYS[name])(*a)
+    plain(*b)
+    assert seen and all(t is np.dtype(dtype).type for t in seen)
+    for x, y in zip(a, b, strict=True):  # the same update, written in place
+        if isinstance(x, np.ndarray):
+            np.testing.assert_allclose(x, y, rtol={"float16": 1e-3}.get(dtype, 1e-6))

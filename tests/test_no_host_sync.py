@@ -2,8 +2,9 @@
 
 The step (forward through Linear/ReLU/LayerNorm/Dropout, a loss, backward, gradient clipping and an optimizer
 step) runs with every gradlite path to the host refused: the Tensor conversions and the backend's
-``to_host``. On CUDA, CuPy's own synchronisation detector is switched on too (``cupyx.allow_synchronize``,
-where this CuPy still has it), so an implicit read inside op code (``bool(array)``, ``float(array)``) fails.
+``to_host``. On CUDA an implicit read inside op code (``bool(array)``, ``float(array)``, a mask index) fails
+too: the device is kept busy by a spinning kernel queued before the step, which must end while it spins
+(and CuPy's own detector, ``cupyx.allow_synchronize``, is on where this CuPy still checks it).
 """
 
 from __future__ import annotations
@@ -42,11 +43,36 @@ def _no_host_reads(monkeypatch, device: str):
         if device == "cuda":
             import cupyx
 
-            allow = getattr(cupyx, "allow_synchronize", None)
-            with allow(False) if allow is not None else contextlib.nullcontext():
+            allow = getattr(cupyx, "allow_synchronize", None)  # (CuPy 13 checks it; 14 no longer does)
+            with allow(False) if allow is not None else contextlib.nullcontext(), _device_kept_busy():
                 yield
         else:
             yield
+
+
+_SPIN = r"""
+extern "C" __global__ void gradlite_spin(long long cycles) {
+    long long start = clock64();
+    while (clock64() - start < cycles) { }
+}
+"""
+
+
+@contextlib.contextmanager
+def _device_kept_busy(seconds: float = 2.0):
+    """Catch any synchronisation, CuPy's own included: a kernel spinning ``seconds`` is queued first, so a
+    host read in the block would wait for it; the block must end while the spin still runs."""
+    import cupy
+
+    spin = cupy.RawKernel(_SPIN, "gradlite_spin")
+    cycles = int(seconds * cupy.cuda.Device().attributes["ClockRate"] * 1e3)  # (ClockRate: kHz)
+    spin((1,), (1,), (np.int64(cycles),))
+    after_spin = cupy.cuda.Event()
+    after_spin.record()
+    yield
+    waited = after_spin.done
+    after_spin.synchronize()
+    assert not waited, "the host waited for the device during the step (a synchronisation)"
 
 
 def _model(device):
@@ -78,8 +104,6 @@ def test_training_step_never_reads_back(device, monkeypatch, make_opt, loss):
     x = gradlite.tensor(rng.standard_normal((32, 8)).astype(np.float32), device=device)
     labels = gradlite.tensor(rng.integers(0, 3, 32), device=device)
     targets = gradlite.tensor(rng.standard_normal((32, 3)).astype(np.float32), device=device)
-    before = [p.detach().clone() for p in model.parameters()]
-
     def step():
         out = model(x)
         if loss == "cross_entropy":
@@ -92,6 +116,8 @@ def test_training_step_never_reads_back(device, monkeypatch, make_opt, loss):
         opt.step()
         return value
 
+    step()  # (first calls compile CuPy's kernels: outside the guard, which times the host on CUDA)
+    before = [p.detach().clone() for p in model.parameters()]
     with _no_host_reads(monkeypatch, device):
         losses = [step() for _ in range(3)]
     # outside the guard: the step really ran (parameters moved, the loss is a finite scalar)
@@ -113,3 +139,17 @@ def test_the_guard_catches_a_read_back(device, monkeypatch):
     with _no_host_reads(monkeypatch, device), pytest.raises(AssertionError, match="read back"):
         if (w > 0).all():
             pass
+
+
+@pytest.mark.gpu
+def test_the_busy_device_catches_a_cupy_read(device):
+    """The CUDA guard's timing half: CuPy reading an array back inside it fails (the spin had to end)."""
+    if device != "cuda":
+        pytest.skip("the spinning kernel is CUDA's")
+    import cupy
+
+    a = cupy.arange(3)
+    with pytest.raises(AssertionError, match="waited for the device"), _device_kept_busy(0.5):
+        int(a.sum())
+    with _device_kept_busy(0.5):  # queueing work only: no wait
+        a = a * 2

@@ -248,6 +248,47 @@ def test_scatter_prod_in_rounds_matches_multiply_at():
         np.multiply.at(want, key, values)
         scatter_prod(np, target, key, values)
         np.testing.assert_allclose(target, want, rtol=1e-12)
+    # a transposed (Fortran-ordered) target, whose flat reshape is a copy, and a 0-d one
+    target = rng.standard_normal((4, 3)).T
+    key = (rng.integers(0, 3, 20), rng.integers(0, 4, 20))
+    values = rng.standard_normal(20)
+    want = target.copy()
+    np.multiply.at(want, key, values)
+    scatter_prod(np, target, key, values)
+    np.testing.assert_allclose(target, want, rtol=1e-12)
+    target = np.array(3.0)
+    scatter_prod(np, target, (), np.array(2.0))
+    assert target == 6.0
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "bool"],
+)
+def test_cuda_scatters_through_64_bit_words_match_ufunc_at(dtype):
+    """CuPy's atomic scatters lack dtypes (13.x: int64) and round double max/min through float32, dropping
+    NaN; its backend sums and compares 64-bit words instead (``scatter_sum``, ``scatter_extreme``): the
+    shared code, run here on NumPy with ``np.<ufunc>.at`` as the atomic scatter, against NumPy's own."""
+    from backends._common import scatter_extreme, scatter_sum
+
+    rng = np.random.default_rng(2)
+    floating = dtype.startswith("float")
+    for reduce in ("sum", "amax", "amin"):
+        target = (rng.standard_normal((4, 3)) * 100).astype(dtype)
+        values = (rng.standard_normal(25) * 100).astype(dtype)
+        if floating:
+            target[1, 1] = np.nan
+            values[[3, 5, 6, 7, 8]] = [np.nan, -np.inf, np.inf, -0.0, 1 + 2**-40 if dtype == "float64" else 1]
+        key = (rng.integers(0, 4, 25), rng.integers(0, 3, 25))
+        ufunc = {"sum": np.add, "amax": np.maximum, "amin": np.minimum}[reduce]
+        want, got = target.copy(), target.copy()
+        ufunc.at(want, key, values)
+        if reduce == "sum":
+            scatter_sum(np, ufunc.at, got, key, values)
+        else:
+            scatter_extreme(np, ufunc.at, got, key, values, reduce == "amax")
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)  # (exactly: nan where NumPy has nan, 1 + 2^-40 kept)
 
 
 def test_scatter_reduce_after_an_in_place_change_raises_at_backward(device):
