@@ -209,14 +209,13 @@ def operands(x, y, op: str):
 
     Raises RuntimeError when the tensors live on different devices, TypeError for unsupported operands.
     """
+    yc = y.__class__
+    if (yc is float or yc is int) and isinstance(x, Tensor):  # fast path: a floating tensor with a python
+        xd = x._data  # float or int keeps its dtype
+        d = _DTYPE_OF.get(xd.dtype)
+        if d is not None and d.is_floating_point:
+            return xd, y
     xt, yt = isinstance(x, Tensor), isinstance(y, Tensor)
-    if xt and not yt:  # fast path: a floating tensor with a python float or int keeps its dtype
-        yc = y.__class__
-        if yc is float or yc is int:
-            xd = x._data
-            d = _DTYPE_OF.get(xd.dtype)
-            if d is not None and d.is_floating_point:
-                return xd, y
     if xt and yt:
         if x._device is not y._device:
             raise RuntimeError(

@@ -110,6 +110,7 @@ def _kept(shape, axes, keepdim):
 
 
 _SUM = (_expand_grad,)
+_FULL = [(tuple(range(k)), (1,) * k) for k in range(65)]  # per rank: every dim, and its all-ones shape
 _SUM_RAW = (_expand_grad_raw,)
 
 
@@ -122,13 +123,14 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         xp = x._device.backend.xp
         shape = xd.shape
         n = xd.size
+        axes, ones = _FULL[len(shape)]
         return apply(
             "MeanBackward0",
             xp.mean(xd, axis=None, keepdims=keepdim),
             (x,),
             _SUM,
-            args=(shape, tuple(range(len(shape))), keepdim, n),
-            rargs=(xp, shape, None if keepdim or not shape else (1,) * len(shape), n, n <= 65536),
+            args=(shape, axes, keepdim, n),
+            rargs=(xp, shape, None if keepdim or not shape else ones, n, n <= 65536),
             rfns=_SUM_RAW,
         )
     src = _dtype_of(x._data) if dtype is None else dtypes.as_dtype(dtype)
