@@ -123,6 +123,7 @@ def torch_T_warnings():  # noqa: N802
     import subprocess
     import sys
 
+    pytest.importorskip("torch")  # (a module-scoped fixture: set up before the function-scoped ``torch``)
     script = (
         "import json, warnings, torch\n"
         "out = []\n"
