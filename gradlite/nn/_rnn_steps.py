@@ -51,7 +51,9 @@ def _lstm_cell(g: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     gg = xp.tanh(gd[..., 2 * n : 3 * n])
     c2 = f * cd + i * gg
     tc = xp.tanh(c2)
-    args, rargs, saved = (g, c, n), (xp, i, f, gg, o, cd, tc), ((g, c), (g, c))
+    # (both gradients read c's array, so c is version-checked; g is the layer's own pre-activation, which
+    # no user code can change in place, and its gates are kept as arrays)
+    args, rargs, saved = (g, c, n), (xp, i, f, gg, o, cd, tc), (c, c)
     h = apply("LstmCellBackward0", o * tc, (g, c), _H, saved=saved, args=args, rargs=rargs, rfns=_H_RAW)
     return h, apply("LstmCellBackward0", c2, (g, c), _C, saved=saved, args=args, rargs=rargs, rfns=_C_RAW)
 
