@@ -24,7 +24,7 @@ def current_device() -> int:
 
 def synchronize(device=None) -> None:
     """Wait for all queued work on the device (a host sync: for timing, never inside ops)."""
-    backends.cuda_backend().synchronize(_index(device))
+    backends.cuda_backend().synchronize(_resolved(device))  # (None: the current device, as PyTorch)
 
 
 def manual_seed(seed: int) -> None:
