@@ -84,11 +84,11 @@ def record_trace(node) -> None:
     """Remember where in the user's program ``node`` was created (only while anomaly mode is on)."""
     stack = traceback.extract_stack()[:-2]
     user = [f for f in stack if "/gradlite/" not in f.filename.replace("\\", "/")]
-    node.metadata = {"traceback_": traceback.format_list(user[-5:] or stack[-5:])}
+    node.metadata["traceback_"] = traceback.format_list(user[-5:] or stack[-5:])
 
 
 def forward_trace(node) -> str:
-    meta = getattr(node, "metadata", None)
+    meta = node._hx and node._hx.metadata
     if meta and "traceback_" in meta:
         return "".join(meta["traceback_"])
     return "(no forward trace: the node was created while anomaly detection was off)\n"

@@ -418,7 +418,7 @@ def _run_raw(roots, root_grads, retain_graph):
             g, gfresh = (None, False) if entry is None else entry
         edges = node._edges
         a = node._args
-        if a is None or node._pre_hooks or node._hooks or g is None:  # the general path: gradients first
+        if a is None or node._hx is not None or g is None:  # the general path (hooks, ...): gradients first
             gxs, kept, trusted, g = _node_grads(node, g, True, None, None, None, None)
             if node._hooks:
                 gxs = _run_post_hooks(node, gxs, g, True)

@@ -49,9 +49,7 @@ class Node:
         "_out",  # None, or (array, version_counter, device) of an output the backward needs
         "_n_out",
         "_uses",  # how many edges were ever recorded into this node (>= its consumers in any backward)
-        "_pre_hooks",  # {output_nr: [hook(grad) -> grad | None]} (tensor hooks, retain_grad)
-        "_hooks",  # [hook(grad_inputs, grad_outputs)] run after the node
-        "metadata",
+        "_hx",  # None, or the node's hooks and metadata (``_Extra``), made when first used
         "__weakref__",
     )
 
@@ -67,7 +65,7 @@ class Node:
         self._args = args
         self._rargs = rargs
         self._rfns = rfns
-        self._pre_hooks = self._hooks = self.metadata = None
+        self._hx = None
         self._name = type(self).__name__
 
     def name(self) -> str:
@@ -89,21 +87,46 @@ class Node:
                 out.append((named(e[0]), e[1]))
         return tuple(out)
 
+    @property
+    def _pre_hooks(self) -> dict | None:
+        """``{output_nr: [hook(grad) -> grad | None]}`` (tensor hooks, retain_grad; None: the node's own)."""
+        return None if self._hx is None else self._hx.pre_hooks
+
+    @property
+    def _hooks(self) -> list | None:
+        """``[hook(grad_inputs, grad_outputs)]``, run after the node."""
+        return None if self._hx is None else self._hx.hooks
+
+    @property
+    def metadata(self) -> dict:
+        """A dict the user may fill, kept with the node (anomaly mode stores the forward's trace there)."""
+        hx = self._extra()
+        if hx.metadata is None:
+            hx.metadata = {}
+        return hx.metadata
+
+    def _extra(self) -> _Extra:
+        if self._hx is None:
+            self._hx = _Extra()
+        return self._hx
+
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; may return new grad_inputs."""
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(fn)
-        return RemovableHandle(self._hooks, fn)
+        hx = self._extra()
+        if hx.hooks is None:
+            hx.hooks = []
+        hx.hooks.append(fn)
+        return RemovableHandle(hx.hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node's backward; may return new grad_outputs."""
         return self._add_pre_hook(None, fn)
 
     def _add_pre_hook(self, output_nr, fn):
-        if self._pre_hooks is None:
-            self._pre_hooks = {}
-        hooks = self._pre_hooks.setdefault(output_nr, [])
+        hx = self._extra()
+        if hx.pre_hooks is None:
+            hx.pre_hooks = {}
+        hooks = hx.pre_hooks.setdefault(output_nr, [])
         hooks.append(fn)
         return RemovableHandle(hooks, fn)
 
@@ -112,6 +135,16 @@ class Node:
         self._fns = self._args = self._rargs = self._rfns = None
         self._saved = ()
         self._out = None
+
+
+class _Extra:
+    """What few nodes have: hooks and metadata. Kept apart so that recording a node writes one slot for them
+    (``Node._hx``, None) and the engine reads one to know that a node has no hooks."""
+
+    __slots__ = ("pre_hooks", "hooks", "metadata")
+
+    def __init__(self):
+        self.pre_hooks = self.hooks = self.metadata = None
 
 
 def count_uses(edges) -> None:

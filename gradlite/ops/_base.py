@@ -155,7 +155,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     node._args = args
     node._rargs = rargs
     node._rfns = rfns
-    node._pre_hooks = node._hooks = node.metadata = None
+    node._hx = None
     out = _new(Tensor)  # _make, inlined
     out._data = data
     out._device = dev

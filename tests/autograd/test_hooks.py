@@ -84,6 +84,24 @@ def test_node_prehook_and_hook_replace(torch, device):
     both(torch, program, device)
 
 
+def test_node_metadata_is_a_kept_dict(torch, device):
+    # PyTorch's ``grad_fn.metadata``: an empty dict at first, the same dict on every read, filled by the user;
+    # a node with metadata (and a hook removed again) still backpropagates as any other
+    def program(lib, dev):
+        a = _t(lib, dev, (1.0, 2.0))
+        b = a * a
+        first = b.grad_fn.metadata
+        first["tag"] = 3
+        h = b.grad_fn.register_hook(lambda gi, go: (gi[0] * 0,))
+        h.remove()
+        c = b.exp()
+        (c * 2).sum().backward()
+        return (list(first.items()), b.grad_fn.metadata is first, list(c.grad_fn.metadata), a.grad,
+                c.grad_fn.next_functions[0][0].name())
+
+    both(torch, program, device)
+
+
 def test_node_hook_sees_unbroadcast_gradients(torch, device):
     def program(lib, dev):
         seen = []
