@@ -139,6 +139,8 @@ def _fast_namespace(compat):
 
     fast = [matmul, permute_dims, astype, asarray, sum, max, min, clip, take_along_axis, mean]
     fast += [zeros, empty, ones, zeros_like, ones_like, empty_like, full]
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":  # NumPy's own take ``device`` (None or "cpu"): no
+        fast += [np.empty, np.zeros]  # wrapper, and these two are C functions (no Python frame either)
     # ndarray.reshape takes copy= from NumPy 2.1; before that np.reshape (compat's) stays
     if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
 
