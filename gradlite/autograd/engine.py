@@ -451,15 +451,15 @@ def _run_raw(roots, root_grads, retain_graph):
             i += 1
             if e is None:
                 continue
+            target, nr, shape, dt = e
             if gxs is None:
                 fn = fns[i]
                 gx = g if fn is identity else fn(g, *a)  # (add's and sub's gradients pass g on uncalled)
                 # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
-                if gx is not None and (gx.shape != e[2] or (gx.dtype is not e[3] and gx.dtype != e[3])):
-                    gx = _fit_array(node, gx, e[2], e[3], i)
+                if gx is not None and (gx.shape != shape or (gx.dtype is not dt and gx.dtype != dt)):
+                    gx = _fit_array(node, gx, shape, dt, i)
             else:
                 gx = gxs[i]
-            target = e[0]
             if gx is not None:
                 # whether gx belongs to this pass alone (``_fresh``), the common cases inlined
                 if gx is gdata:
@@ -474,7 +474,7 @@ def _run_raw(roots, root_grads, retain_graph):
                 else:
                     gbase = getattr(gdata, "base", None)
                     fresh = trusted and _fresh(gx, gdata, gbase, gfresh, single, kept, seen)
-                if e[1] == LEAF:
+                if nr == LEAF:
                     entry = leaf_grads.get(id(target))  # _to_leaf, inlined
                     if entry is None:
                         leaf_grads[id(target)] = [target, gx, fresh]
@@ -504,9 +504,8 @@ def _run_raw(roots, root_grads, retain_graph):
                         old[1] = True
                 else:
                     slot = buffers.setdefault(target, [[None] * target._n_out, False])[0]
-                    nr = e[1]
                     slot[nr] = gx if slot[nr] is None else slot[nr] + gx
-            elif e[1] == LEAF:
+            elif nr == LEAF:
                 continue
             elif lazy and target._uses == 1 and target._n_out == 1:
                 push(target)  # ready, with no gradient
