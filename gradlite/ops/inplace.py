@@ -126,72 +126,70 @@ def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self:
 def _inplace(fn, op, saves_self=False):
     """The in-place method ``op`` of the out-of-place ``fn`` (a function, or a Tensor method's name)."""
 
+    def general(x: Tensor, *args, **kwargs) -> Tensor:
+        f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
+        return in_place(f, x, args, kwargs, saves_self, op)
+
     fast = _FAST_OPS.get(fn) if not isinstance(fn, str) else None
-    if fast is not None and op.startswith("__"):  # ``x op= y``: one operand, no keywords
-
-        def method(x: Tensor, y) -> Tensor:
-            if x._meta or (x._requires_grad and state.grad_enabled):  # else nothing to check
-                check_inplace(x)
-            if _inplace_fast(x, y, fast):
-                return x
-            return in_place(fn, x, (y,), None, saves_self, op)
-
+    if fast is None:
+        method = general
     else:
+        iop, oop = fast
 
-        def method(x: Tensor, *args, **kwargs) -> Tensor:
-            if fast is not None and len(args) == 1 and not kwargs:
-                if x._meta or (x._requires_grad and state.grad_enabled):  # else nothing to check
-                    check_inplace(x)
-                if _inplace_fast(x, args[0], fast):
-                    return x
-            f = getattr(Tensor, fn) if isinstance(fn, str) else fn  # ops of other files are looked up late
-            return in_place(f, x, args, kwargs, saves_self, op)
+        def one(x: Tensor, y) -> Tensor:
+            """``x op= y`` as one in-place array op when no graph is recorded and nothing is cast (the
+            optimizer step ``p -= lr * p.grad``): no temporary result and no copy back, so a step's peak
+            memory is NumPy's. Taken for a floating ``x`` with a python number, or with a tensor of its
+            dtype and device whose shape broadcasts into x's; any other case (errors included) is the
+            general path's."""
+            if x._meta:
+                check_inplace(x)
+            xd = x._data
+            if y.__class__ is float or y.__class__ is int:
+                if state.grad_enabled and x._requires_grad:
+                    return general(x, y)
+                yd = y
+            elif isinstance(y, Tensor):
+                if state.grad_enabled and (x._requires_grad or y._requires_grad):
+                    return general(x, y)
+                yd = y._data
+                if y._device is not x._device or (yd.dtype is not xd.dtype and yd.dtype != xd.dtype):
+                    return general(x, y)
+                xs, ys = xd.shape, yd.shape
+                if ys != xs:
+                    if len(ys) > len(xs):
+                        return general(x, y)
+                    for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
+                        if a != b and a != 1:
+                            return general(x, y)
+            else:
+                return general(x, y)
+            if not (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
+                return general(x, y)
+            try:
+                if xd.size == 1:  # NumPy's in-place ufunc on one element costs 3x the op and a copy back
+                    xd[...] = oop(xd, yd)
+                else:
+                    r = iop(xd, yd)
+                    if r is not xd:  # an array type without in-place operators
+                        xd[...] = r
+            except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
+                return general(x, y)
+            x._version[0] += 1
+            return x
+
+        if op.startswith("__"):  # ``x op= y``: one operand, no keywords
+            method = one
+        else:
+
+            def method(x: Tensor, *args, **kwargs) -> Tensor:
+                if len(args) == 1 and not kwargs:
+                    return one(x, args[0])
+                return general(x, *args, **kwargs)
 
     method.__name__ = op
     method.__doc__ = f"In-place ``{op.strip('_')}``; returns self."
     return method
-
-
-def _inplace_fast(x: Tensor, y, ops) -> bool:
-    """``x op= y`` as one in-place array op when no graph is recorded and nothing is cast (the optimizer
-    step ``p -= lr * p.grad``): no temporary result and no copy back, so a step's peak memory is NumPy's.
-
-    Taken for a floating ``x`` with a python number, or with a tensor of its dtype and device whose shape
-    broadcasts into x's; False (nothing done) otherwise, and the general path runs (and raises there).
-    """
-    xd = x._data
-    if not (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
-        return False
-    if isinstance(y, Tensor):
-        if state.grad_enabled and (x._requires_grad or y._requires_grad):
-            return False
-        yd = y._data
-        xs, ys = xd.shape, yd.shape
-        if y._device is not x._device or (yd.dtype is not xd.dtype and yd.dtype != xd.dtype):
-            return False
-        if ys != xs:
-            if len(ys) > len(xs):
-                return False
-            for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
-                if a != b and a != 1:
-                    return False
-    elif y.__class__ is float or y.__class__ is int:
-        if state.grad_enabled and x._requires_grad:
-            return False
-        yd = y
-    else:
-        return False
-    try:
-        if xd.size == 1:  # NumPy's in-place ufunc on one element costs 3x the op and a copy back
-            xd[...] = ops[1](xd, yd)
-        else:
-            r = ops[0](xd, yd)
-            if r is not xd:  # an array type without in-place operators
-                xd[...] = r
-    except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
-        return False
-    x._version[0] += 1
-    return True
 
 
 # (out-of-place op, whether its backward reads the input's values)
