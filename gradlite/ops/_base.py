@@ -62,8 +62,16 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     b = dev.backend
     if data.__class__ is not b.array_type:
         data = b.xp.asarray(data)
-    if not state.grad_enabled:
-        return _make(data, dev)
+    if not state.grad_enabled:  # (``_make``, inlined: the optimizer's arithmetic comes here)
+        out = _new(Tensor)
+        out._data = data
+        out._device = dev
+        out._requires_grad = False
+        out._grad = out._grad_fn = None
+        out._output_nr = 0
+        out._version = [0]
+        out._meta = {"inference": True} if state.inference else None
+        return out
     n = len(inputs)
     checks = ()
     if n == 1:  # unary ops: the input is a tensor
