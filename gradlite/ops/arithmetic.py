@@ -268,7 +268,8 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
             and (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point
         ):
             _check_matmul(x, y, "matmul")
-        fns = _MM_T if _f_order(yd) else _MM
+        f = getattr(yd, "flags", None)  # a Fortran-ordered y (a transposed weight, ``x @ w.t()``): _MM_T
+        fns = _MM_T if f is not None and not f.c_contiguous and f.f_contiguous else _MM
         mm = x._device.backend.mm
         return apply("MmBackward0", mm(xd, yd), (x, y), fns, saved=(y, x), args=(x, y, matmul),
                      rargs=(xd, yd, mm))
@@ -334,12 +335,6 @@ def _mT(t):  # noqa: N802
 
 
 _BMM = (_bmm_gx, _bmm_gy)
-
-
-def _f_order(a) -> bool:
-    """True for a Fortran-ordered (e.g. transposed) array; False when unknown (array-API arrays)."""
-    f = getattr(a, "flags", None)
-    return f is not None and f.f_contiguous and not f.c_contiguous
 
 
 # grad_fn names PyTorch shows for matmul by operand ranks
