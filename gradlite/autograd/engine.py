@@ -428,7 +428,6 @@ def _run_raw(roots, root_grads, retain_graph):
                 node._release()
             single = sum(gx is not None for gx in gxs) <= 1
             gdata = None if type(g) is list else g  # (a node of several outputs gets a list)
-            fns = gxs  # (the loop below takes each input's gradient from here)
         else:  # a built-in node: each gradient is computed in the loop below, right before it is sent on
             gxs = None
             fns = node._rfns or node._fns  # (not None: a released node has no ``_args``)
@@ -447,17 +446,20 @@ def _run_raw(roots, root_grads, retain_graph):
         # send each gradient on: into its target node's buffer, or to its leaf
         seen = None if single else set()
         nxt = None
-        for e, f in zip(edges, fns, strict=True):  # f: the input's backward function, or its gradient
+        i = -1
+        for e in edges:
+            i += 1
             if e is None:
                 continue
             target, nr, shape, dt = e
             if gxs is None:
-                gx = g if f is identity else f(g, *a)  # (add's and sub's gradients pass g on uncalled)
+                fn = fns[i]
+                gx = g if fn is identity else fn(g, *a)  # (add's and sub's gradients pass g on uncalled)
                 # (dtype objects are usually the same object: ``is`` spares NumPy's slow ``!=``)
                 if gx is not None and (gx.shape != shape or (gx.dtype is not dt and gx.dtype != dt)):
-                    gx = _fit_array(node, gx, shape, dt, _position(edges, e))
+                    gx = _fit_array(node, gx, shape, dt, i)
             else:
-                gx = f
+                gx = gxs[i]
             if gx is not None:
                 # whether gx belongs to this pass alone (``_fresh``), the common cases inlined
                 if gx is gdata:
@@ -540,11 +542,6 @@ def _run_raw(roots, root_grads, retain_graph):
             old._version[0] += 1
         else:
             _accumulate(leaf, g, fresh, False)
-
-
-def _position(edges, e) -> int:
-    """The input index of edge ``e`` (for error messages; an input used twice has two equal edges)."""
-    return next(i for i, x in enumerate(edges) if x is e)
 
 
 def _count_consumers(stack: list, deps: dict) -> None:
