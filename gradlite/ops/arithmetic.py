@@ -178,10 +178,15 @@ def pow(x, p) -> Tensor:
     """``x ** p`` for tensor or scalar exponent (and scalar base via ``2 ** x``)."""
     if not isinstance(x, Tensor):
         return _rpow(p, x)
-    xd, pd = operands(x, p, "pow")
+    xd = x._data
     xdt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)
-    if xdt is dtypes.bool_:
-        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if xdt.is_floating_point and (p.__class__ is int or p.__class__ is float):
+        pd = p  # (``x ** 2``: what ``operands`` gives a floating tensor and a python number, without the call)
+    else:
+        xd, pd = operands(x, p, "pow")
+        xdt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)
+        if xdt is dtypes.bool_:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     if not isinstance(p, Tensor):
         if type(p) is int and p < 0 and not xdt.is_floating_point:
             raise RuntimeError("Integers to negative integer powers are not allowed.")

@@ -226,9 +226,9 @@ def zero_(x: Tensor) -> Tensor:
     """Fill with zeros in place."""
     if not x._meta and not (x._requires_grad and state.grad_enabled):  # ``grad.zero_()``: nothing to check
         try:
-            x._data[...] = 0
-        except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
-            pass
+            x._data.fill(0)  # (a third cheaper than ``[...] = 0`` on NumPy)
+        except (ValueError, AttributeError):  # a read-only (expanded) array: the general path raises
+            pass  # PyTorch's error; an array type without ``fill`` takes it too
         else:
             x._version[0] += 1
             return x
