@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+import operator
+
+INPLACE = {operator.add: operator.iadd, operator.sub: operator.isub, operator.mul: operator.imul,
+           operator.truediv: operator.itruediv}
+
+
+def ioperate(dst, src, op) -> None:
+    """``dst = op(dst, src)`` in place, ``op`` one of ``INPLACE``'s operators; ``dst`` is a float16/32/64
+    array and ``src`` a python number or an array of dst's dtype that broadcasts into it. A read-only
+    ``dst`` raises ValueError."""
+    r = INPLACE[op](dst, src)
+    if r is not dst:  # an array type without in-place operators
+        dst[...] = r
+
 
 def draw(rng, kind, shape, dtype, **kw):
     """Draw from a NumPy-style Generator (numpy.random.Generator or cupy.random.Generator)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import check_bounds, draw, scatter_extreme, scatter_prod, scatter_sum
+from ._common import check_bounds, draw, ioperate, scatter_extreme, scatter_prod, scatter_sum
 
 _INSTALL = (
     "device='cuda' needs CuPy, which is not installed (or failed to import: {err}). "
@@ -73,6 +73,8 @@ class CupyBackend:
             is_max = reduce == "amax"
             scatter = self.cupyx.scatter_max if is_max else self.cupyx.scatter_min
             scatter_extreme(self.cp, scatter, target, index, values, is_max)
+
+    ioperate = staticmethod(ioperate)  # ``dst op= src`` in place: one kernel
 
     def check_bounds(self, ix, dim: int, size: int) -> None:
         """One host sync per advanced index in the forward (its min and max in one read): CuPy would wrap

@@ -14,7 +14,7 @@ import array_api_strict as xp
 import numpy as np
 
 from ._common import check_bounds as _check_bounds
-from ._common import draw
+from ._common import draw, ioperate
 from ._kernels import unfused
 
 
@@ -65,6 +65,8 @@ class StrictBackend:
         at = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
         at.at(host, _host_index(index), np.asarray(values))
         target[...] = xp.asarray(host)
+
+    ioperate = staticmethod(ioperate)  # ``dst op= src`` in place
 
     def check_bounds(self, ix, dim: int, size: int) -> None:
         _check_bounds(np.asarray(ix), dim, size)

@@ -144,3 +144,55 @@ def test_optimizer_steps_get_their_factors_in_the_parameter_dtype(name, dtype):
     for x, y in zip(a, b, strict=True):  # the same update, written in place
         if isinstance(x, np.ndarray):
             np.testing.assert_allclose(x, y, rtol={"float16": 1e-3}.get(dtype, 1e-6))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv"])
+def test_numpy_one_element_inplace_is_the_ufunc_bit_for_bit(op, dtype):
+    """``ioperate`` computes one element on python floats (double) and rounds once into the array: the
+    same bits as NumPy's own operator in the dtype, for values across the exponent range, subnormals,
+    signed zeros, infinities and NaN; arrays of several elements and python numbers take the ufunc."""
+    import operator
+
+    from backends import _common
+    from backends.numpy_backend import ioperate
+
+    f = getattr(operator, op)
+    dt = np.dtype(dtype)
+    info = np.finfo(dt)
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, info.tiny, info.smallest_subnormal, info.max,
+                        -info.max, info.eps, 1.0, -1.0, 3.0], dt)
+    mant = rng.uniform(-2, 2, 4000)
+    exps = rng.integers(info.minexp - info.nmant, info.maxexp, 4000)
+    vals = np.concatenate([special, np.ldexp(mant, exps).astype(dt)])
+    a, b = vals, rng.permutation(vals)
+    if op == "truediv":
+        b = np.where(b == 0, dt.type(3), b)  # (division keeps the ufunc either way; 0 checked below)
+    with np.errstate(all="ignore"):
+        want = f(a, b)
+        got = np.empty_like(a)
+        for i in range(a.size):
+            for shape in ((), (1,), (1, 1)):
+                dst, src = np.full(shape, a[i], dt), np.full(shape, b[i], dt)
+                ioperate(dst, src, f)
+                assert dst.shape == shape and dst.dtype == dt
+            got[i] = dst.item()
+        np.testing.assert_array_equal(got.view(f"u{dt.itemsize}"), want.view(f"u{dt.itemsize}"))
+        # several elements, a python number, division by zero: NumPy's operators, in place
+        many = np.array([1.5, -2.0, 0.0], dt)
+        ioperate(many, np.array([0.25, 3.0, 0.0], dt), f)
+        assert np.array_equal(many, f(np.array([1.5, -2.0, 0.0], dt), np.array([0.25, 3.0, 0.0], dt)),
+                              equal_nan=True)
+        one = np.array([0.1], dt)
+        ioperate(one, 0.1, f)
+        assert one[0] == f(np.array([0.1], dt), 0.1)[0]  # 0.1 rounded to the dtype first, as PyTorch
+        zero = np.array([1.0], dt)
+        ioperate(zero, np.array([0.0], dt), f)
+        assert zero[0] == f(np.array([1.0], dt), np.array([0.0], dt))[0]
+    ro = np.zeros(1, dt)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError):
+        ioperate(ro, np.ones(1, dt), f)
+    with pytest.raises(ValueError):
+        _common.ioperate(ro, np.ones(1, dt), f)

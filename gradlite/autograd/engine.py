@@ -19,6 +19,8 @@ that common case, inlined; ``_run`` handles everything (create_graph, ``inputs=`
 
 from __future__ import annotations
 
+import operator
+
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
 from gradlite.autograd.node import FREED, LEAF, identity
@@ -534,11 +536,7 @@ def _run_raw(roots, root_grads, retain_graph):
             g = g._data
         old = leaf._grad
         if old is not None and not old._requires_grad and not leaf._meta:  # in place, as PyTorch
-            od = old._data
-            if od.size == 1:  # (NumPy's in-place ufunc on one element costs 3x the op and a copy)
-                od[...] = od + g
-            else:
-                od += g
+            leaf._device.backend.ioperate(old._data, g, operator.add)  # .grad += g
             old._version[0] += 1
         else:
             _accumulate(leaf, g, fresh, False)
@@ -761,11 +759,7 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
         if old._requires_grad:
             leaf._grad = (old + _wrap(g, leaf._device)).detach()
         else:
-            od = old._data
-            if od.size == 1:  # (as in _run_raw)
-                od[...] = od + g
-            else:
-                od += g
+            leaf._device.backend.ioperate(old._data, g, operator.add)  # .grad += g
             old._version[0] += 1
     hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
     if hooks:

@@ -181,7 +181,7 @@ def pow(x, p) -> Tensor:
     xd = x._data
     xdt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)
     if xdt.is_floating_point and (p.__class__ is int or p.__class__ is float):
-        pd = p  # (``x ** 2``: what ``operands`` gives a floating tensor and a python number, without the call)
+        pd = p  # (``x ** 2``: what ``operands`` returns for a floating tensor and a number, without a call)
     else:
         xd, pd = operands(x, p, "pow")
         xdt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)

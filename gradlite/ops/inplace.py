@@ -96,13 +96,8 @@ _NAMES_T = {
 }
 
 
-# out-of-place op -> (its in-place operator, its operator)
-_FAST_OPS = {
-    A.add: (operator.iadd, operator.add),
-    A.sub: (operator.isub, operator.sub),
-    A.mul: (operator.imul, operator.mul),
-    A.div: (operator.itruediv, operator.truediv),
-}
+# out-of-place op -> its operator (``backend.ioperate`` applies it in place)
+_FAST_OPS = {A.add: operator.add, A.sub: operator.sub, A.mul: operator.mul, A.div: operator.truediv}
 
 
 def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self: bool = False,
@@ -134,8 +129,6 @@ def _inplace(fn, op, saves_self=False):
     if fast is None:
         method = general
     else:
-        iop, oop = fast
-
         def one(x: Tensor, y) -> Tensor:
             """``x op= y`` as one in-place array op when no graph is recorded and nothing is cast (the
             optimizer step ``p -= lr * p.grad``): no temporary result and no copy back, so a step's peak
@@ -159,7 +152,7 @@ def _inplace(fn, op, saves_self=False):
                 if ys != xs:
                     if len(ys) > len(xs):
                         return general(x, y)
-                    for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims; x may have more
+                    for a, b in zip(reversed(ys), reversed(xs), strict=False):  # trailing dims
                         if a != b and a != 1:
                             return general(x, y)
             else:
@@ -167,12 +160,7 @@ def _inplace(fn, op, saves_self=False):
             if not (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
                 return general(x, y)
             try:
-                if xd.size == 1:  # NumPy's in-place ufunc on one element costs 3x the op and a copy back
-                    xd[...] = oop(xd, yd)
-                else:
-                    r = iop(xd, yd)
-                    if r is not xd:  # an array type without in-place operators
-                        xd[...] = r
+                x._device.backend.ioperate(xd, yd, fast)
             except ValueError:  # a read-only (expanded) array: the general path raises PyTorch's error
                 return general(x, y)
             x._version[0] += 1
