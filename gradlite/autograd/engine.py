@@ -443,7 +443,7 @@ def _run_raw(roots, root_grads, retain_graph):
                 a = (*a, node._out[0])
             kept = a
             trusted = True
-            single = len(edges) - edges.count(None) <= 1  # (an input may still get None: then a copy)
+            single = node._single  # (an input may still get None: then a copy)
             gdata = g
         # send each gradient on: into its target node's buffer, or to its leaf
         seen = None if single else set()

@@ -164,6 +164,7 @@ def _record(cls, ctx, args, outs) -> None:
         else:
             edges.append(None)
     ctx._edges = tuple(edges)
+    ctx._single = len(edges) - edges.count(None) <= 1
     count_uses(ctx._edges)
     ctx._n_out = len(outs)
     in_meta = tuple(

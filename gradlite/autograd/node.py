@@ -49,6 +49,7 @@ class Node:
         "_out",  # None, or (array, version_counter, device) of an output the backward needs
         "_n_out",
         "_uses",  # how many edges were ever recorded into this node (>= its consumers in any backward)
+        "_single",  # whether at most one edge is not None (then its gradient may be the node's own)
         "_hx",  # None, or the node's hooks and metadata (``_Extra``), made when first used
         "__weakref__",
     )
@@ -58,6 +59,7 @@ class Node:
         self._edges = edges
         self._uses = 0
         count_uses(edges)
+        self._single = sum(e is not None for e in edges) <= 1
         self._saved = saved
         self._out = out
         self._n_out = n_out

@@ -74,6 +74,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         return out
     n = len(inputs)
     checks = ()
+    single = True  # whether one input at most gets a gradient (the engine: then it may be the output's own)
     if n == 1:  # unary ops: the input is a tensor
         if not x._requires_grad:
             return _make(data, dev)
@@ -110,6 +111,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             else:
                 fn._uses += 1
                 ey = (fn, y._output_nr, yd.shape, yd.dtype)
+            single = ex is None
         elif ex is None:
             return _make(data, dev)
         edges = (ex, ey)
@@ -146,6 +148,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
             i += 1
         if edges is None:
             return _make(data, dev)
+        single = n - edges.count(None) <= 1
         edges = tuple(edges)
         if saved:
             checks = _checks(saved, edges)
@@ -159,6 +162,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     node._out = None
     node._n_out = 1
     node._uses = 0
+    node._single = single
     node._dev = dev
     node._args = args
     node._rargs = rargs
