@@ -109,16 +109,28 @@ def _kept(shape, axes, keepdim):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+# float16: PyTorch divides a half gradient by the count in float32 (its math type for half) and rounds once;
+# NumPy and CuPy would round the count to float16 first (a count above 65504 is inf: a zero gradient).
+def _mean_grad_half(gy, shape, axes, keepdim, n):
+    return _expand_grad((gy.to(dtypes.float32) / n).to(gy.dtype), shape, axes, keepdim, 1)
+
+
+def _mean_grad_half_raw(gy, xp, shape, kept, n, small):
+    return _expand_grad_raw(xp.astype(xp.astype(gy, xp.float32) / n, gy.dtype), xp, shape, kept, 1, small)
+
+
 _SUM = (_expand_grad,)
 _FULL = [(tuple(range(k)), (1,) * k) for k in range(65)]  # per rank: every dim, and its all-ones shape
 _SUM_RAW = (_expand_grad_raw,)
+_MEAN_HALF, _MEAN_HALF_RAW = (_mean_grad_half,), (_mean_grad_half_raw,)
 
 
 @tensor_method()
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean of all elements, or over ``dim``; floating-point inputs only (as PyTorch)."""
     xd = x._data
-    if dim is None and dtype is None and (_DTYPE_OF.get(xd.dtype) or _dtype_of(xd)).is_floating_point:
+    dt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)
+    if dim is None and dtype is None and dt.is_floating_point and dt is not dtypes.float16:
         # the loss's full mean (the training-loop case), with nothing to normalise
         xp = x._device.backend.xp
         shape = xd.shape
@@ -150,14 +162,15 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
         n = _count(shape, axes)
         data = xp.mean(xd, axis=axes, keepdims=keepdim)
     # d/dx mean = 1/n for every element reduced
+    half = src is dtypes.float16
     return apply(
         "MeanBackward0" if dim is None else "MeanBackward1",
         data,
         (x,),
-        _SUM,
+        _MEAN_HALF if half else _SUM,
         args=(shape, axes, keepdim, n),
         rargs=(xp, shape, _kept(shape, axes, keepdim), n, xd.size <= 65536),
-        rfns=_SUM_RAW,
+        rfns=_MEAN_HALF_RAW if half else _SUM_RAW,
     )
 
 

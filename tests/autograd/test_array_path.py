@@ -54,6 +54,22 @@ def test_mean_gradient_small_and_large(torch, device, n):
     both(torch, program, device)
 
 
+@pytest.mark.parametrize("n", [3_001, 65_520, 70_000])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_float16_mean_gradient_divides_in_float32(torch, device, n, create_graph):
+    # PyTorch divides a half gradient by the count in float32 and rounds once; rounding the count to
+    # float16 first (NumPy's and CuPy's rule for a python number) made counts above 65504 inf: zero gradients
+    def program(lib, dev):
+        x = lib.ones(n, dtype=lib.float16, device=dev, requires_grad=True)
+        m = lib.ones(10, n // 10 * 3, dtype=lib.float16, device=dev, requires_grad=True)
+        loss = x.mean() * 3 + x.mean(0) + m.mean(dim=(0, 1)) + m.mean(1).sum()
+        gx, gm = lib.autograd.grad(loss, (x, m), create_graph=create_graph)
+        assert gx.dtype == lib.float16 and gm.dtype == lib.float16
+        return gx[:3], gm[:2, :2], x.mean().float()
+
+    both(torch, program, device, rtol=0, atol=0)
+
+
 def test_gradients_of_two_leaves_never_share_memory(device):
     a = gradlite.ones(3, device=device, requires_grad=True)
     b = gradlite.ones(3, device=device, requires_grad=True)
