@@ -180,3 +180,34 @@ def test_a_plain_program_gets_no_floating_point_warnings():
     assert proc.stdout.strip() == "[nan, nan]"
     warned = [line for line in proc.stderr.splitlines() if "Warning" in line]
     assert len(warned) == 1 and "divide by zero encountered in log" in warned[0] and "<string>" in warned[0]
+
+
+_HALF_REDUCTIONS = {
+    "var": lambda x: x.var(),
+    "std": lambda x: x.std(),
+    "var_dim": lambda x: x.reshape(7, -1).var(1, correction=0).sum(),
+    "std_mean": lambda x: x.reshape(7, -1).std(dim=1)[0],
+    "norm": lambda x: x.norm(),
+    "vector_norm_dim": lambda x: x.reshape(7, -1).norm(dim=1).sum(),
+    "cumsum": lambda x: (x.cumsum(0) * x.cumsum(0).detach().sign())[::997].sum(),
+}
+
+
+@pytest.mark.skipif(STRICT, reason="the strict array API has no float16")
+@pytest.mark.parametrize("name", sorted(_HALF_REDUCTIONS))
+def test_float16_moments_norms_and_running_sums_accumulate_in_float32(torch, device, name):
+    """PyTorch accumulates half variances, norms and running sums in float32 and rounds the result once.
+    In float16 a variance or norm over 70,000 values overflowed (nan, inf, zero gradients) and a running
+    sum lost its small terms; the values must now be PyTorch's (to an ulp) and the gradients too."""
+    f = _HALF_REDUCTIONS[name]
+    a = np.random.default_rng(0).standard_normal(70_000).astype(np.float16)
+    x = gl.tensor(a, device=device, requires_grad=True)
+    t = torch.tensor(a, requires_grad=True)
+    y, ty = f(x), f(t)
+    y.backward()
+    ty.backward()
+    assert y.dtype == gl.float16 and x.grad.dtype == gl.float16
+    np.testing.assert_allclose(y.item(), ty.item(), rtol=1e-3)
+    # (PyTorch's backward rounds its intermediate products to float16; ours, in float32, once)
+    np.testing.assert_allclose(to_numpy(x.grad).astype(np.float32), t.grad.float().numpy(), rtol=4e-3,
+                               atol=2e-7)

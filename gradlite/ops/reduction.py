@@ -425,6 +425,13 @@ def _correction(dim, unbiased, correction, name):
     return dim, correction
 
 
+def _wide(xp, a):
+    """A float16 array as float32: PyTorch accumulates half reductions and running sums in float32 and
+    rounds the result once; NumPy would accumulate squares and running sums in float16 (a variance or
+    norm over many values overflowed to inf or nan, a running sum lost its small terms)."""
+    return xp.astype(a, xp.float32)
+
+
 @tensor_method()
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance over ``dim`` (all by default) with ``correction`` (default 1, Bessel's) or ``unbiased``."""
@@ -446,13 +453,22 @@ def _moment(x: Tensor, dim, unbiased, keepdim: bool, correction, root: bool) -> 
     axes = reduce_dims(dim, xd.ndim)
     shape = xd.shape
     dof = builtins.max(_count(shape, axes) - correction, 0)
-    centered = xd - xp.mean(xd, axis=axes, keepdims=True)
+    half = x.dtype is dtypes.float16  # computed in float32 and rounded once, as PyTorch (see _wide)
+    a = _wide(xp, xd) if half else xd
+    centered = a - xp.mean(a, axis=axes, keepdims=True)
     data = xp.sum(centered * centered, axis=axes, keepdims=keepdim) / dof
     if root:
         data = xp.sqrt(data)
+    if half:
+        data = xp.astype(data, xd.dtype)
 
     # d var / dx = 2 (x - mean) / dof ; d std / dx = (x - mean) / (dof * std), taken as 0 where std == 0
     def gx(gy, y):
+        if half:  # (the count as float16 would be inf above 65504)
+            return gx_of(gy.float(), y.float(), x.float()).to(x.dtype)
+        return gx_of(gy, y, x)
+
+    def gx_of(gy, y, x):
         c = x - x.mean(axes, keepdim=True)
         if not root:
             return expand_back(gy * (2.0 / dof if dof else float("inf")), shape, axes, keepdim) * c
@@ -495,7 +511,10 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
         xp = _xp(x)
         axes = reduce_dims(dim, xd.ndim)
         shape = xd.shape
-        data = xp.sqrt(xp.sum(xd * xd, axis=axes, keepdims=keepdim))
+        if x.dtype is dtypes.float16:  # (see _wide)
+            data = xp.astype(xp.sqrt(xp.sum(_wide(xp, xd) ** 2, axis=axes, keepdims=keepdim)), xd.dtype)
+        else:
+            data = xp.sqrt(xp.sum(xd * xd, axis=axes, keepdims=keepdim))
 
         # d/dx ||x|| = x / ||x||, taken as 0 where the norm is 0 (PyTorch's subgradient)
         def gx(gy, y):
@@ -591,7 +610,11 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
         _wrap_dim(dim, 0)
         return apply("CumsumBackward0", _xp(x).asarray(xd, copy=True), (x,), (lambda gy: gy,))
     d = _wrap_dim(dim, xd.ndim)
-    data = _xp(x).cumulative_sum(xd, axis=d)
+    xp = _xp(x)
+    if name == "float16":  # (see _wide)
+        data = xp.astype(xp.cumulative_sum(_wide(xp, xd), axis=d), xd.dtype)
+    else:
+        data = xp.cumulative_sum(xd, axis=d)
     # d/dx_i sum_{k>=i} = reverse running sum of gy
     return apply("CumsumBackward0", data, (x,), (lambda gy: _rev(_rev(gy, d).cumsum(d), d),))
 
