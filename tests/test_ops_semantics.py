@@ -190,6 +190,7 @@ _HALF_REDUCTIONS = {
     "norm": lambda x: x.norm(),
     "vector_norm_dim": lambda x: x.reshape(7, -1).norm(dim=1).sum(),
     "cumsum": lambda x: (x.cumsum(0) * x.cumsum(0).detach().sign())[::997].sum(),
+    "cumprod": lambda x: (1 + x[:3000] / 1000).cumprod(0)[::97].sum(),
 }
 
 

@@ -426,9 +426,10 @@ def _correction(dim, unbiased, correction, name):
 
 
 def _wide(xp, a):
-    """A float16 array as float32: PyTorch accumulates half reductions and running sums in float32 and
-    rounds the result once; NumPy would accumulate squares and running sums in float16 (a variance or
-    norm over many values overflowed to inf or nan, a running sum lost its small terms)."""
+    """A float16 array as float32: PyTorch accumulates half moments, norms and running sums and products
+    in float32 and rounds the result once; NumPy would accumulate squares and running sums and products
+    in float16 (a variance or norm over many values overflowed to inf or nan, a running sum lost its
+    small terms). (NumPy's own float16 sum, mean and prod accumulate in float32 already.)"""
     return xp.astype(a, xp.float32)
 
 
@@ -628,7 +629,11 @@ def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
         _wrap_dim(dim, 0)
         return apply("CumprodBackward0", _xp(x).asarray(xd, copy=True), (x,), (lambda gy: gy,))
     d = _wrap_dim(dim, xd.ndim)
-    data = _xp(x).cumulative_prod(xd, axis=d)
+    xp = _xp(x)
+    if name == "float16":  # (see _wide)
+        data = xp.astype(xp.cumulative_prod(_wide(xp, xd), axis=d), xd.dtype)
+    else:
+        data = xp.cumulative_prod(xd, axis=d)
     return apply(
         "CumprodBackward0",
         data,
