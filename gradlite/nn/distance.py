@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from gradlite.autograd.grad_mode import no_grad
+from gradlite.dtypes import DIM, TORCH_NAMES, ZERO_DIM, promote
 from gradlite.nn.module import Module
 from gradlite.tensor import Tensor
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """<x1, x2> / max(||x1|| * ||x2||, eps) along ``dim`` (x1 and x2 broadcast)."""
-    # PyTorch clamps each norm's square product: sum(x1*x2) / sqrt(clamp_min(|x1|^2 * |x2|^2, eps^2))
-    w12 = (x1 * x2).sum(dim)
-    w1 = (x1 * x1).sum(dim)
-    w2 = (x2 * x2).sum(dim)
-    return w12 / (w1 * w2).clamp_min(eps * eps).sqrt()
+    """<x1, x2> / (max(||x1||, eps) * max(||x2||, eps)) along ``dim``, as PyTorch 2 computes it: x1 and x2
+    broadcast to one shape, each divided by its norm clamped below by eps (the clamp outside autograd, so
+    the gradient flows through the norm as it is), then the products summed."""
+    common = promote(x1.dtype, DIM if x1.dim() else ZERO_DIM, x2.dtype, DIM if x2.dim() else ZERO_DIM)
+    if not common.is_floating_point:
+        raise RuntimeError(
+            "expected common dtype to be floating point, yet common dtype is "
+            f"{TORCH_NAMES.get(common.name, common.name)}"
+        )
+    x1 = x1 if x1.dtype.is_floating_point else x1.to(common)
+    x2 = x2 if x2.dtype.is_floating_point else x2.to(common)
+    shape = x1.shape if x1.shape == x2.shape else (x1 + x2).shape  # (the broadcast shape; raises PyTorch's
+    x1, x2 = x1.expand(shape), x2.expand(shape)  # error when there is none)
+    n1 = x1.norm(dim=dim, keepdim=True).clone()
+    n2 = x2.norm(dim=dim, keepdim=True).clone()
+    with no_grad():
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 def pairwise_distance(

@@ -119,6 +119,45 @@ def test_distances(device, torch):
 
 
 @pytest.mark.parametrize(
+    "a,b,kw",
+    [
+        ([[1e-10, 0.0], [3.0, 4.0]], [[2.0, 1.0]], {}),  # a norm below eps: clamped, outside autograd
+        ([[0.0, 0.0]], [[1.0, 1.0]], {}),  # a zero vector: PyTorch's zero subgradient of the norm
+        ([[1.0, 2.0]], [[0.5, -1.0], [2.0, 1.0], [3.0, 3.0]], dict(dim=0)),  # broadcast along dim first
+        ([[[1.0, 2.0, 0.5]]], [[[0.5, -1.0, 2.0]], [[2.0, 1.0, 1.0]]], dict(dim=-1, eps=1e-3)),
+    ],
+)
+def test_cosine_similarity_is_pytorch_2s_formula(device, torch, a, b, kw):
+    # each input over its clamped norm, then the products summed: values, gradients and grad_fn
+    out = {}
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x1 = lib.tensor(a, device=dev, requires_grad=True)
+        x2 = lib.tensor(b, device=dev, requires_grad=True)
+        y = lib.nn.functional.cosine_similarity(x1, x2, **kw)
+        (y * (1 + lib.arange(y.numel(), device=dev).reshape(y.shape))).sum().backward()
+        out[lib] = (y, x1.grad, x2.grad, y.grad_fn.name())
+    for g, t in zip(out[gradlite][:3], out[torch][:3], strict=True):
+        assert_close(g, t, rtol=1e-5, atol=1e-6)
+    assert out[gradlite][3] == out[torch][3] == "SumBackward1"
+
+
+def test_cosine_similarity_dtypes(device, torch):
+    ints = gradlite.tensor([[1, 2]], device=device), torch.tensor([[1, 2]])
+    for lib, (p, q) in ((gradlite, (ints[0], ints[0])), (torch, (ints[1], ints[1]))):
+        with pytest.raises(RuntimeError, match="floating point, yet common dtype is Long"):
+            lib.nn.functional.cosine_similarity(p, q)
+    mixed = gradlite.nn.functional.cosine_similarity(ints[0], gradlite.tensor([[3.0, 4.0]], device=device))
+    assert_close(mixed, torch.nn.functional.cosine_similarity(ints[1], torch.tensor([[3.0, 4.0]])))
+    # float16 vectors of 70,000 values: the norms accumulate in float32 (their squares' sum overflows float16)
+    v = np.random.default_rng(0).standard_normal((1, 70_000)).astype(np.float16)
+    g = gradlite.nn.functional.cosine_similarity(gradlite.tensor(v, device=device), gradlite.ones(1, 70_000,
+                                                 dtype=gradlite.float16, device=device))
+    t = torch.nn.functional.cosine_similarity(torch.tensor(v), torch.ones(1, 70_000, dtype=torch.float16))
+    assert g.dtype == gradlite.float16
+    np.testing.assert_allclose(float(g.item()), float(t.item()), rtol=2e-2)
+
+
+@pytest.mark.parametrize(
     "name,shape",
     [("Dropout1d", (20, 30, 4)), ("Dropout2d", (20, 30, 2, 2)), ("Dropout3d", (20, 30, 2, 1, 2))],
 )
