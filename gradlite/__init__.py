@@ -89,6 +89,8 @@ from gradlite.ops.reduction import (  # noqa: F401
     std_mean, var, var_mean,
 )
 from gradlite.ops.shape import (
+    broadcast_shapes,
+    broadcast_tensors,
     broadcast_to,
     expand,
     flatten,

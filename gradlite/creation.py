@@ -60,12 +60,16 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
     >>> gradlite.tensor([1, 2]).dtype   # ints -> int64, floats -> float32, as PyTorch
     gradlite.int64
     """
+    return _tensor(data, dtype, device, requires_grad, "gradlite.tensor(sourceTensor)")
+
+
+def _tensor(data, dtype, device, requires_grad: bool, call: str) -> Tensor:
     if isinstance(data, Tensor):
         warnings.warn(
             "To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
-            "sourceTensor.detach().clone().requires_grad_(True), rather than gradlite.tensor(sourceTensor).",
+            f"sourceTensor.detach().clone().requires_grad_(True), rather than {call}.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         t = data.detach().to(device=device, dtype=None if dtype is None else as_dtype(dtype), copy=True)
         return t.requires_grad_(requires_grad) if requires_grad else t
@@ -185,6 +189,42 @@ def ones_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False
 def empty_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     dt, dev = _like(x, dtype, device)
     return empty(x.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+# Tensor.new_*: the factories with this tensor's dtype and device unless given
+def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (of this tensor's dtype and device by default)."""
+    dt, dev = _like(self, dtype, device)
+    return _tensor(data, dt, dev, requires_grad, "tensor.new_tensor(sourceTensor)")
+
+
+def new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt, dev = _like(self, dtype, device)
+    return zeros(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt, dev = _like(self, dtype, device)
+    return ones(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dt, dev = _like(self, dtype, device)
+    return empty(*size, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False
+             ) -> Tensor:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"new_full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}"
+        )
+    dt, dev = _like(self, dtype, device)
+    return full(size, fill_value, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+for _f in (new_tensor, new_zeros, new_ones, new_empty, new_full):
+    setattr(Tensor, _f.__name__, _f)
 
 
 def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -307,3 +307,30 @@ def test_default_dtype_switch():
     assert gradlite.tensor([1.0]).dtype is gradlite.float32
     with pytest.raises(TypeError, match="floating-point"):
         gradlite.set_default_dtype(gradlite.int64)
+
+
+def test_new_factories_take_this_tensors_dtype_and_device(device, torch):
+    """``x.new_tensor/new_zeros/new_ones/new_empty/new_full``: x's dtype and device unless given; sizes as
+    varargs or one sequence (``new_full``: a sequence only, as PyTorch); ``requires_grad`` as asked."""
+    out = {}
+    for lib, dev in ((gradlite, device), (torch, "cpu")):
+        x = lib.ones(2, dtype=lib.int64, device=dev)
+        f = lib.ones(2, device=dev, requires_grad=True)
+        made = [
+            x.new_tensor([1.5, -2.5]), x.new_tensor(3), x.new_full((2,), 2.7), x.new_full([], 1),
+            x.new_zeros(2, 3), x.new_zeros((2, 3)), x.new_ones([2]), x.new_empty(0), x.new_zeros(()),
+            f.new_zeros(2), f.new_zeros(2, requires_grad=True), f.new_full((1,), 3, dtype=lib.float64),
+            f.new_tensor([[1, 2]], dtype=lib.float64), f.new_ones(1, 2),
+        ]
+        with pytest.warns(UserWarning, match=r"rather than tensor\.new_tensor\(sourceTensor\)"):
+            copied = f.new_tensor(f)
+        made.append(copied)
+        out[lib] = [(str(m.dtype).split(".")[-1], tuple(m.shape), m.requires_grad, m.grad_fn is None,
+                     m.tolist()) for m in made]  # (new_empty(0) has no values to compare)
+        assert all(m.device.type == x.device.type for m in made)
+        with pytest.raises(TypeError, match=r"argument 'size' \(position 1\) must be tuple of ints"):
+            x.new_full(2, 1.0)
+    assert out[gradlite] == out[torch]
+    copied = gradlite.ones(2, device=device).new_tensor([1.0, 2.0])
+    copied.add_(1)  # a copy: writable, owned
+    assert copied.tolist() == [2.0, 3.0]

@@ -279,3 +279,19 @@ def test_nll_loss_on_a_gpu_style_backend_never_syncs_and_marks_bad_targets_nan(m
     assert np.isnan(float(loss))
     loss.backward()
     assert np.isnan(to_numpy(x.grad)[1]).all() and np.isfinite(to_numpy(x.grad)[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("kw", [{}, dict(p=1.0, dim=0), dict(p=3, dim=-1, eps=1e-3), dict(dim=1, eps=10.0)])
+def test_normalize_matches_torch(device, torch, kw):
+    # a zero row (the eps clamp), values, gradients and the node PyTorch records
+    a = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    a[1] = 0
+    out = {}
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        x = lib.tensor(a, device=dev, requires_grad=True)
+        y = lib.nn.functional.normalize(x, **kw)
+        (y * lib.arange(12.0, device=dev).reshape(3, 4)).sum().backward()
+        out[lib] = (y, x.grad, y.grad_fn.name())
+    assert_close(out[gl][0], out[torch][0], rtol=1e-5, atol=1e-6)
+    assert_close(out[gl][1], out[torch][1], rtol=1e-5, atol=1e-5)
+    assert out[gl][2] == out[torch][2] == "DivBackward0"

@@ -164,3 +164,32 @@ def test_T_other_than_2d_warns_once_as_pytorch(device, torch, torch_T_warnings, 
     np.testing.assert_array_equal(out[gl][1], out[torch][1])
     np.testing.assert_array_equal(out[gl][2], out[torch][2])
     assert out[gl][3] == out[torch][3]
+
+
+def test_broadcast_shapes_and_tensors_match_torch(device, torch):
+    assert tuple(gl.broadcast_shapes((2, 1), (3,))) == tuple(torch.broadcast_shapes((2, 1), (3,))) == (2, 3)
+    assert tuple(gl.broadcast_shapes()) == () and tuple(gl.broadcast_shapes(5, (1,))) == (5,)
+    assert tuple(gl.broadcast_shapes((1, 4), (3, 1), (2, 1, 1))) == (2, 3, 4)
+    for lib in (gl, torch):
+        with pytest.raises(RuntimeError, match=r"Attempting to broadcast a dimension of length 4 at -1! "
+                           r"Mismatching argument at index 1 had \(4,\)"):
+            lib.broadcast_shapes((2, 3), (4,))
+        with pytest.raises(ValueError, match="Attempting to broadcast a dimension with negative length!"):
+            lib.broadcast_shapes((2, -1))
+        with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b "
+                           r"\(4\) at non-singleton dimension 1"):
+            lib.broadcast_tensors(lib.ones(2, 3), lib.ones(4))
+    grads = {}
+    for lib, dev in ((gl, device), (torch, "cpu")):
+        a = lib.tensor([[1.0], [2.0]], device=dev, requires_grad=True)
+        b = lib.arange(3.0, device=dev, requires_grad=True)
+        c = lib.tensor(5.0, device=dev)
+        x, y, z = lib.broadcast_tensors(a, b, c)
+        assert tuple(x.shape) == tuple(y.shape) == tuple(z.shape) == (2, 3)
+        (x * y * z).sum().backward()
+        grads[lib] = (x.detach(), y.detach(), a.grad, b.grad, x.grad_fn.name())
+        (only,) = lib.broadcast_tensors(a)
+        assert tuple(only.shape) == (2, 1)
+    for g, t in zip(grads[gl][:4], grads[torch][:4], strict=True):
+        assert_close(g, t)
+    assert grads[gl][4] == grads[torch][4] == "ExpandBackward0"

@@ -1,4 +1,4 @@
-"""Distances: cosine_similarity, pairwise_distance and their modules."""
+"""Distances: cosine_similarity, pairwise_distance, normalize and the distance modules."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
         n1.clamp_(min=eps)
         n2.clamp_(min=eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
+    """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
+    if out is not None:
+        raise NotImplementedError("normalize(out=...) is not supported")
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
 
 
 def pairwise_distance(

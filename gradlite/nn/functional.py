@@ -69,7 +69,7 @@ from gradlite.nn._pool import (  # noqa: F401
     max_unpool2d,
 )
 from gradlite.nn._softmax import log_softmax, softmax  # noqa: F401
-from gradlite.nn.distance import cosine_similarity, pairwise_distance  # noqa: F401
+from gradlite.nn.distance import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from gradlite.nn.fold import fold, unfold  # noqa: F401
 from gradlite.nn.pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from gradlite.nn.upsampling import interpolate  # noqa: F401

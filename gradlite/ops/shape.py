@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 from gradlite.autograd.views import note_view
-from gradlite.ops._base import apply, tensor_method
+from gradlite.ops._base import apply, check_broadcast, tensor_method
 from gradlite.tensor import Size, Tensor, _wrap_dim
 
 
@@ -321,6 +321,34 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 def broadcast_to(x: Tensor, size) -> Tensor:
     """``x`` broadcast to ``size`` as a view (same as ``expand``)."""
     return expand(x, _shape_arg((size,)))
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape that ``shapes`` (sizes, or ints) broadcast to, without making a tensor."""
+    shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    out = [1] * max((len(s) for s in shapes), default=0)
+    for k, s in enumerate(shapes):
+        for i, d in enumerate(s, len(out) - len(s)):
+            if d < 0:
+                raise ValueError("Attempting to broadcast a dimension with negative length!")
+            if out[i] == 1:
+                out[i] = d
+            elif d != 1 and d != out[i]:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {d} at {i - len(out)}! Mismatching "
+                    f"argument at index {k} had {s}; but expected shape should be broadcastable to {out}"
+                )
+    return Size(out)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """``tensors`` expanded to their common shape (views, as ``expand``)."""
+    shape = tensors[0].shape if tensors else ()
+    for t in tensors[1:]:
+        if t.shape != shape:
+            check_broadcast(tuple(shape), tuple(t.shape))  # (PyTorch's message for two tensors)
+            shape = broadcast_shapes(shape, t.shape)
+    return tuple(t if t.shape == shape else expand(t, shape) for t in tensors)
 
 
 @tensor_method()
