@@ -84,6 +84,7 @@ from gradlite.ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, re
 from gradlite.ops.activation import celu, hardtanh, logsigmoid, relu6, selu, softplus  # noqa: F401
 from gradlite.ops.random import randperm
 from gradlite.ops.reduction import mean, norm, sum
+from gradlite.ops.sorting import argsort, sort, topk
 from gradlite.ops.reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, cumprod, cumsum, logsumexp, max, min, prod, return_types, std,
     std_mean, var, var_mean,

@@ -17,4 +17,5 @@ from gradlite.ops import (  # noqa: F401
     scatter_reduce,
     shape,
     solve,
+    sorting,
 )

@@ -14,10 +14,12 @@ from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make, _wrap_dim
 
 
 class return_types:  # noqa: N801 -- PyTorch's name (torch.return_types.max)
-    """The named tuples that per-dim ``max``/``min`` return: ``(values, indices)``."""
+    """The named tuples that per-dim ``max``/``min``, ``sort`` and ``topk`` return: ``(values, indices)``."""
 
     max = namedtuple("max", ["values", "indices"])
     min = namedtuple("min", ["values", "indices"])
+    sort = namedtuple("sort", ["values", "indices"])
+    topk = namedtuple("topk", ["values", "indices"])
 
 
 
