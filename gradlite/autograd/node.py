@@ -11,6 +11,9 @@ from __future__ import annotations
 # Edge to a leaf tensor: (tensor, LEAF, shape, dtype). Edge to an interior node: (node, output_nr, ...).
 LEAF = -1
 
+# The node of an op PyTorch gives no derivative (its backward raises); ``name()`` as PyTorch's
+NOT_IMPLEMENTED = "torch::autograd::NotImplemented"
+
 _classes: dict[str, type] = {}
 
 FREED = (
@@ -73,8 +76,8 @@ class Node:
     def name(self) -> str:
         return self._name
 
-    def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+    def __repr__(self) -> str:  # (the class's name: ``name()`` may be qualified, torch::autograd::...)
+        return f"<{self.name().rsplit('::', 1)[-1]} object at {id(self):#x}>"
 
     @property
     def next_functions(self) -> tuple:
@@ -166,7 +169,7 @@ class AccumulateGrad:
         self.variable = variable
 
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     @property
     def next_functions(self) -> tuple:
@@ -205,7 +208,7 @@ def node_class(name: str) -> type:
     """The Node subclass named ``name`` (``MulBackward0``), made once and cached."""
     cls = _classes.get(name)
     if cls is None:
-        cls = _classes[name] = type(name, (Node,), {"__slots__": ()})
+        cls = _classes[name] = type(name.rsplit("::", 1)[-1], (Node,), {"__slots__": ()})
     return cls
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import operator
 
 from gradlite.autograd import views
-from gradlite.autograd.grad_mode import state
+from gradlite.autograd.grad_mode import no_grad, state
+from gradlite.autograd.node import NOT_IMPLEMENTED
 from gradlite.ops import arithmetic as A
 from gradlite.ops._base import apply, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
@@ -204,6 +205,40 @@ _INPLACE = {
     "scatter_reduce_": ("scatter_reduce", True),
     "neg_": (A.neg, False),
 }
+# The other elementwise ops, their scans and triangles in place: the op out of place (on a copy of the
+# input when its backward needs the old values), written back with ``assign``. (Comparisons and logical
+# ops are not here: their results have no gradient, and writing one would leave x's old history behind.)
+_ELEMENTWISE = (
+    "abs absolute acos arccos arcsin arctan asin atan ceil cos cosh erf erfc exp2 expm1 fix floor frac log10 "
+    "log1p log2 log negative reciprocal round rsqrt sign sin sinh sqrt square tan trunc atan2 arctan2 "
+    "clamp_max clamp_min divide true_divide subtract fmod remainder lerp cumsum cumprod tril triu"
+).split()
+for _op in _ELEMENTWISE:
+    _INPLACE[_op + "_"] = (_op, True)
+
+
+def _underived(op: str, node: str, error: type, message: str):
+    """``op`` recorded as ``node`` whose backward raises: PyTorch implements no derivative for the in-place
+    inverse hyperbolic functions nor for ``floor_divide_`` (their values are as usual)."""
+
+    def fails(gy):
+        raise error(message)
+
+    def fn(x: Tensor, *args) -> Tensor:
+        with no_grad():
+            y = getattr(Tensor, op)(x, *args)
+        return apply(node, y._data, (x, *args), (fails,) * (1 + len(args)))
+
+    return fn
+
+
+for _op, _alias in (("acosh", "arccosh"), ("asinh", "arcsinh"), ("atanh", "arctanh")):
+    _f = _underived(_op, _op.capitalize() + "Backward1", NotImplementedError,
+                    f"the derivative for 'inplace version of {_op}' is not implemented.")
+    _INPLACE[_op + "_"] = _INPLACE[_alias + "_"] = (_f, False)
+_f = _underived("floor_divide", NOT_IMPLEMENTED, RuntimeError,
+                "derivative for aten::floor_divide_ is not implemented")
+_INPLACE["floor_divide_"] = (_f, False)
 for _name, (_fn, _saves) in _INPLACE.items():
     setattr(Tensor, _name, _inplace(_fn, _name, _saves))
 Tensor.clip_ = Tensor.clamp_

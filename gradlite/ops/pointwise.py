@@ -460,7 +460,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     return y
 
 
-def _clamp_scalar(x, lo, hi):
+def _clamp_scalar(x, lo, hi, node="ClampBackward1"):
     xp = xp_of(x)
     d = x._data
     src = _dtype_of(d)
@@ -485,10 +485,10 @@ def _clamp_scalar(x, lo, hi):
             m = (x <= hi) if m is None else m & (x <= hi)
         return where(m, gy, 0.0)
 
-    return apply("ClampBackward1", out, (x,), (gx,), saved=(x,))
+    return apply(node, out, (x,), (gx,), saved=(x,))
 
 
-def _clamp_side(x, b, is_min):
+def _clamp_side(x, b, is_min, node="ClampBackward0"):
     """One side of a tensor-bound clamp: ``maximum(x, b)`` with the gradient going wholly to the winner."""
     xd, bd = operands(x, b, "clamp")
     xp = xp_of(x if isinstance(x, Tensor) else b)
@@ -501,7 +501,7 @@ def _clamp_side(x, b, is_min):
         return (x >= b) if is_min else (x <= b)
 
     return apply(
-        "ClampBackward0",
+        node,
         data,
         (x, b),
         (lambda gy: where(inside(), gy, 0.0), lambda gy: where(inside(), 0.0, gy)),
@@ -511,12 +511,24 @@ def _clamp_side(x, b, is_min):
 
 @tensor_method()
 def clamp_min(x: Tensor, min) -> Tensor:
-    return clamp(x, min=min)
+    """``clamp(x, min=min)``, recorded under PyTorch's own node names for it."""
+    _check(x, "clamp")
+    if min is None:
+        return clamp(x, min=min)  # (raises PyTorch's error)
+    if isinstance(min, Tensor):
+        return _clamp_side(x, min, True, "ClampMinBackward1")
+    return _clamp_scalar(x, min, None, "ClampMinBackward0")
 
 
 @tensor_method()
 def clamp_max(x: Tensor, max) -> Tensor:
-    return clamp(x, max=max)
+    """``clamp(x, max=max)``, recorded under PyTorch's own node names for it."""
+    _check(x, "clamp")
+    if max is None:
+        return clamp(x, max=max)  # (raises PyTorch's error)
+    if isinstance(max, Tensor):
+        return _clamp_side(x, max, False, "ClampMaxBackward1")
+    return _clamp_scalar(x, None, max, "ClampMaxBackward0")
 
 
 clip = clamp

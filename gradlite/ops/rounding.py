@@ -8,6 +8,7 @@ Integer tensors stay integer (floor of an int is itself); division by zero of in
 from __future__ import annotations
 
 from gradlite import dtypes
+from gradlite.autograd.node import NOT_IMPLEMENTED
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.ops.pointwise import _check, xp_of
 from gradlite.tensor import Tensor, _dtype_of
@@ -128,11 +129,11 @@ def floor_divide(x, y) -> Tensor:
     xd, yd = operands(x, y, "floor_divide")
     _no_bool(xd, yd, "div_floor_cpu")
     data = _floor_div(_xp(x, y), xd, yd)
-    return apply("NotImplemented", data, (x, y), (_no_derivative, _no_derivative))
+    return apply(NOT_IMPLEMENTED, data, (x, y), (_no_derivative, _no_derivative))
 
 
 def _no_derivative(gy):
-    raise RuntimeError("the derivative for 'floor_divide' is not implemented.")
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
 
 
 @tensor_method("__rfloordiv__")

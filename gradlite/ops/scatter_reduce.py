@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from gradlite.autograd.node import NOT_IMPLEMENTED
 from gradlite.creation import zeros_like
 from gradlite.ops._base import apply, tensor_method
 from gradlite.ops.indexing import _gather_checks, _grid, _index, _pad_to, _put, _src, _zero_at
@@ -155,7 +156,7 @@ def scatter_with_reduce(x: Tensor, d: int, index: Tensor, src, reduce: str) -> T
     key = _grid(ix.shape, ix, d, x)
     values = sub if srct is not None else b.xp.full(ix.shape, sub, dtype=data.dtype)
     b.scatter_reduce(data, key, values, op)
-    return apply("NotImplemented", data, (x, srct), (_no_derivative, _no_derivative))
+    return apply(NOT_IMPLEMENTED, data, (x, srct), (_no_derivative, _no_derivative))
 
 
 def _no_derivative(gy):

@@ -124,3 +124,17 @@ def test_graph_tutorial_example_writes_svg(tmp_path, monkeypatch):
     svg = (tmp_path / "graph_tutorial.svg").read_text()
     for label in ("MeanBackward0", "MulBackward0", "AddBackward0", ">x<", ">z<"):
         assert label in svg
+
+
+def test_qualified_node_names_match_torch(torch, device):
+    # name() of PyTorch's C++-only nodes is qualified; the class and the repr use the short name
+    def program(lib, dev):
+        a = lib.ones(2, device=dev, requires_grad=True)
+        nodes = ((a * 2).grad_fn.next_functions[0][0], (a * 2).floor_divide(0.5).grad_fn)
+        return [(n.name(), type(n).__name__, repr(n).split(" object")[0]) for n in nodes]
+
+    ours, ref = program(gradlite, device), program(torch, "cpu")
+    assert ours == ref == [
+        ("torch::autograd::AccumulateGrad", "AccumulateGrad", "<AccumulateGrad"),
+        ("torch::autograd::NotImplemented", "NotImplemented", "<NotImplemented"),
+    ]

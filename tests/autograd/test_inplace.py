@@ -344,3 +344,75 @@ def test_random_views_and_inplace_match_torch(torch, device, seed):
             assert a is None
         else:
             np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-10, atol=1e-12)
+
+
+_LOW, _MID = [0.2, 0.45, 0.7], [1.2, 1.6, 2.5]  # (every op's domain: acos/atanh need |x| < 1, acosh x > 1)
+_ELEMENTWISE_INPLACE = {
+    **{op: (_LOW, ()) for op in (
+        "abs_ absolute_ acos_ arccos_ arcsin_ arctan_ asin_ atan_ ceil_ cos_ "
+        "cosh_ erf_ erfc_ exp2_ expm1_ fix_ floor_ frac_ log10_ log1p_ log2_ log_ negative_ reciprocal_ "
+        "round_ rsqrt_ sign_ sin_ sinh_ sqrt_ square_ tan_ trunc_"
+    ).split()},
+    "atan2_": (_LOW, (lambda lib, dev: lib.tensor([0.5, -1.0, 2.0], device=dev),)),
+    "arctan2_": (_LOW, (lambda lib, dev: lib.tensor([0.5, -1.0, 2.0], device=dev),)),
+    "clamp_max_": (_LOW, (lambda lib, dev: 0.5,)), "clamp_min_": (_LOW, (lambda lib, dev: 0.5,)),
+    "divide_": (_LOW, (lambda lib, dev: lib.tensor([0.5, -1.0, 2.0], device=dev),)),
+    "true_divide_": (_LOW, (lambda lib, dev: 3.0,)),
+    "subtract_": (_LOW, (lambda lib, dev: lib.tensor([0.5, -1.0, 2.0], device=dev),)),
+    "fmod_": (_MID, (lambda lib, dev: 0.7,)), "remainder_": (_MID, (lambda lib, dev: 0.7,)),
+    "lerp_": (_LOW, (lambda lib, dev: lib.tensor([1.0, 2.0, 3.0], device=dev), lambda lib, dev: 0.25)),
+    "cumsum_": (_LOW, (lambda lib, dev: 0,)), "cumprod_": (_LOW, (lambda lib, dev: 0,)),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_ELEMENTWISE_INPLACE))
+def test_elementwise_inplace_forms_match_torch(torch, device, op):
+    # on a non-leaf: the same values, x itself returned, its version bumped, PyTorch's node and gradients
+    values, args = _ELEMENTWISE_INPLACE[op]
+
+    def program(lib, dev):
+        a = lib.tensor(values, device=dev, requires_grad=True)
+        x = a * 1.0
+        r = getattr(x, op)(*(f(lib, dev) for f in args))
+        assert r is x and (x._version if lib is not gradlite else x._version_count) == 1
+        (x * lib.tensor([1.0, 2.0, 3.0], device=dev)).sum().backward()
+        return x.detach(), a.grad, x.grad_fn.name()
+
+    both(torch, program, device, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("op,values,args", [
+    ("acosh_", _MID, ()), ("arccosh_", _MID, ()), ("asinh_", _LOW, ()), ("arcsinh_", _LOW, ()),
+    ("atanh_", _LOW, ()), ("arctanh_", _LOW, ()), ("floor_divide_", _MID, (0.5,)),
+])
+def test_inplace_forms_without_a_derivative_match_torch(torch, device, op, values, args):
+    # PyTorch computes them, records a node, and raises when a backward reaches it
+    def forward(lib, dev):
+        x = lib.tensor(values, device=dev, requires_grad=True) * 1.0
+        getattr(x, op)(*args)
+        return x
+
+    both(torch, lambda lib, dev: (forward(lib, dev).detach(), forward(lib, dev).grad_fn.name()), device)
+    name = op.replace("arc", "a")[:-1]
+    message = ("derivative for aten::floor_divide_ is not implemented" if op == "floor_divide_"
+               else f"the derivative for 'inplace version of {name}' is not implemented")
+    errors_alike(torch, lambda lib, dev: forward(lib, dev).sum().backward(), device, message)
+    with gradlite.no_grad():  # (no graph: plain values)
+        y = gradlite.tensor(values, device=device)
+        assert getattr(y, op)(*args) is y and y._version_count == 1
+
+
+def test_triangles_inplace_and_elementwise_errors_match_torch(torch, device):
+    def program(lib, dev):
+        a = lib.tensor([[1.0, 2.0], [3.0, 4.0]], device=dev, requires_grad=True)
+        x, y = a * 1.0, a * 1.0
+        x.tril_()
+        y.triu_(1)
+        (x * 2 + y * 3).sum().backward()
+        return x.detach(), y.detach(), a.grad, x.grad_fn.name(), y.grad_fn.name()
+
+    both(torch, program, device)
+    errors_alike(torch, lambda lib, dev: lib.tensor([4], device=dev).sqrt_(), device,
+                 "result type Float can't be cast to the desired output type Long")
+    errors_alike(torch, lambda lib, dev: lib.ones(2, device=dev, requires_grad=True).abs_(), device,
+                 "a leaf Variable that requires grad is being used in an in-place operation")
