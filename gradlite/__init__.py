@@ -85,6 +85,7 @@ from gradlite.ops.activation import celu, hardtanh, logsigmoid, relu6, selu, sof
 from gradlite.ops.random import randperm
 from gradlite.ops.reduction import mean, norm, sum
 from gradlite.ops.sorting import argsort, sort, topk
+from gradlite.ops.more import addcdiv, addcmul, count_nonzero, diff, meshgrid, nan_to_num, nanmean, nansum  # noqa: F401
 from gradlite.ops.reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, cumprod, cumsum, logsumexp, max, min, prod, return_types, std,
     std_mean, var, var_mean,

@@ -10,6 +10,7 @@ from gradlite.ops import (  # noqa: F401
     inplace,
     join,
     linalg,
+    more,
     pointwise,
     random,
     reduction,
