@@ -20,6 +20,11 @@ from gradlite.tensor import Tensor, _make, _wrap_dim
 @tensor_method()
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:  # noqa: A002
     """``input + value * tensor1 * tensor2`` (broadcast), one node."""
+    operands = (input, tensor1, tensor2)
+    if all(t.dtype is dtypes.bool_ for t in operands):
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
+    if not any(t.dtype.is_floating_point for t in operands):
+        value = int(value)  # (an integer result: PyTorch casts the value to it)
     with no_grad():
         out = input + value * tensor1 * tensor2
     return apply(
@@ -108,7 +113,8 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
     """How many elements are not zero, over ``dim`` (all by default); int64, no gradient."""
     b = x._device.backend
     axes = reduce_dims(dim, x.dim())
-    data = b.xp.sum(b.xp.astype(x._data != 0, b.dtype("int64")), axis=axes)
+    nonzero = x._data if x.dtype is dtypes.bool_ else x._data != 0
+    data = b.xp.sum(b.xp.astype(nonzero, b.dtype("int64")), axis=axes)
     return _make(b.xp.asarray(data), x._device)
 
 
@@ -125,7 +131,9 @@ def diff(x: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, ap
         x = cat([t for t in (prepend, x, append) if t is not None], d)
     for _ in range(n):
         size = x.shape[d]
-        x = x.narrow(d, 1, size - 1) - x.narrow(d, 0, size - 1) if size else x
+        if size:
+            hi, lo = x.narrow(d, 1, size - 1), x.narrow(d, 0, size - 1)
+            x = hi != lo if x.dtype is dtypes.bool_ else hi - lo  # (bools: their xor, as PyTorch)
     return x
 
 

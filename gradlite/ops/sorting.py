@@ -59,6 +59,8 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (or, ``largest=False``, smallest) elements along ``dim``,
     in order (PyTorch leaves the order open with ``sorted=False``; it is sorted here too)."""
+    if x.dtype is dtypes.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     size = x.shape[_wrap_dim(dim, x.dim())] if x.dim() else 1
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")

@@ -194,6 +194,7 @@ register(
         ref=lambda np, x, y: np.remainder(x, y),
         samples=lambda rng: binary(rng, -3, 3, ylo=0.5, yhi=2.0, scalar_left=False) + [_int_pairs()],
         method="remainder",
+        inplace="remainder_",
         dtypes=FLT,
     )
 )
@@ -229,6 +230,7 @@ register(
         ref=lambda np, x, y: np.fmod(x, y),
         samples=lambda rng: binary(rng, -3, 3, ylo=0.5, yhi=2.0, scalar_left=False) + [_int_pairs()],
         method="fmod",
+        inplace="fmod_",
         dtypes=FLT,
     )
 )
@@ -281,6 +283,13 @@ register(
 )
 
 
+# unary ops whose in-place form PyTorch has (checked by the generic in-place test)
+_HAS_INPLACE = set(
+    "abs absolute acos arccos arcsin arctan asin atan ceil cos cosh erf erfc exp2 expm1 fix floor frac log10 "
+    "log1p log2 log negative reciprocal round rsqrt sign sin sinh sqrt square tan trunc".split()
+)
+
+
 def _unary(
     name,
     ref,
@@ -293,7 +302,10 @@ def _unary(
     large=None,
     **kw,
 ):
-    """Register a one-tensor op ``m.<name>(x)`` with the standard unary samples."""
+    """Register a one-tensor op ``m.<name>(x)`` with the standard unary samples (and its in-place form
+    ``<name>_`` where PyTorch has one)."""
+    if inplace is None and name in _HAS_INPLACE:
+        inplace = name + "_"
 
     def samples(rng):
         out = unary(rng, lo, hi, away)
@@ -402,6 +414,7 @@ register(
             ]
         ),
         method="atan2",
+        inplace="atan2_",
         dtypes=FLT,
     )
 )
@@ -534,6 +547,7 @@ register(
             Sample((np.asarray(1.0), np.asarray(3.0), np.asarray(0.25)), name="0d"),
         ],
         method="lerp",
+        inplace="lerp_",
         dtypes=FLT,
     )
 )

@@ -380,6 +380,7 @@ register(
             ErrorSample(Sample((rng.standard_normal((2, 3)), 2)), IndexError, "Dimension out of range")
         ],
         method="cumsum",
+        inplace="cumsum_",
         dtypes=ALL,
     )
 )
@@ -401,6 +402,7 @@ register(
         ref=lambda np, x, dim: np.cumprod(x, axis=dim) if x.ndim else x.copy(),
         samples=_cumprod_samples,
         method="cumprod",
+        inplace="cumprod_",
         dtypes=ALL,
     )
 )
