@@ -512,23 +512,23 @@ def _clamp_side(x, b, is_min, node="ClampBackward0"):
 @tensor_method()
 def clamp_min(x: Tensor, min) -> Tensor:
     """``clamp(x, min=min)``, recorded under PyTorch's own node names for it."""
-    _check(x, "clamp")
-    if min is None:
-        return clamp(x, min=min)  # (raises PyTorch's error)
-    if isinstance(min, Tensor):
-        return _clamp_side(x, min, True, "ClampMinBackward1")
-    return _clamp_scalar(x, min, None, "ClampMinBackward0")
+    return _clamp_one(x, min, True)
 
 
 @tensor_method()
 def clamp_max(x: Tensor, max) -> Tensor:
     """``clamp(x, max=max)``, recorded under PyTorch's own node names for it."""
+    return _clamp_one(x, max, False)
+
+
+def _clamp_one(x: Tensor, bound, is_min: bool) -> Tensor:
     _check(x, "clamp")
-    if max is None:
-        return clamp(x, max=max)  # (raises PyTorch's error)
-    if isinstance(max, Tensor):
-        return _clamp_side(x, max, False, "ClampMaxBackward1")
-    return _clamp_scalar(x, None, max, "ClampMaxBackward0")
+    if bound is None:
+        return clamp(x, None, None)  # (raises PyTorch's error)
+    node = "ClampMinBackward" if is_min else "ClampMaxBackward"
+    if isinstance(bound, Tensor):
+        return _clamp_side(x, bound, is_min, node + "1")
+    return _clamp_scalar(x, bound if is_min else None, None if is_min else bound, node + "0")
 
 
 clip = clamp

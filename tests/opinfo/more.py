@@ -153,20 +153,27 @@ def _with_nans(rng):
     return x
 
 
+def _nan_samples(rng):
+    return [
+        Sample((_with_nans(rng),), name="all"),
+        Sample((_with_nans(rng),), {"dim": 1}, name="dim1"),
+        Sample((_with_nans(rng),), {"dim": 0, "keepdim": True}, name="keepdim"),
+        Sample((rng.standard_normal((4, 3)).T,), {"dim": 0}, name="transposed"),
+    ]
+
+
+_NAN_SKIPS = {"gradcheck": "finite differences through NaN inputs", "gradgradcheck": "NaN inputs"}
+
+
 register(
     OpInfo(
         name="nansum",
         op=lambda m, x, *a, **kw: m.nansum(x, *a, **kw),
         ref=lambda np, x, dim=None, keepdim=False: np.asarray(np.nansum(x, axis=dim, keepdims=keepdim)),
-        samples=lambda rng: [
-            Sample((_with_nans(rng),), name="all"),
-            Sample((_with_nans(rng),), {"dim": 1}, name="dim1"),
-            Sample((_with_nans(rng),), {"dim": 0, "keepdim": True}, name="keepdim"),
-            Sample((rng.standard_normal((4, 3)).T,), {"dim": 0}, name="transposed"),
-        ],
+        samples=_nan_samples,
         method="nansum",
         dtypes=NUM,
-        skips={"gradcheck": "finite differences through NaN inputs", "gradgradcheck": "NaN inputs"},
+        skips=_NAN_SKIPS,
     )
 )
 register(
@@ -174,16 +181,12 @@ register(
         name="nanmean",
         op=lambda m, x, *a, **kw: m.nanmean(x, *a, **kw),
         ref=lambda np, x, dim=None, keepdim=False: np.asarray(np.nanmean(x, axis=dim, keepdims=keepdim)),
-        samples=lambda rng: [
-            Sample((_with_nans(rng),), name="all"),
-            Sample((_with_nans(rng),), {"dim": 1}, name="dim1"),
-            Sample((_with_nans(rng),), {"dim": 0, "keepdim": True}, name="keepdim"),
-        ],
+        samples=_nan_samples,
         errors=lambda rng: [ErrorSample(Sample((np.array([1, 2]),), keep_dtype=True), RuntimeError,
                                         "nanmean\\(\\): expected input to have floating point")],
         method="nanmean",
         dtypes=FLT,
-        skips={"gradcheck": "finite differences through NaN inputs", "gradgradcheck": "NaN inputs"},
+        skips=_NAN_SKIPS,
     )
 )
 register(
