@@ -85,7 +85,10 @@ from gradlite.ops.activation import celu, hardtanh, logsigmoid, relu6, selu, sof
 from gradlite.ops.random import randperm
 from gradlite.ops.reduction import mean, norm, sum
 from gradlite.ops.sorting import argsort, sort, topk
-from gradlite.ops.more import addcdiv, addcmul, count_nonzero, diff, meshgrid, nan_to_num, nanmean, nansum  # noqa: F401
+from gradlite.ops.more import (  # noqa: F401
+    addcdiv, addcmul, argwhere, count_nonzero, diff, meshgrid, nan_to_num, nanmean, nansum, nonzero,
+    repeat_interleave,
+)
 from gradlite.ops.reduction import (  # noqa: F401
     all, amax, amin, any, argmax, argmin, cumprod, cumsum, logsumexp, max, min, prod, return_types, std,
     std_mean, var, var_mean,

@@ -7,6 +7,7 @@ import pytest
 
 import gradlite as gl
 from tests.autograd._helpers import both, errors_alike
+from tests.conftest import STRICT
 
 NAN, INF = float("nan"), float("inf")
 
@@ -103,3 +104,56 @@ def test_meshgrid_warns_and_raises_as_torch(torch, device):
                  'torch.meshgrid: indexing must be one of "xy" or "ij", but received: foo')
     errors_alike(torch, lambda lib, dev: lib.meshgrid(lib.ones(2, 2, device=dev), indexing="ij"), device,
                  "torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got")
+
+
+def test_nonzero_and_argwhere_match_torch(torch, device):
+    def program(lib, dev):
+        x = lib.tensor([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]], device=dev)
+        flags = lib.tensor([True, False, True], device=dev)
+        return (lib.nonzero(x), x.nonzero(as_tuple=True), lib.argwhere(x), flags.nonzero(),
+                lib.nonzero(lib.tensor(5.0, device=dev)), lib.nonzero(lib.tensor(0.0, device=dev)),
+                lib.nonzero(lib.tensor(5.0, device=dev), as_tuple=True),
+                lib.nonzero(lib.zeros(2, 3, device=dev)),
+                str(x.nonzero().dtype).split(".")[-1])
+
+    out = both(torch, program, device)
+    assert [tuple(t.shape) for t in out[4:6]] == [(1, 0), (0, 0)] and tuple(out[7].shape) == (0, 2)
+
+
+def test_repeat_interleave_matches_torch(torch, device):
+    def program(lib, dev):
+        b = lib.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)
+        m = lib.tensor([[1.0, 2.0], [3.0, 4.0]], device=dev, requires_grad=True)
+        outs = [lib.repeat_interleave(b, 2), b.repeat_interleave(lib.tensor([1, 0, 2], device=dev)),
+                m.repeat_interleave(2, dim=0), m.repeat_interleave(lib.tensor([1, 2], device=dev), dim=1),
+                m.repeat_interleave(3), lib.tensor(3.0, device=dev).repeat_interleave(2)]
+        grads = [_grads(lib, o, (b, m)) for o in outs[:5]]
+        return (*outs, *[g for pair in grads for g in pair if g is not None],
+                [o.grad_fn.name() for o in outs[1:4:2]],  # (counts per element: IndexSelectBackward0)
+                lib.repeat_interleave(lib.tensor([2, 1], device=dev)))
+
+    both(torch, program, device)
+    cases = [
+        (lambda lib, dev: lib.ones(3, device=dev).repeat_interleave(lib.tensor([1, 2], device=dev)),
+         "repeats must have the same size as input along dim, but got repeats.size(0) = 2 and input.size(0)"),
+        (lambda lib, dev: lib.ones(3, device=dev).repeat_interleave(-1), "Repeats must be non-negative"),
+        (lambda lib, dev: lib.ones(3, device=dev).repeat_interleave(lib.tensor([1, -1, 1], device=dev)),
+         "repeats can not be negative"),
+    ]
+    for fn, match in cases:
+        errors_alike(torch, fn, device, match)
+
+
+@pytest.mark.skipif(STRICT, reason="array_api_strict copies a broadcast view into a non-contiguous array")
+def test_clone_of_an_expanded_tensor_is_contiguous_as_torch(torch, device):
+    # PyTorch's preserve_format gives an overlapping (expanded) tensor a contiguous copy, so it can be viewed
+    def program(lib, dev):
+        a = lib.arange(4.0, device=dev).reshape(2, 1, 2).requires_grad_()
+        v = a.expand(2, 3, 2).clone().view(12)
+        (g,) = lib.autograd.grad((v * lib.arange(12.0, device=dev)).sum(), a)
+        return v, g, v.grad_fn.name()
+
+    both(torch, program, device)
+    t = gl.arange(6.0, device=device).reshape(2, 3).t().clone()  # (dense and transposed: layout kept)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        t.view(6)

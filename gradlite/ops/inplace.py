@@ -306,6 +306,12 @@ def copy_(x: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 @tensor_method()
 def clone(x: Tensor, *, memory_format=None) -> Tensor:
-    """A copy with its own storage; the gradient passes straight through."""
-    data = x._device.backend.xp.asarray(x._data, copy=True)
+    """A copy with its own storage; the gradient passes straight through. Its layout is x's (a transposed
+    tensor stays transposed), except that an expanded tensor becomes contiguous, as PyTorch's
+    ``preserve_format``: the copy of a broadcast view can then be viewed to any shape."""
+    xp, xd = x._device.backend.xp, x._data
+    if 0 in getattr(xd, "strides", ()) and xd.size > 1:
+        data = xp.reshape(xd, xd.shape, copy=True)  # (a copy in C order)
+    else:
+        data = xp.asarray(xd, copy=True)
     return apply("CloneBackward0", data, (x,), (lambda gy: gy,))

@@ -1,5 +1,5 @@
 """PyTorch's convenience ops: ``addcmul``, ``addcdiv``, ``nan_to_num``, ``nansum``, ``nanmean``,
-``count_nonzero``, ``diff`` and ``meshgrid``.
+``count_nonzero``, ``nonzero``/``argwhere``, ``repeat_interleave``, ``diff`` and ``meshgrid``.
 
 Each is built from gradlite's own ops where PyTorch composes it too (``diff``, ``nanmean``, ``meshgrid``:
 the same nodes), and is one node with PyTorch's name and closed-form gradients where PyTorch has a kernel.
@@ -164,3 +164,67 @@ def meshgrid(*tensors: Tensor, indexing: str | None = None) -> tuple:
         view[pos] = t.shape[0]
         grids.append(t.reshape(view).expand(shape))
     return tuple(grids)
+
+
+@tensor_method()
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or with ``as_tuple`` one 1-D tensor
+    per dim (a 0-d tensor counts as one element of a 1-D one there, as PyTorch)."""
+    b = x._device.backend
+    xp, i64 = b.xp, b.dtype("int64")
+    xd = x._data if x.dim() else b.xp.reshape(x._data, (1,))
+    hits = xp.nonzero(xd if x.dtype is dtypes.bool_ else xd != 0)
+    if as_tuple:
+        return tuple(_make(xp.astype(h, i64), x._device) for h in hits)
+    if not x.dim():
+        return _make(xp.zeros((hits[0].shape[0], 0), dtype=i64), x._device)
+    return _make(xp.astype(xp.stack(hits, axis=1), i64), x._device)
+
+
+@tensor_method()
+def argwhere(x: Tensor) -> Tensor:
+    """``nonzero(x)``: the (n, ndim) indices of the nonzero elements."""
+    return nonzero(x)
+
+
+def repeat_interleave(x, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    """Each element (or slice along ``dim``; the flattened tensor by default) repeated ``repeats`` times
+    (a number, or a tensor of one count per element). ``repeat_interleave(counts)`` alone gives the indices
+    ``arange(len(counts))`` repeated by them."""
+    from gradlite.creation import arange
+
+    if repeats is None:  # repeat_interleave(repeats): the index form
+        counts = x
+        return repeat_interleave(arange(counts.shape[0], device=counts.device), counts)
+    if dim is None:
+        x, d = x.reshape(-1), 0
+    else:
+        d = _wrap_dim(dim, x.dim())
+    if not x.dim():
+        x = x.reshape(1)
+    if isinstance(repeats, Tensor) and repeats.numel() == 1:
+        repeats = int(repeats.item())
+    if isinstance(repeats, int):
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        shape = list(x.shape)
+        expanded = x.unsqueeze(d + 1).expand(*shape[: d + 1], repeats, *shape[d + 1 :])
+        shape[d] *= repeats
+        return expanded.reshape(shape)  # (one copy; PyTorch's node there is a ViewBackward0)
+    if repeats.dim() != 1 or repeats.shape[0] != x.shape[d]:
+        raise RuntimeError(
+            "repeats must have the same size as input along dim, but got repeats.size(0) = "
+            f"{repeats.shape[0] if repeats.dim() else 1} and input.size({d}) = {x.shape[d]}"
+        )
+    import numpy as np  # (the counts are read on the host: the output's size depends on them, and PyTorch
+    # syncs too; ``output_size`` is accepted and they are read all the same)
+
+    b = repeats._device.backend
+    counts = b.to_host(repeats._data)
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    index = np.repeat(np.arange(len(counts)), counts)
+    return x.index_select(d, _make(b.from_host(index, x._device.index), x._device))
+
+
+Tensor.repeat_interleave = repeat_interleave
