@@ -135,6 +135,9 @@ class GraphView:
         stack = [(k, "", i == len(root.inputs) - 1) for i, k in reversed(list(enumerate(root.inputs)))]
         while stack:
             key, prefix, last = stack.pop()
+            if key is None:  # a marker line (the indentation restarts)
+                lines.append(prefix)
+                continue
             item = self.items[key]
             branch = "└─ " if last else "├─ "
             tail = " (leaf, accumulates .grad)" if item.kind == "leaf" else ""
@@ -147,8 +150,15 @@ class GraphView:
             shown.add(key)
             child_prefix = prefix + ("   " if last else "│  ")
             n = len(item.inputs)
+            restart = n and len(child_prefix) > 3 * _MAX_INDENT
+            if restart:
+                # a deep graph (a long chain) would make the text quadratic in its depth: every line repeats
+                # the indentation of all the levels above; past _MAX_INDENT levels it restarts at the margin
+                child_prefix = ""
             for i in reversed(range(n)):
                 stack.append((item.inputs[i], child_prefix, i == n - 1))
+            if restart:
+                stack.append((None, f"┄ the inputs of {item.name} (indentation restarts)", False))
         return "\n".join(lines)
 
     __str__ = text
@@ -270,6 +280,7 @@ class GraphView:
 
 _FILL = {"node": "#e8eef7", "leaf": "#cde8c4", "output": "#f7dfb8"}
 _PAD, _GAP_X, _GAP_Y, _BOX_H, _MARGIN = 10, 24, 36, 34, 16
+_MAX_INDENT = 40  # levels of indentation in ``text()`` before it restarts at the left margin
 
 
 def draw(tensor, params: dict | None = None) -> GraphView:

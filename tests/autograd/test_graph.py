@@ -138,3 +138,28 @@ def test_qualified_node_names_match_torch(torch, device):
         ("torch::autograd::AccumulateGrad", "AccumulateGrad", "<AccumulateGrad"),
         ("torch::autograd::NotImplemented", "NotImplemented", "<NotImplemented"),
     ]
+
+
+def _chain(n, device="cpu"):
+    x = gradlite.ones(2, requires_grad=True, device=device)
+    y = x
+    for _ in range(n):
+        y = y * 1.0
+    return y
+
+
+def test_text_of_a_long_chain_is_linear():
+    # issue 17 F25: every line repeated the indentation of all levels above it (24 MB for 4,000 ops)
+    small, big = graph.text(_chain(2000)), graph.text(_chain(4000))
+    assert len(big) < 2.2 * len(small) and len(big) < 4000 * 150
+    assert big.count("MulBackward0 -> float32[2]") == 4000
+    assert max(len(line) for line in big.splitlines()) < 200
+    assert "indentation restarts" in big
+    # the tree above the restart is unchanged
+    assert big.splitlines()[2] == "   └─ MulBackward0 -> float32[2] cpu"
+
+
+def test_text_of_a_200000_op_chain():
+    # issue 17 F25: MemoryError at 200,000 ops
+    out = graph.text(_chain(200_000))
+    assert out.count("MulBackward0") >= 200_000 and len(out) < 200_000 * 150
