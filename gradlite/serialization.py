@@ -3,16 +3,26 @@
 The file is a NumPy ``.npz`` archive: one array per tensor (``t0``, ``t1``, ...) and ``__index__``, the
 UTF-8 bytes of a JSON document that describes the saved structure (dicts, lists, tuples, numbers,
 strings, None) and, for every tensor, its dtype, shape, device and ``requires_grad``. Loading uses
-``numpy.load(allow_pickle=False)`` and builds only those types, so a file cannot execute code, and every
-array is checked against the index: a corrupt, truncated or tampered file raises a ``RuntimeError``
-that names it.
+no pickle and builds only those types, so a file cannot execute code, and every array is checked against
+the index: a corrupt, truncated or tampered file raises a ``RuntimeError`` that names it.
+
+A hostile file cannot make ``load`` allocate much more than the file holds: each member's ``.npy`` header
+is read first and its dtype and shape compared with the index and with the member's size in the zip
+directory before any data is allocated; each array is read once however often the index refers to it;
+members stored uncompressed (``gradlite.save`` writes no other) may hold in all no more bytes than the file
+has, and compressed members (an archive made elsewhere) may expand in all to at most ``_MAX_EXPANSION``
+times the file's size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import struct
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -24,6 +34,9 @@ FORMAT = "gradlite-checkpoint"
 VERSION = 1
 _INDEX = "__index__"
 _DTYPES = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"}
+_MAX_EXPANSION = 100  # compressed members may inflate in all to this many times the file's size ...
+_MIN_BUDGET = 16 << 20  # ... or to 16 MiB for a small file
+_CHUNK = 1 << 20  # array data is read in pieces of this size
 
 
 # -- saving -------------------------------------------------------------------------------------------
@@ -126,23 +139,114 @@ def save(obj, f) -> None:
 
 
 # -- loading ------------------------------------------------------------------------------------------
+class _Archive:
+    """The arrays of a checkpoint's zip archive, each checked against what it declares before it is read."""
+
+    def __init__(self, fh) -> None:
+        fh.seek(0, os.SEEK_END)
+        self.length = fh.tell()
+        fh.seek(0)
+        self.zip = zipfile.ZipFile(fh)
+        self.members = {i.filename[:-4]: i for i in self.zip.infolist() if i.filename.endswith(".npy")}
+        self.files = list(self.members)
+        self.cache: dict[str, np.ndarray] = {}
+        self.stored = 0  # bytes read so far from uncompressed members
+        self.inflated = 0  # bytes read so far from compressed members
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def _reserve(self, key: str, info: zipfile.ZipInfo) -> None:
+        """Refuse a member whose declared size the file cannot hold (checked before anything is allocated)."""
+        if info.compress_size > self.length:
+            raise ValueError(
+                f"member {key!r} declares {info.compress_size} bytes but the file has {self.length}"
+            )
+        if info.compress_type == zipfile.ZIP_STORED:
+            # overlapping members could repeat the same bytes: count what is read, not what is distinct
+            self.stored += info.file_size
+            if info.file_size != info.compress_size or self.stored > self.length:
+                raise ValueError(
+                    f"member {key!r} declares {info.file_size} bytes, more than the file holds "
+                    f"({self.length})"
+                )
+            return
+        self.inflated += info.file_size
+        budget = max(_MAX_EXPANSION * self.length, _MIN_BUDGET)
+        if self.inflated > budget:
+            raise ValueError(
+                f"member {key!r} inflates from {info.compress_size} to {info.file_size} bytes: the "
+                f"compressed members would expand to more than {budget} bytes ({_MAX_EXPANSION} times the "
+                "file's size)"
+            )
+
+    def read(self, key: str, dtype: str | None = None, shape=None) -> np.ndarray:
+        """The array ``key`` (read once), checked against the ``dtype`` and ``shape`` the index gives."""
+        a = self.cache.get(key)
+        if a is None:
+            a = self.cache[key] = self._read(key, dtype, shape)
+        elif dtype is not None and (a.dtype.name != dtype or list(a.shape) != list(shape)):
+            raise ValueError(
+                f"array {key!r} is {a.dtype.name}{list(a.shape)} but the index says {dtype}{list(shape)}"
+            )
+        return a
+
+    def _read(self, key: str, dtype, shape) -> np.ndarray:
+        info = self.members[key]
+        self._reserve(key, info)
+        with self.zip.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"array {key!r} has an unsupported .npy version {version}")
+            got_shape, fortran, got = header
+            if got.hasobject or got.name not in _DTYPES or got.names is not None:
+                raise ValueError(f"array {key!r} has unsupported dtype {got} (pickled or structured data)")
+            if any(type(n) is not int or n < 0 for n in got_shape):
+                raise ValueError(f"array {key!r} declares an invalid shape {got_shape}")
+            if dtype is not None and (got.name != dtype or list(got_shape) != list(shape)):
+                raise ValueError(
+                    f"array {key!r} is {got.name}{list(got_shape)} but the index says {dtype}{list(shape)}"
+                )
+            count = math.prod(got_shape)
+            expected = fh.tell() + count * got.itemsize
+            if expected != info.file_size:
+                raise ValueError(
+                    f"array {key!r} declares {got.name}{list(got_shape)} ({count * got.itemsize} bytes of "
+                    f"data) but its member holds {info.file_size - fh.tell()}"
+                )
+            a = np.empty(count, dtype=got)
+            view = memoryview(a.view(np.uint8).reshape(-1)) if count else memoryview(b"")
+            pos = 0
+            while pos < len(view):
+                n = fh.readinto(view[pos : pos + _CHUNK])
+                if not n:
+                    raise ValueError(f"array {key!r} is truncated")
+                pos += n
+            if fh.read(1):  # also makes zipfile check the member's CRC
+                raise ValueError(f"array {key!r} holds more data than it declares")
+        if not got.isnative:
+            a = a.astype(got.newbyteorder("="))
+        return a.reshape(got_shape[::-1]).T if fortran else a.reshape(got_shape)
+
+
 class _Reader:
-    def __init__(self, archive, name: str, map_location) -> None:
+    def __init__(self, archive: _Archive, name: str, map_location) -> None:
         self.archive, self.name, self.map_location = archive, name, map_location
         self.tensors: dict[str, Tensor] = {}
 
     def array(self, node: dict) -> np.ndarray:
         key, dtype, shape = node["key"], node["dtype"], node["shape"]
-        if not isinstance(key, str) or key == _INDEX or key not in self.archive.files:
+        if not isinstance(key, str) or key == _INDEX or key not in self.archive.members:
             raise ValueError(f"the index refers to an array {key!r} that is not in the archive")
         if dtype not in _DTYPES:
             raise ValueError(f"unsupported dtype {dtype!r} in the index")
-        a = self.archive[key]
-        if a.dtype.name != dtype or list(a.shape) != list(shape):
-            raise ValueError(
-                f"array {key!r} is {a.dtype.name}{list(a.shape)} but the index says {dtype}{list(shape)}"
-            )
-        return a
+        if not isinstance(shape, list) or any(type(n) is not int for n in shape):
+            raise ValueError(f"array {key!r}: the index gives an invalid shape {str(shape)[:80]}")
+        return self.archive.read(key, dtype, shape)
 
     def target(self, saved: str):
         from gradlite import cuda
@@ -186,7 +290,7 @@ class _Reader:
             if t is None:
                 a = self.array(node)
                 dev = self.target(node["device"])
-                data = dev.backend.from_host(np.array(a, copy=True), dev.index)
+                data = dev.backend.from_host(a, dev.index)  # a was read into its own buffer: no copy
                 t = _make(data, dev)
                 if node.get("parameter"):
                     t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
@@ -195,7 +299,8 @@ class _Reader:
                 self.tensors[key] = t
             return t
         if kind in ("ndarray", "npscalar"):
-            a = np.array(self.array(node), copy=True)
+            # an array referred to twice is the same array (as a tensor saved twice is the same tensor)
+            a = self.array(node)
             return a if kind == "ndarray" else a[()]
         if kind == "device":
             return _device(node["v"])
@@ -237,10 +342,14 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
     if isinstance(f, (str, os.PathLike)) and not os.path.exists(name):
         raise FileNotFoundError(f"No such file or directory: '{name}'")
     try:
-        with np.load(f, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile) or _INDEX not in archive.files:
+        opened = open(f, "rb") if isinstance(f, (str, os.PathLike)) else contextlib.nullcontext(f)
+        with opened as fh, contextlib.closing(_Archive(fh)) as archive:
+            if _INDEX not in archive.members:
                 raise ValueError("no __index__ entry (not written by gradlite.save)")
-            index = json.loads(archive[_INDEX].tobytes().decode("utf-8"))
+            raw = archive.read(_INDEX)
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise ValueError(f"the index is {raw.dtype.name}{list(raw.shape)}, not bytes")
+            index = json.loads(raw.tobytes().decode("utf-8"))
             if not isinstance(index, dict) or index.get("format") != FORMAT:
                 raise ValueError("the index is not a gradlite checkpoint index")
             if index.get("version") != VERSION:
@@ -249,8 +358,6 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
                     f"version {VERSION})"
                 )
             return _Reader(archive, name, map_location).decode(index["root"])
-    except RuntimeError:
-        raise
     except (
         ValueError,
         KeyError,
@@ -258,7 +365,13 @@ def load(f, map_location=None, weights_only: bool = True, **kwargs):
         OSError,
         EOFError,
         zipfile.BadZipFile,
-        RecursionError,
+        zlib.error,
+        struct.error,
+        NotImplementedError,  # zipfile: an unknown compression method
+        IndexError,
+        OverflowError,
+        RecursionError,  # (like NotImplementedError, a RuntimeError that is not ours: wrapped too)
+        MemoryError,
         UnicodeDecodeError,
         AttributeError,
     ) as err:
