@@ -317,9 +317,9 @@ def test_backward_of_tensor_without_grad(device, torch):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda x: (x * x).sum(), lambda x: (x + 1).sum(), lambda x: (x * 2).mean(), lambda x: x.exp().sum()],
-    ids=["saves-tensors", "saves-nothing", "saves-scalar-only", "saves-output"],
-)
+    [lambda x: (x * x).sum(), lambda x: (x * 2).mean(), lambda x: x.exp().sum()],
+    ids=["saves-tensors", "saves-scalar-only", "saves-output"],
+)  # (a graph that saved nothing may be traversed again: tests/test_reliability_indexing.py)
 def test_second_backward_through_freed_graph(device, make):
     x = gradlite.tensor([1.0, 2.0], requires_grad=True, device=device)
     y = make(x)

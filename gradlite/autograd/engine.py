@@ -20,10 +20,11 @@ that common case, inlined; ``_run`` handles everything (create_graph, ``inputs=`
 from __future__ import annotations
 
 import operator
+import threading
 
 from gradlite.autograd import anomaly_mode
 from gradlite.autograd.grad_mode import state
-from gradlite.autograd.node import FREED, LEAF, identity
+from gradlite.autograd.node import FREED, LEAF, identity, saves_nothing
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -519,8 +520,10 @@ def _run_raw(roots, root_grads, retain_graph):
             deps[target] = d
             if d == 0:
                 push(target)
-        if gxs is None and not retain_graph:  # Node._release, inlined (built-in nodes do not override it;
-            node._fns = node._args = node._rargs = node._out = None  # ``_rfns`` holds module functions only)
+        if gxs is None and not retain_graph and (
+            node._saved or node._out is not None or not saves_nothing(node)
+        ):  # Node._release, inlined (built-in nodes do not override it; ``_rfns`` holds module functions)
+            node._fns = node._args = node._rargs = node._out = None
             node._saved = ()
         node = nxt
         if nxt is not None:
@@ -534,12 +537,16 @@ def _run_raw(roots, root_grads, retain_graph):
                 if r is not None:
                     g, fresh = r, False
             g = g._data
-        old = leaf._grad
-        if old is not None and not old._requires_grad and not leaf._meta:  # in place, as PyTorch
-            leaf._device.backend.ioperate(old._data, g, operator.add)  # .grad += g
-            old._version[0] += 1
-        else:
+        if leaf._meta:
             _accumulate(leaf, g, fresh, False)
+            continue
+        with _grad_lock:
+            old = leaf._grad
+            if old is not None and not old._requires_grad:  # in place, as PyTorch
+                leaf._device.backend.ioperate(old._data, g, operator.add)  # .grad += g
+                old._version[0] += 1
+            else:
+                _store(leaf, old, g, fresh, False)
 
 
 def _count_consumers(stack: list, deps: dict) -> None:
@@ -731,14 +738,26 @@ def _sum(a, b):
     return _make(ad + bd, a._device)
 
 
-def _accumulate(leaf, g, fresh, create_graph) -> None:
-    """Add ``g`` into ``leaf.grad`` (in place, as PyTorch, unless building a graph of the gradient).
+# Held while a leaf's ``.grad`` is read and updated: two threads running backward through a shared leaf
+# would otherwise both find no ``.grad`` and store theirs, losing one (PyTorch locks AccumulateGrad too).
+_grad_lock = threading.Lock()
 
-    ``g`` is a tensor under ``create_graph``, an array otherwise.
-    """
+
+def _accumulate(leaf, g, fresh, create_graph) -> None:
+    """Add ``g`` into ``leaf.grad`` (in place, as PyTorch, unless building a graph of the gradient), then run
+    its post-accumulate hooks. ``g`` is a tensor under ``create_graph``, an array otherwise."""
+    with _grad_lock:
+        _store(leaf, leaf._grad, g, fresh, create_graph)
+    hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
+    if hooks:
+        for h in list(hooks):
+            h(leaf)
+
+
+def _store(leaf, old, g, fresh, create_graph) -> None:
+    """``leaf.grad = old + g`` (``_accumulate`` without the lock and the hooks)."""
     from gradlite.tensor import _make
 
-    old = leaf._grad
     if create_graph:
         leaf._grad = g if old is None else old + g
     elif old is None:
@@ -761,10 +780,6 @@ def _accumulate(leaf, g, fresh, create_graph) -> None:
         else:
             leaf._device.backend.ioperate(old._data, g, operator.add)  # .grad += g
             old._version[0] += 1
-    hooks = leaf._meta and leaf._meta.get("post_accumulate_hooks")
-    if hooks:
-        for h in list(hooks):
-            h(leaf)
 
 
 def _fit(node, gx, shape, dt, index):

@@ -136,7 +136,13 @@ class Node:
         return RemovableHandle(hooks, fn)
 
     def _release(self) -> None:
-        """Free what the backward needed (called after backward unless retain_graph)."""
+        """Free what the backward needed (called after backward unless retain_graph).
+
+        A node that saved no tensor keeps its functions: as in PyTorch, a second backward through it is
+        legal (``y = (x + 1).sum(); y.backward(); y.backward()`` accumulates twice).
+        """
+        if saves_nothing(self):
+            return
         self._fns = self._args = self._rargs = self._rfns = None
         self._saved = ()
         self._out = None
@@ -150,6 +156,60 @@ class _Extra:
 
     def __init__(self):
         self.pre_hooks = self.hooks = self.metadata = None
+
+
+def saves_nothing(node) -> bool:
+    """Whether ``node`` holds no tensor or array for its backward: no saved tensor, no output, and none
+    among its arguments or in its closures' cells."""
+    if node._saved or node._out is not None:
+        return False
+    fns = node._fns
+    if fns is None:
+        return False
+    seen = set()
+    return not (
+        _holds_data(fns if fns.__class__ is tuple else (fns,), seen)
+        or (node._args and _holds_data(node._args, seen))
+        or (node._rargs and _holds_data(node._rargs, seen))
+    )
+
+
+def _holds_data(values, seen: set) -> bool:
+    """Whether ``values`` hold a tensor or an array (whose class has a shape and a dtype), looking into
+    tuples, lists, dicts, closures and bound methods."""
+    for v in values:
+        c = v.__class__
+        if c in _PLAIN:
+            continue
+        if c is tuple or c is list:
+            if _holds_data(v, seen):
+                return True
+        elif c is dict:
+            if _holds_data(v.values(), seen):
+                return True
+        elif c is _FUNCTION or c is _METHOD:
+            if id(v) in seen:  # (a closure that refers to itself)
+                continue
+            seen.add(id(v))
+            if c is _METHOD:
+                if _holds_data((v.__self__, v.__func__), seen):
+                    return True
+                continue
+            for cell in v.__closure__ or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # (a cell not filled yet)
+                    continue
+                if _holds_data((value,), seen):
+                    return True
+        elif hasattr(c, "shape") and hasattr(c, "dtype"):  # (on the class: a namespace is no array)
+            return True
+    return False
+
+
+_PLAIN = frozenset((int, float, bool, str, type(None), slice))
+_FUNCTION = type(_holds_data)
+_METHOD = type(Node._release.__get__(object.__new__(Node)))
 
 
 def count_uses(edges) -> None:

@@ -91,8 +91,52 @@ def _is_bool(p) -> bool:
     return hasattr(p, "dtype") and _dtype_of(p).category == 0
 
 
+def _is_scalar_mask(p) -> bool:
+    """A 0-d boolean index: python bool, or a 0-d bool tensor or array."""
+    if isinstance(p, bool):
+        return True
+    d = p._data if isinstance(p, Tensor) else p
+    return getattr(d, "ndim", None) == 0 and hasattr(d, "dtype") and _dtype_of(d).category == 0
+
+
+def _expand_scalar_masks(x: Tensor, idx):
+    """``(x', idx')`` without 0-d masks: ``x[..., m, ...]`` is ``x.unsqueeze(d)[..., m.reshape(1), ...]``.
+
+    A 0-d mask indexes a new dim of size 1 (NumPy's and PyTorch's rule: ``x[True]`` has shape (1, *x.shape),
+    ``x[False]`` (0, *x.shape)); rewritten so, the backends and the index gradients only meet masks with dims.
+    """
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    if not any(_is_scalar_mask(p) for p in parts):
+        return x, idx
+    from gradlite.creation import tensor
+
+    def width(p) -> int:  # the dims of x that an index entry consumes
+        if p is None or p is Ellipsis or _is_scalar_mask(p):
+            return 0
+        d = p._data if isinstance(p, Tensor) else p
+        return d.ndim if hasattr(d, "dtype") and _dtype_of(d).category == 0 else 1
+
+    used = sum(width(p) for p in parts)
+    if used > x.dim():
+        raise IndexError(f"too many indices for tensor of dimension {x.dim()}")
+    ellipsis = x.dim() - used
+    out, dim = [], 0
+    for p in parts:
+        if _is_scalar_mask(p):
+            x = x.unsqueeze(dim)
+            p = (p if isinstance(p, Tensor) else tensor(p, device=x._device)).reshape(1)
+            dim += 1
+        else:
+            dim += ellipsis if p is Ellipsis else width(p)
+        out.append(p)
+    return x, tuple(out)
+
+
 @tensor_method("__getitem__")
 def getitem(x: Tensor, idx) -> Tensor:
+    xe, idx = _expand_scalar_masks(x, idx)
+    if xe is not x:
+        return getitem(xe, idx)
     idx, basic = _normalise(x, idx)
     _check(x, idx)
     key = idx[0] if len(idx) == 1 else idx
@@ -187,11 +231,17 @@ def setitem(x: Tensor, idx, value) -> None:
     from gradlite.ops.inplace import assign, check_inplace
 
     check_inplace(x)
+    xe, idx = _expand_scalar_masks(x, idx)
+    if xe is not x:  # (a write through the view xe, which PyTorch's view rules carry back to x)
+        setitem(xe, idx, value)
+        return
     idx, basic = _normalise(x, idx)
     _check(x, idx)
     key = idx[0] if len(idx) == 1 else idx
     b = x._device.backend
     is_t = isinstance(value, Tensor)
+    if not is_t and not _is_number(value):
+        raise TypeError(f"can't assign a {_type_name(value)} to a {x.type()}")
     if is_t and value._device is not x._device:
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found at least two devices, {x.device} and "
@@ -252,6 +302,22 @@ def _size(shape) -> int:
     for s in shape:
         n *= s
     return n
+
+
+def _is_number(value) -> bool:
+    """What PyTorch's setitem takes besides a tensor: a python number or a NumPy number. A list, a tuple
+    or an array raises on every device, as in PyTorch (CuPy would refuse them where NumPy took them)."""
+    if isinstance(value, (bool, int, float, complex)):
+        return True
+    import numpy as np  # (only to recognise its scalar types)
+
+    return isinstance(value, np.number)
+
+
+def _type_name(value) -> str:
+    t = type(value)
+    mod = t.__module__
+    return t.__qualname__ if mod == "builtins" else f"{mod.split('.')[0]}.{t.__qualname__}"
 
 
 def _scalar_as(value, x: Tensor):

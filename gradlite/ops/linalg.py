@@ -125,7 +125,8 @@ def trace(x: Tensor) -> Tensor:
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     """(n,) -> the (n + |k|, n + |k|) matrix with x on diagonal k; (n, m) -> its diagonal k."""
     if x.dim() == 2:
-        return _diagonal(x, diagonal)
+        # a copy, as in PyTorch: writing into diag's result must not write into x (``diagonal`` is the view)
+        return _diagonal(x, diagonal).clone()
     if x.dim() != 1:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x.dim()}D")
     n = x._data.shape[0] + abs(diagonal)
