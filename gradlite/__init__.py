@@ -4,6 +4,7 @@
 """
 
 from gradlite import autograd, cuda, dtypes, ops  # noqa: F401  (ops registers the Tensor methods)
+from gradlite.autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from gradlite.autograd.grad_mode import (
     enable_grad,
     inference_mode,

@@ -4,24 +4,28 @@ and decorators)."""
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
-    # One module-level object, read on every op: a plain attribute is the cheapest global flag.
-    # ``inference_used`` turns on the inference-tensor checks only once inference_mode has been entered.
-    __slots__ = ("grad_enabled", "inference", "inference_used")
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.inference = False
-        self.inference_used = False
+class _State(threading.local):
+    # Read on every op. Grad mode and inference mode are per thread, as in PyTorch (a new thread starts
+    # with grad enabled): the defaults are class attributes, read through the class by a thread that never
+    # set a mode. ``grad_enabled`` is what ops read: record a graph (grad mode on, inference mode off; the
+    # engine sets it alone for its pass). ``grad_mode`` is the grad mode ``is_grad_enabled`` reports inside
+    # inference mode, where ``enable_grad`` switches grad mode on but nothing records (as PyTorch).
+    # ``inference_used`` turns on the inference-tensor checks in every thread once any thread has entered
+    # inference_mode (an inference tensor can cross threads): it is only ever set on the class.
+    grad_enabled = True
+    grad_mode = True
+    inference = False
+    inference_used = False
 
 
 state = _State()
 
 
 def is_grad_enabled() -> bool:
-    return state.grad_enabled
+    return state.grad_mode if state.inference else state.grad_enabled
 
 
 def is_inference_mode_enabled() -> bool:
@@ -50,7 +54,7 @@ class _Mode:
     _args: tuple = ()
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._prev
+        state.grad_enabled, state.grad_mode = self._prev
         return False
 
 
@@ -65,16 +69,17 @@ class no_grad(_Mode):
         return self
 
     def __enter__(self):
-        self._prev = state.grad_enabled
-        state.grad_enabled = False
+        self._prev = (state.grad_enabled, state.grad_mode)
+        state.grad_enabled = state.grad_mode = False
 
 
 class enable_grad(no_grad):
     """Re-enable graph recording inside a ``no_grad`` block."""
 
     def __enter__(self):
-        self._prev = state.grad_enabled
-        state.grad_enabled = True
+        self._prev = (state.grad_enabled, state.grad_mode)
+        state.grad_mode = True
+        state.grad_enabled = not state.inference
 
 
 class set_grad_enabled(_Mode):
@@ -82,14 +87,16 @@ class set_grad_enabled(_Mode):
 
     def __init__(self, mode: bool):
         self._args = (mode,)
-        self._prev = state.grad_enabled
-        state.grad_enabled = bool(mode)
+        self._prev = (state.grad_enabled, state.grad_mode)
+        state.grad_mode = bool(mode)
+        state.grad_enabled = state.grad_mode and not state.inference
 
     def __enter__(self):
         return None
 
     def __call__(self, fn):
-        state.grad_enabled = self._prev  # used as a decorator: the constructor must not have switched
+        # used as a decorator: the constructor must not have switched
+        state.grad_enabled, state.grad_mode = self._prev
         return super().__call__(fn)
 
 
@@ -109,15 +116,16 @@ class inference_mode(_Mode):
         self._args = (mode,)
 
     def __enter__(self):
-        self._prev = state.grad_enabled
+        self._prev = (state.grad_enabled, state.grad_mode)
         self._prev_inf = state.inference
         if self._mode:
-            state.inference_used = True
-        state.grad_enabled = not self._mode  # as c10::InferenceMode: inference_mode(False) enables grad
+            _State.inference_used = True
+        # as c10::InferenceMode: inference_mode(False) enables grad
+        state.grad_enabled = state.grad_mode = not self._mode
         state.inference = self._mode
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._prev
+        state.grad_enabled, state.grad_mode = self._prev
         state.inference = self._prev_inf
         return False
 

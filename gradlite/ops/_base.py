@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gradlite import dtypes
 from gradlite.autograd import anomaly_mode
-from gradlite.autograd.grad_mode import state
+from gradlite.autograd.grad_mode import _State, state
 from gradlite.autograd.node import LEAF, Node
 from gradlite.dtypes import DIM, SCALAR, ZERO_DIM, promote, scalar_dtype
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
@@ -152,7 +152,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         edges = tuple(edges)
         if saved:
             checks = _checks(saved, edges)
-    if checks and state.inference_used:
+    if checks and _State.inference_used:
         _no_inference_saved(checks)
     node = _new(Node)  # Node.__init__, inlined; one class for every op (see Node), the name kept
     node._name = name
@@ -176,7 +176,7 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
     out._grad_fn = node
     out._output_nr = 0
     out._version = v = [0]
-    out._meta = {"inference": True} if state.inference else None
+    out._meta = None  # (recording: not in inference mode)
     if save_output:
         node._out = (data, v, dev)
         node._saved = checks + ((None, v, 0),)
