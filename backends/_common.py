@@ -28,7 +28,10 @@ def draw(rng, kind, shape, dtype, **kw):
         mean, std = kw.get("mean", 0.0), kw.get("std", 1.0)
         a = a * std + mean if (mean, std) != (0.0, 1.0) else a
     elif kind == "integers":
-        a = rng.integers(kw["low"], kw["high"], size=shape, dtype=dtype)
+        # bools and floats are drawn as int64 and cast: ``integers`` takes integer dtypes only (CuPy's raises
+        # on bool in iinfo); randint has checked the bounds (PyTorch's errors)
+        idt = dtype if dtype.kind in "iu" else "int64"
+        a = rng.integers(kw["low"], kw["high"], size=shape, dtype=idt)
     else:
         raise ValueError(f"unknown random kind {kind!r}")
     return a.astype(dtype, copy=False)

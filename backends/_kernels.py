@@ -66,30 +66,66 @@ def formulas(xp) -> SimpleNamespace:
         vmax[...] = maximum(vmax, v)
         p += neg_step * m / (sqrt(vmax) / bc2_sqrt + eps)
 
+    # float16 Adam computes in float32 and rounds each stored value once, as PyTorch's fused and CUDA
+    # kernels (opmath): in float16 an eps of 1e-8 rounds to 0, and a zero moment gives 0/0 = NaN. The
+    # weight decay is done here too (l2: Adam's g + wd p; decay: AdamW's p * (1 - lr wd)), in float32.
+    f16, f32 = getattr(xp, "float16", None), xp.float32  # (the strict array API has no float16)
+
+    def adam_half_step(p, g, m, v, w1, beta2, w2, neg_step, bc2_sqrt, eps, l2, decay):
+        p32, g32, m32, v32 = p.astype(f32), g.astype(f32), m.astype(f32), v.astype(f32)
+        g32 = g32 + l2 * p32
+        m32 = m32 + w1 * (g32 - m32)
+        v32 = v32 * beta2 + w2 * g32 * g32
+        m[...] = m32.astype(f16)
+        v[...] = v32.astype(f16)
+        p[...] = (p32 * decay + neg_step * m32 / (sqrt(v32) / bc2_sqrt + eps)).astype(f16)
+
+    def amsgrad_half_step(p, g, m, v, vmax, w1, beta2, w2, neg_step, bc2_sqrt, eps, l2, decay):
+        p32, g32, m32, v32 = p.astype(f32), g.astype(f32), m.astype(f32), v.astype(f32)
+        g32 = g32 + l2 * p32
+        m32 = m32 + w1 * (g32 - m32)
+        v32 = v32 * beta2 + w2 * g32 * g32
+        vmax32 = maximum(vmax.astype(f32), v32)
+        m[...] = m32.astype(f16)
+        v[...] = v32.astype(f16)
+        vmax[...] = vmax32.astype(f16)
+        p[...] = (p32 * decay + neg_step * m32 / (sqrt(vmax32) / bc2_sqrt + eps)).astype(f16)
+
     return SimpleNamespace(
         relu_grad=relu_grad, tanh_grad=tanh_grad, sigmoid_grad=sigmoid_grad, softmax_grad=softmax_grad,
         log_softmax_grad=log_softmax_grad, sgd_step=sgd_step, sgd_momentum_step=sgd_momentum_step,
         sgd_nesterov_step=sgd_nesterov_step, adam_step=adam_step, amsgrad_step=amsgrad_step,
+        adam_half_step=adam_half_step, amsgrad_half_step=amsgrad_half_step,
     )
 
 
 # the optimizer steps: how many array arguments come before the scalar factors
 STEP_ARRAYS = {
     "sgd_step": 2, "sgd_momentum_step": 3, "sgd_nesterov_step": 3, "adam_step": 4, "amsgrad_step": 5,
+    "adam_half_step": 4, "amsgrad_half_step": 5,
 }
+# the steps that compute a float16 parameter's update in float32: their factors are float32 numbers
+OPMATH_STEPS = ("adam_half_step", "amsgrad_half_step")
 
 
-def scalars_in_param_dtype(step, n_arrays: int):
+def scalars_in_param_dtype(step, n_arrays: int, opmath: bool = False):
     """``step`` with its scalar factors (Python or NumPy numbers) first made numbers of the parameter's
-    dtype. For fused kernels: a Python float makes CuPy 13 under NumPy 2 (and a numpy.float64 any CuPy)
-    compute a float32 parameter's update in float64, unlike PyTorch and the NumPy backend."""
+    dtype (float32 for an ``opmath`` step). For fused kernels: a Python float makes CuPy 13 under NumPy 2
+    (and a numpy.float64 any CuPy) compute a float32 parameter's update in float64, unlike PyTorch and the
+    NumPy backend."""
 
     def typed(*args):
-        t = args[0].dtype.type
+        t = _float32() if opmath else args[0].dtype.type
         return step(*args[:n_arrays], *(t(s) for s in args[n_arrays:]))
 
     typed.__name__ = getattr(step, "__name__", "step")
     return typed
+
+
+def _float32():
+    import numpy
+
+    return numpy.float32
 
 
 def cast_mask_relu_grad(xp):

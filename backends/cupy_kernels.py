@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import cupy
 
-from ._kernels import STEP_ARRAYS, formulas, scalars_in_param_dtype
+from ._kernels import OPMATH_STEPS, STEP_ARRAYS, formulas, scalars_in_param_dtype
 
 UNFUSED = formulas(cupy)  # the reference the fused kernels are tested against
 
@@ -21,6 +21,6 @@ KERNELS = SimpleNamespace(
 )
 # what the backend runs: the kernels, the optimizer steps with their factors in the parameter's dtype
 FUSED = SimpleNamespace(
-    **{name: scalars_in_param_dtype(k, STEP_ARRAYS[name]) if name in STEP_ARRAYS else k
+    **{name: scalars_in_param_dtype(k, STEP_ARRAYS[name], name in OPMATH_STEPS) if name in STEP_ARRAYS else k
        for name, k in vars(KERNELS).items()}
 )

@@ -303,8 +303,19 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     shape = _size((size,) if isinstance(size, int) else (tuple(size),))
-    dt = dtypes.int64 if dtype is None else dtype
+    dt = dtypes.int64 if dtype is None else as_dtype(dtype)
+    c_name = _C_NAMES.get(dt.name)
+    if c_name is not None:  # PyTorch's range checks, the same on every backend
+        lo, hi = (0, 1) if dt.name == "bool" else (int(np.iinfo(dt.name).min), int(np.iinfo(dt.name).max))
+        if not lo <= low <= hi:
+            raise RuntimeError(f"from is out of bounds for {c_name}")
+        if not lo <= high - 1 <= hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {c_name}")
     return _random("integers", shape, dt, device, requires_grad, generator, low=low, high=high)
+
+
+# the C type names in PyTorch's randint range errors
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int"}
 
 
 def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -352,7 +363,12 @@ class Generator:
         return self._seed
 
     def _rng(self, dev):
+        """The backend generator, for a draw on ``dev``: a generator has one device, and a draw on another
+        device type raises, as in PyTorch (a CPU generator's numbers stay NumPy arrays, a CUDA one's CuPy)."""
+        own = self.device
+        if dev.type != own.type:
+            raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found '{own.type}'")
         if self._gen is None:
-            self._gen = dev.backend.generator(dev.index, self._seed if self._seed is not None else
+            self._gen = own.backend.generator(own.index, self._seed if self._seed is not None else
                                               int(np.random.SeedSequence().entropy % (2**63)))
         return self._gen

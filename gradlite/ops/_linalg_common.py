@@ -81,11 +81,19 @@ def _error(a: Tensor, find, message: str) -> LinAlgError:
 
 def _call(a: Tensor, fn, find, message: str):
     """``fn(a's array)``, with PyTorch's error where the matrix is singular / not positive-definite: NumPy
-    raises; CuPy and the strict backend give non-finite values, seen with one host read (PyTorch reads
-    LAPACK's info likewise)."""
-    xp = a._device.backend.xp
+    raises; the strict backend gives non-finite values, seen with one host read (PyTorch reads LAPACK's
+    info likewise). cuSOLVER reports through an info value that CuPy ignores by default: a failed Cholesky
+    comes back finite and wrong. Under ``cupyx.errstate(linalg="raise")`` CuPy reads the info back (a host
+    sync: acceptable here, these are not hot-path ops, and PyTorch's CUDA linalg syncs for its errors too)
+    and raises LinAlgError."""
+    b = a._device.backend
+    xp = b.xp
     try:
-        out = fn(a._data)
+        if b.name == "cupy":
+            with b.cupyx.errstate(linalg="raise"):
+                out = fn(a._data)
+        else:
+            out = fn(a._data)
     except Exception as err:
         if type(err).__name__ != "LinAlgError":
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlite.autograd.grad_mode import no_grad
+from gradlite.dtypes import as_dtype
 from gradlite.ops._base import tensor_method
 from gradlite.ops.inplace import assign, check_inplace
 from gradlite.tensor import Tensor, _make
@@ -41,6 +42,11 @@ def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
     from gradlite.device import resolve
 
     dev = resolve(device)
+    if generator is not None and dev.type == "cuda":  # (a CUDA generator: the order of random keys)
+        b = dev.backend
+        with b.context(dev.index):
+            perm = b.xp.argsort(generator._rng(dev).random((int(n),), dtype="float64"))
+        return _make(b.xp.astype(perm, b.dtype(as_dtype(dtype or "int64").name)), dev)
     rng = generator._rng(resolve("cpu")) if generator is not None else resolve("cpu").backend.generator()
     if not hasattr(rng, "permutation"):
         rng = np.random.default_rng()

@@ -99,11 +99,16 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             f"linalg.solve: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
             f"({A.shape[-2]}x{A.shape[-1]} and {r}x{c})"
         )
+    # the batch dims broadcast (as views) before the solve: CuPy's solve wants them equal
+    batch = _batch(bd.shape[:-2], A._data.shape[:-2])
+    bd = xp.broadcast_to(bd, batch + bd.shape[-2:])
     message = "torch.linalg.solve: The solver failed because the input matrix is singular."
     if left:
-        data = _call(A, lambda a: xp.linalg.solve(a, bd), _zero_pivot, message)
+        data = _call(A, lambda a: xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]), bd), _zero_pivot,
+                     message)
     else:  # X A = B  <=>  A^T X^T = B^T
         def right(a):
+            a = xp.broadcast_to(a, batch + a.shape[-2:])
             return xp.matrix_transpose(xp.linalg.solve(xp.matrix_transpose(a), xp.matrix_transpose(bd)))
 
         data = _call(A, right, _zero_pivot, message)
@@ -121,6 +126,18 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
     fns = (lambda gx, x: grads(gx, x)[0], lambda gx, x: grads(gx, x)[1])
     return apply("LinalgSolveExBackward0", data, (A, B), fns, saved=(A, A), save_output=True)
+
+
+def _batch(sb: tuple, sa: tuple) -> tuple:
+    """The batch shape that B's and A's batch dims broadcast to, with PyTorch's error."""
+    n = max(len(sa), len(sb))
+    sb, sa = (1,) * (n - len(sb)) + tuple(sb), (1,) * (n - len(sa)) + tuple(sa)
+    for i, (x, y) in enumerate(zip(sb, sa, strict=True)):
+        if x != y and 1 not in (x, y):
+            raise RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}"
+            )
+    return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(sb, sa, strict=True))
 
 
 Tensor.slogdet = slogdet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gradlite.dtypes import float16
 from gradlite.optim.optimizer import Optimizer, bump_step, check, state_tensor, step_tensor
 
 
@@ -49,17 +50,24 @@ class Adam(Optimizer):
         if group["maximize"]:
             g = -g
         step = bump_step(state)
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        k = p._device.backend.kernels
+        factors = (beta2, 1 - beta2, -lr / bias_correction1, bias_correction2_sqrt, eps)
+        if p.dtype is float16:  # in float32, weight decay included, each value rounded once (_kernels.py)
+            factors += (0.0, 1 - lr * wd) if self._decoupled else (wd, 1.0)
+            if group["amsgrad"]:
+                k.amsgrad_half_step(p._data, g, m, v, state["max_exp_avg_sq"]._data, 1 - beta1, *factors)
+            else:
+                k.adam_half_step(p._data, g, m, v, 1 - beta1, *factors)
+            return
         if wd != 0:
             if self._decoupled:
                 p._data *= 1 - lr * wd
             else:
                 g = g + wd * p._data
-        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        bias_correction1 = 1 - beta1**step
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         # the moments and the parameter in one fused kernel on CuPy (backends/_kernels.py)
-        k = p._device.backend.kernels
-        factors = (beta2, 1 - beta2, -lr / bias_correction1, bias_correction2_sqrt, eps)
         if group["amsgrad"]:
             k.amsgrad_step(p._data, g, m, v, state["max_exp_avg_sq"]._data, 1 - beta1, *factors)
         else:
