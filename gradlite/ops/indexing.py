@@ -305,13 +305,14 @@ def _size(shape) -> int:
 
 
 def _is_number(value) -> bool:
-    """What PyTorch's setitem takes besides a tensor: a python number or a NumPy number. A list, a tuple
-    or an array raises on every device, as in PyTorch (CuPy would refuse them where NumPy took them)."""
+    """What PyTorch's setitem takes besides a tensor: a python number (float subclasses such as
+    numpy.float64 included) or a NumPy integer. A list, a tuple or an array raises on every device, as in
+    PyTorch (CuPy would refuse them where NumPy took them)."""
     if isinstance(value, (bool, int, float, complex)):
         return True
     import numpy as np  # (only to recognise its scalar types)
 
-    return isinstance(value, np.number)
+    return isinstance(value, np.integer)
 
 
 def _type_name(value) -> str:
