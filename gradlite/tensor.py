@@ -423,7 +423,9 @@ def _dtype_of(a) -> dtypes.dtype:
 
 
 def _make(data, dev=CPU, requires_grad=False, grad_fn=None, cls=Tensor) -> Tensor:
-    """Wrap a backend array as a Tensor (no copy, no checks): the one constructor every op uses."""
+    """Wrap a backend array as a Tensor (no copy): the one constructor every op uses."""
+    if data.__class__ is not dev.backend.array_type:  # (a full reduction's NumPy scalar: a 0-d array, so
+        data = dev.backend.xp.asarray(data)  # in-place ops and views work on it as on any tensor)
     t = _new(cls)
     t._data = data
     t._device = dev

@@ -112,3 +112,102 @@ def test_second_backward_when_nothing_was_saved(device, torch, case):
         out.append((err, x.grad))
     assert out[0][0] == out[1][0]
     assert_close(out[0][1], out[1][1])
+
+
+# -- F12: var does not save its output (std does) ----------------------------------------------------------
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inplace_on_var_output(device, torch, op, dtype):
+    out = []
+    for lib, dev in _both(torch, device):
+        x = lib.tensor([[1.0, 2.0], [3.0, 5.0], [0.0, 1.0]], dtype=getattr(lib, dtype), device=dev)
+        x.requires_grad_()
+        y = getattr(x, op)(0)
+        y.mul_(2)
+        try:
+            (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+            g.pow(2).sum().backward()
+            out.append((y, g, x.grad))
+        except RuntimeError as e:
+            assert "modified by an inplace operation" in str(e)
+            out.append(None)
+    if out[1] is None:
+        assert out[0] is None
+        return
+    for a, b in zip(*out, strict=True):
+        assert_close(a, b)
+
+
+# -- F14: 0-d results of full reductions are tensors like any other -----------------------------------------
+ZERO_DIM_RESULTS = {
+    "argmax_add_": lambda lib, x: x.argmax().add_(1),
+    "argmin_mul_": lambda lib, x: x.argmin().mul_(3),
+    "argmax_of_0d": lambda lib, x: x[0, 0].argmax(0).add_(1),
+    "all_dim_mul_": lambda lib, x: x[0].all(0).mul_(False),
+    "any_dim_copy_": lambda lib, x: (x[1] > 2).any(0).copy_(lib.tensor(False, device=x.device)),
+    "all_fill_": lambda lib, x: x.all().fill_(False),
+    "count_nonzero_add_": lambda lib, x: x.count_nonzero().add_(1),
+    "int_sum_add_": lambda lib, x: x.long().sum().add_(1),
+    "int_max_sub_": lambda lib, x: x.long().max().sub_(1),
+    "view_of_0d": lambda lib, x: x.argmax().view(1).add_(1),
+    "index_of_0d": lambda lib, x: x.any()[None].logical_not(),
+}
+
+
+@pytest.mark.parametrize("case", list(ZERO_DIM_RESULTS))
+def test_zero_dim_reduction_results_take_inplace_ops(device, torch, case):
+    got, want = (
+        ZERO_DIM_RESULTS[case](lib, lib.tensor([[1.0, 3.0], [0.0, 2.0]], device=dev))
+        for lib, dev in _both(torch, device)
+    )
+    assert_close(got, want)
+
+
+# -- F15: 0-d tensors: masks, where(cond), dims out of range, repeated dims ---------------------------------
+ZERO_DIM_CASES = {
+    "mask_true": lambda lib, x: x[x > 0],
+    "mask_false": lambda lib, x: x[x < 0],
+    "where_int": lambda lib, x: lib.where(lib.tensor(1, device=x.device)),
+    "where_zero": lambda lib, x: lib.where(x * 0),
+    "nonzero_as_tuple": lambda lib, x: lib.nonzero(x > 0, as_tuple=True),
+    "sum_dim_0": lambda lib, x: x.sum(0),
+    "sum_dim_-1": lambda lib, x: x.sum(-1, keepdim=True),
+    "mean_dims_0_-1_repeated": lambda lib, x: x.mean((0, -1)),
+    "sum_dim_1": lambda lib, x: x.sum(1),
+    "sum_dim_-2": lambda lib, x: x.sum(-2),
+    "mean_dims_0_0": lambda lib, x: x.mean((0, 0)),
+    "amax_dim_1": lambda lib, x: x.amax(1),
+    "var_dim_1": lambda lib, x: x.var(1),
+    "logsumexp_dims_0_0": lambda lib, x: x.logsumexp((0, 0)),
+    "all_dim_1": lambda lib, x: (x > 0).all(1),
+    "norm_dim_1": lambda lib, x: x.norm(dim=1),
+    "squeeze_dim_1": lambda lib, x: x.squeeze(1),
+    "matrix_sum_dims_0_-2": lambda lib, x: lib.ones(2, 2, device=x.device).sum((0, -2)),
+    "matrix_amin_dims_1_-1": lambda lib, x: lib.ones(2, 2, device=x.device).amin((1, -1)),
+    "matrix_std_dims_0_0": lambda lib, x: lib.ones(2, 2, device=x.device).std((0, 0)),
+}
+
+
+def _outcome(fn):
+    """What ``fn()`` gives: its tensors (a tuple of them stays a tuple), or the class of its error."""
+    try:
+        return fn()
+    except (IndexError, RuntimeError, ValueError, TypeError) as e:
+        return type(e)
+
+
+@pytest.mark.parametrize("case", list(ZERO_DIM_CASES))
+def test_zero_dim_tensor_edge_cases(device, torch, case):
+    got, want = (
+        _outcome(lambda lib=lib, dev=dev: ZERO_DIM_CASES[case](lib, lib.tensor(1.0, device=dev)))
+        for lib, dev in _both(torch, device)
+    )
+    if isinstance(want, type):
+        assert got is want
+        return
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            assert_close(a, b)
+        return
+    assert_close(got, want)

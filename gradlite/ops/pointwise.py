@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from gradlite import dtypes
+from gradlite.autograd.node import zero
 from gradlite.backends import _kernels
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
@@ -250,6 +251,7 @@ def _erf_small(x):
 
 def _erfc_pos(xp, y):
     """erfc(y) for y >= 0.5 (the middle range up to 4, then the asymptotic one)."""
+    y = xp.minimum(y, 30.0)  # erfc underflows to 0 long before 30; inf would make inf - inf = nan below
     mid = xp.clip(y, 0.5, 4.0)
     num, den = _ERF_C[8] * mid, mid
     for i in range(7):
@@ -338,9 +340,15 @@ def abs(x: Tensor) -> Tensor:
 def sign(x: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of ``x``; same dtype."""
     _check(x, "sign")
-    data = x._data if _dtype_of(x._data) is dtypes.bool_ else xp_of(x).sign(x._data)
+    xd = x._data
+    d = _dtype_of(xd)
+    if d.is_floating_point:  # PyTorch's (0 < x) - (x < 0): 0 at nan, where the namespace's sign gives nan
+        xp = xp_of(x)
+        data = xp.astype(xd > 0, xd.dtype) - xp.astype(xd < 0, xd.dtype)
+    else:
+        data = xd if d is dtypes.bool_ else xp_of(x).sign(xd)
     # piecewise constant: the gradient is 0 everywhere it exists
-    return apply("SignBackward0", data, (x,), (lambda gy: gy * 0,))
+    return apply("SignBackward0", data, (x,), (zero,))
 
 
 @tensor_method()
@@ -358,7 +366,11 @@ def relu(x: Tensor) -> Tensor:
                  rfns=(b.kernels.relu_grad,))
 
 
-_RELU = (_kernels.relu_grad,)
+def _relu_grad(gy, y):  # (the tensor form of the backend's relu_grad kernel)
+    return where(y <= 0, 0.0, gy)
+
+
+_RELU = (_relu_grad,)
 
 
 
@@ -369,10 +381,9 @@ def where(condition: Tensor, x=None, y=None) -> Tensor:
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' must be Tensor, not {type(condition).__name__}")
     if x is None and y is None:  # where(condition): the indices of the true elements, one tensor per dim
-        from gradlite.tensor import _make
+        from gradlite.ops.more import nonzero
 
-        xp = xp_of(condition)
-        return tuple(_make(xp.astype(i, xp.int64), condition._device) for i in xp.nonzero(condition._data))
+        return nonzero(condition, as_tuple=True)
     if _dtype_of(condition._data) is not dtypes.bool_:
         raise RuntimeError(
             f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}"

@@ -33,10 +33,12 @@ def reduce_dims(dim, ndim: int) -> tuple:
         return tuple(range(ndim))
     if isinstance(dim, int):
         dim = (dim,)
-    axes = tuple(sorted(_wrap_dim(d, ndim) for d in dim)) if ndim else ()
-    if len(set(axes)) != len(axes):
-        raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
-    return axes
+    # a 0-d tensor takes dim 0 or -1 (PyTorch's rule), and has no axis to reduce
+    axes = sorted(_wrap_dim(d, ndim) for d in dim)
+    for a, b in zip(axes, axes[1:]):
+        if a == b:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return tuple(axes) if ndim else ()
 
 
 def expand_back(gy: Tensor, shape: tuple, axes: tuple, keepdim: bool) -> Tensor:
@@ -468,7 +470,7 @@ def _moment(x: Tensor, dim, unbiased, keepdim: bool, correction, root: bool) -> 
     # d var / dx = 2 (x - mean) / dof ; d std / dx = (x - mean) / (dof * std), taken as 0 where std == 0
     def gx(gy, y):
         if half:  # (the count as float16 would be inf above 65504)
-            return gx_of(gy.float(), y.float(), x.float()).to(x.dtype)
+            return gx_of(gy.float(), None if y is None else y.float(), x.float()).to(x.dtype)
         return gx_of(gy, y, x)
 
     def gx_of(gy, y, x):
@@ -478,7 +480,9 @@ def _moment(x: Tensor, dim, unbiased, keepdim: bool, correction, root: bool) -> 
         scale = where(y == 0, 0.0, gy / (y * dof))
         return expand_back(scale, shape, axes, keepdim) * c
 
-    return apply("StdBackward0" if root else "VarBackward0", data, (x,), (gx,), saved=(x,), save_output=True)
+    if not root:  # var's gradient does not read its output: not saved, so in-place on it is legal (PyTorch)
+        return apply("VarBackward0", data, (x,), (lambda gy: gx(gy, None),), saved=(x,))
+    return apply("StdBackward0", data, (x,), (gx,), saved=(x,), save_output=True)
 
 
 def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):

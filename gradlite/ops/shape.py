@@ -229,8 +229,8 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
         axes = {i for i, s in enumerate(shape) if s == 1}
     else:
         dims = (dim,) if isinstance(dim, int) else dim
-        axes = {_wrap_dim(d, len(shape)) for d in dims} if shape else set()
-        axes = {a for a in axes if shape[a] == 1}
+        axes = {_wrap_dim(d, len(shape)) for d in dims}  # (a 0-d tensor takes dim 0 or -1)
+        axes = {a for a in axes if shape and shape[a] == 1}
     new = tuple(s for i, s in enumerate(shape) if i not in axes)
     data = x._device.backend.xp.reshape(x._data, new)
     return as_view(_back_to("SqueezeBackward0", data, x, shape), x)
