@@ -324,3 +324,12 @@ def test_scatter_with_reduce_warns_and_has_no_derivative(device):
     assert y.grad_fn.name() == "torch::autograd::NotImplemented"
     with pytest.raises(RuntimeError, match="derivative for aten::scatter is not implemented"):
         y.sum().backward()
+
+
+def test_setitem_of_a_grad_requiring_float_into_an_integer_tensor_records_nothing(torch, device):
+    # found by the fuzzer (issue 17): the int64 tensor became requires_grad=True with an IndexPutBackward0
+    for m in (gl, torch):
+        x = m.tensor([[1, 2], [3, 4]], device=device)
+        y = m.tensor([[0.5, 1.5], [2.5, 3.5]], requires_grad=True, device=device)
+        x[..., 0] = y[..., 0]
+        assert not x.requires_grad and x.grad_fn is None and x.tolist() == [[0, 2], [2, 4]]

@@ -20,7 +20,10 @@ from gradlite.tensor import Tensor, _dtype_of
 def _float_only(x: Tensor, name: str) -> None:
     _check(x, name)
     if not _dtype_of(x._data).is_floating_point:
-        raise RuntimeError(f"\"{name}\" not implemented for '{_TORCH.get(x.dtype.name, x.dtype.name)}'")
+        # NotImplementedError (a RuntimeError) as PyTorch's kernels raise for an unsupported dtype
+        raise NotImplementedError(
+            f"\"{name}\" not implemented for '{_TORCH.get(x.dtype.name, x.dtype.name)}'"
+        )
 
 
 _TORCH = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}

@@ -230,7 +230,7 @@ def setitem(x: Tensor, idx, value) -> None:
     from gradlite.autograd.grad_mode import state
     from gradlite.ops.inplace import assign, check_inplace
 
-    check_inplace(x)
+    check_inplace(x, "index_put_")
     xe, idx = _expand_scalar_masks(x, idx)
     if xe is not x:  # (a write through the view xe, which PyTorch's view rules carry back to x)
         setitem(xe, idx, value)
@@ -250,8 +250,9 @@ def setitem(x: Tensor, idx, value) -> None:
     v = value._data if is_t else _scalar_as(value, x)
     if is_t and v.dtype != x._data.dtype:
         v = b.xp.astype(v, x._data.dtype)
+    # an integer or bool x holds no gradient: writing a float that requires grad into it records nothing
     tracked = state.grad_enabled and (x._requires_grad or (is_t and value._requires_grad))
-    if not tracked:
+    if not tracked or not x.dtype.is_floating_point:
         _put(b, x._data, key, v, basic)
         x._version[0] += 1
         return
