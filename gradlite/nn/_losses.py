@@ -279,9 +279,10 @@ def kl_div(
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        # xlogy: 0 log 0 = 0; the inner where keeps log away from 0 so no nan reaches the gradient
-        pos = target > 0
-        loss = where(pos, target * where(pos, target, 1.0).log(), 0.0) - target * input
+        # xlogy(t, t), as PyTorch: 0 log 0 = 0, and nan for a negative or nan target; the inner where keeps
+        # log away from 0 so no nan reaches the gradient
+        zero = target == 0
+        loss = where(zero, 0.0, target * where(zero, 1.0, target).log()) - target * input
     if red == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
     return _reduce(loss, red)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradlite import dtypes
 from gradlite.autograd.node import identity as _identity
+from gradlite.autograd.node import zero
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Size, Tensor, _dtype_of
 
@@ -42,8 +43,8 @@ def _pow_grad(gy, x, p):  # d/dx x**p = p x**(p-1)
     return gy * p * x ** (p - 1)
 
 
-def _zero_grad(gy, x, p):
-    return gy * 0
+def _zero_grad(gy, x, p):  # x**0 is flat: a structural zero
+    return zero(gy)
 
 
 _ADD = (_identity, _identity)
@@ -83,7 +84,7 @@ def _scaled(xd, yd, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if isinstance(alpha, bool) and d is not dtypes.bool_:
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    if _is_bool(yd):
+    if d is dtypes.bool_ and _is_bool(yd):  # (a bool y with a non-bool x is a number: True * 2 == 2)
         return yd if alpha else yd & False
     return yd * alpha
 
@@ -92,7 +93,7 @@ def _scaled(xd, yd, alpha):
 def add(x, y, *, alpha=1) -> Tensor:
     """``x + alpha * y`` with broadcasting."""
     xd, yd = operands(x, y, "add")
-    if alpha != 1:
+    if alpha != 1 or alpha is True:  # (alpha=True raises for a non-bool result, as PyTorch)
         yd = _scaled(xd, yd, alpha)
         data = xd | yd if _is_bool(yd) and _is_bool(xd) else xd + yd
         return apply("AddBackward0", data, (x, y), (_identity, _scale_grad), args=(alpha,), rargs=(alpha,))
@@ -106,16 +107,16 @@ def add(x, y, *, alpha=1) -> Tensor:
 @tensor_method("__sub__", "sub", "subtract")
 def sub(x, y, *, alpha=1) -> Tensor:
     """``x - alpha * y`` with broadcasting; bool tensors raise, as in PyTorch."""
-    if _has_bool_tensor(x, y):
+    if _has_bool_tensor(x, y) or x.__class__ is bool or y.__class__ is bool:  # (python bools too, as PyTorch)
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
             "`logical_xor()` operator instead."
-            if isinstance(x, Tensor) and isinstance(y, Tensor)
+            if all(_is_bool(v._data if isinstance(v, Tensor) else v) for v in (x, y))
             else "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead."
         )
     xd, yd = operands(x, y, "sub")
-    if alpha != 1:
+    if alpha != 1 or alpha is True:  # (alpha=True raises for a non-bool result, as PyTorch)
         yd = _scaled(xd, yd, alpha)
         fns = (_identity, _scale_grad)
         return apply("SubBackward0", xd - yd, (x, y), fns, args=(-alpha,), rargs=(-alpha,))
@@ -186,20 +187,41 @@ def pow(x, p) -> Tensor:
         xd, pd = operands(x, p, "pow")
         xdt = _DTYPE_OF.get(xd.dtype) or _dtype_of(xd)
         if xdt is dtypes.bool_:
-            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+            if p.__class__ is not bool:
+                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+            return apply("PowBackward0", xd & True if p else xd | True, (x,), (None,))  # x ** True is x
     if not isinstance(p, Tensor):
         if type(p) is int and p < 0 and not xdt.is_floating_point:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         grad = _zero_grad if p == 0 else _square_grad if p == 2 else _pow_grad
-        return apply("PowBackward0", xd**pd, (x,), (grad,), saved=(x,), args=(x, p), rargs=(xd, pd))
+        # PyTorch takes x ** -0.5 as rsqrt (on float16 only on CUDA): -inf at -0, nan at -inf
+        data = xd**pd if p != -0.5 or xdt is dtypes.float16 else 1 / x._device.backend.xp.sqrt(xd)
+        return apply("PowBackward0", data, (x,), (grad,), saved=(x,), args=(x, p), rargs=(xd, pd))
+    if xdt.category == dtypes.INT and xdt is not dtypes.uint8:
+        data = _int_pow(x._device.backend.xp, xd, pd)
+    else:
+        data = xd**pd
     return apply(
         "PowBackward1",
-        xd**pd,
+        data,
         (x, p),
         (_pow_base_grad(x, p), _pow_exp_grad(x, p)),
         saved=((x, p), (x, p)),
         save_output=True,
     )
+
+
+def _int_pow(xp, xd, pd):
+    """``xd ** pd`` for integers with an exponent array that may hold negative numbers, as PyTorch: there
+    ``x ** -n`` is ``1 / x ** n`` truncated, so 1 for x == 1, +-1 for x == -1 and 0 otherwise (0 too)."""
+    neg = pd < 0
+    data = xd ** xp.where(neg, 0, pd)
+    sign = xp.where(pd % 2 == 0, 1, -1)  # (-1) ** -n
+    if hasattr(xd, "dtype"):
+        inv = xp.where(xd == 1, 1, xp.where(xd == -1, sign, 0))
+    else:  # a python int base
+        inv = sign if xd == -1 else sign * 0 + (xd == 1)
+    return xp.where(neg, xp.astype(inv, data.dtype), data)
 
 
 def _pow_base_grad(x, p):
@@ -226,6 +248,9 @@ def _pow_exp_grad(x, p):
 def _rpow(x: Tensor, base) -> Tensor:
     """``base ** x`` for a python scalar base: d/dx base**x = base**x * log(base)."""
     bd, xd = operands(base, x, "pow")
+    xdt = _dtype_of(xd)
+    if xdt is dtypes.bool_:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
     import math
 
     lb = math.log(base) if base > 0 else float("nan") if base < 0 else float("-inf")
@@ -238,7 +263,9 @@ def _rpow(x: Tensor, base) -> Tensor:
         # 0**x is flat for x >= 0 (PyTorch's choice), and 0 * -inf would be nan
         return where(x >= 0, 0.0, gy * y * lb)
 
-    return apply("PowBackward2", bd**xd, (base, x), (None, gx), saved=(None, x), save_output=True)
+    data = _int_pow(x._device.backend.xp, bd, xd) if xdt.category == dtypes.INT and xdt is not dtypes.uint8 \
+        else bd**xd
+    return apply("PowBackward2", data, (base, x), (None, gx), saved=(None, x), save_output=True)
 
 
 # reversed forms of the commutative ops keep the tensor first (its fast path; the values are the same)

@@ -1,21 +1,23 @@
 """Rounding and integer-style division: floor, ceil, round, trunc, frac, div with ``rounding_mode``,
 floor_divide (``//``), remainder (``%``) and fmod, with PyTorch's semantics and gradients.
 
-Integer tensors stay integer (floor of an int is itself); division by zero of integers is not checked
-(that would need a device-to-host sync per op) and gives the backend's value.
+Integer tensors stay integer (floor of an int is itself). Integer division by zero raises PyTorch's
+RuntimeError("ZeroDivisionError") where that costs nothing: a python number divisor on any device, a tensor
+divisor on the CPU. On CUDA a zero element of a tensor divisor is not checked (that would be a device-to-host
+sync per op): the result there is CuPy's value (0), where PyTorch's CUDA kernels give an unspecified value
+without an error too.
 """
 
 from __future__ import annotations
 
 from gradlite import dtypes
-from gradlite.autograd.node import NOT_IMPLEMENTED
+from gradlite.autograd.node import NOT_IMPLEMENTED, zero
 from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.ops.pointwise import _check, xp_of
 from gradlite.tensor import Tensor, _dtype_of
 
 
-def _zero(gy):
-    return gy * 0
+_zero = zero  # a structural zero, never gy * 0 (NaN where gy is infinite)
 
 
 def _rounder(name: str, node: str, fn):
@@ -97,6 +99,20 @@ def _is_float(xd, yd) -> bool:
     return _dtype_of(xd if hasattr(xd, "dtype") else yd).is_floating_point
 
 
+def _check_divisor(x, y, xd, yd) -> None:
+    """PyTorch's RuntimeError for integer division by zero: a python number divisor on every device, a
+    tensor divisor on the CPU only (see the module docstring); an empty result raises nothing, as there."""
+    if _is_float(xd, yd) or not getattr(xd, "size", 1) or not getattr(yd, "size", 1):
+        return
+    if not isinstance(y, Tensor):
+        if yd == 0:
+            raise RuntimeError("ZeroDivisionError")
+    elif y._device.type == "cpu":
+        xp = xp_of(y)
+        if xp.any(yd == 0):
+            raise RuntimeError("ZeroDivisionError")
+
+
 def _floor_div(xp, xd, yd):
     return xd // yd
 
@@ -117,6 +133,7 @@ def rounded_div(x, y, xd, yd, rounding_mode: str) -> Tensor:
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'"
         )
     _no_bool(xd, yd, f"div_{rounding_mode}_cpu")
+    _check_divisor(x, y, xd, yd)
     xp = _xp(x, y)
     data = (_floor_div if rounding_mode == "floor" else _trunc_div)(xp, xd, yd)
     # the result is piecewise constant in both operands: zero gradients (PyTorch's DivBackward2)
@@ -128,6 +145,7 @@ def floor_divide(x, y) -> Tensor:
     """``x // y`` rounding toward negative infinity (Python's semantics, as PyTorch 2.x); no gradient."""
     xd, yd = operands(x, y, "floor_divide")
     _no_bool(xd, yd, "div_floor_cpu")
+    _check_divisor(x, y, xd, yd)
     data = _floor_div(_xp(x, y), xd, yd)
     return apply(NOT_IMPLEMENTED, data, (x, y), (_no_derivative, _no_derivative))
 
@@ -146,6 +164,7 @@ def remainder(x, y) -> Tensor:
     """Python's modulus: the result has the sign of the divisor (``-3 % 2 == 1``)."""
     xd, yd = operands(x, y, "remainder")
     _no_bool(xd, yd, "remainder_cpu")
+    _check_divisor(x, y, xd, yd)
     data = xd % yd
     # x - floor(x / y) * y:  d/dx = 1 ; d/dy = -floor(x / y)
     return apply(
@@ -162,6 +181,7 @@ def _rmod(x, y):
     """``scalar % tensor``: PyTorch has no derivative for it, so backward raises as there."""
     xd, yd = operands(y, x, "remainder")
     _no_bool(xd, yd, "remainder_cpu")
+    _check_divisor(y, x, xd, yd)
     return apply("RemainderBackward", xd % yd, (y, x), (None, _no_remainder_derivative))
 
 
@@ -176,6 +196,7 @@ def fmod(x, y) -> Tensor:
         raise TypeError(f"fmod(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
     xd, yd = operands(x, y, "fmod")
     _no_bool(xd, yd, "fmod_cpu")
+    _check_divisor(x, y, xd, yd)
     xp = xp_of(x)
     r = xd % yd
     # the namespace has no fmod: shift Python's modulus by y where it took the divisor's sign instead
