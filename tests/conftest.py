@@ -10,8 +10,31 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import sys  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def _real_cupy_runs() -> bool:
+    """Whether the real CuPy imports and sees a CUDA device (a failed import is removed from sys.modules)."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        for name in [m for m in sys.modules if m.split(".")[0] in ("cupy", "cupyx", "cupy_backends")]:
+            del sys.modules[name]
+        return False
+
+
+# Without a GPU (or CuPy), the cuda half of the suite runs on the CPU stand-in for CuPy in
+# tests/cupy_standin (``GRADLITE_CUDA_STANDIN=0`` turns it off: the cuda tests then skip). The real CuPy
+# always wins where it runs.
+REAL_CUDA = _real_cupy_runs()
+STANDIN = not REAL_CUDA and os.environ.get("GRADLITE_CUDA_STANDIN", "1") != "0"
+if STANDIN:
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cupy_standin"))
 
 import gradlite  # noqa: E402
 
@@ -28,6 +51,27 @@ DEVICES = [
 ]
 
 
+def pytest_report_header(config):
+    """Say what runs and what skips: where the cuda tests run, and whether PyTorch checks parity."""
+    if REAL_CUDA:
+        import cupy
+
+        cuda = f"cuda tests: on CuPy {cupy.__version__}, {cupy.cuda.runtime.getDeviceCount()} CUDA device(s)"
+    elif STANDIN:
+        cuda = ("cuda tests: no CUDA device, so they run on the CPU stand-in for CuPy (tests/cupy_standin), "
+                "compared with PyTorch's CPU build; GPU runs are what real CuPy on a GPU machine shows")
+    else:
+        cuda = "cuda tests: skipped (no CUDA device, stand-in off: GRADLITE_CUDA_STANDIN=0)"
+    try:
+        import torch
+
+        ref = f"PyTorch {torch.__version__}: parity tests run"
+    except ImportError:
+        ref = ("PyTorch not installed: every parity test skips (pip install torch==2.13.0, pinned: an "
+               "unpinned torch pulls several GB of CUDA wheels)")
+    return [f"gradlite: {cuda}", f"gradlite: {ref}"]
+
+
 @pytest.fixture(params=DEVICES)
 def device(request) -> str:
     """Run the test once per device: 'cpu', and 'cuda' (marked gpu; skipped without a CUDA device)."""
@@ -38,9 +82,31 @@ def device(request) -> str:
 def torch(device):
     """PyTorch as the reference implementation, on the same device type as the test."""
     torch = pytest.importorskip("torch")
+    if device == "cuda" and STANDIN:
+        return _TorchOnCpu(torch)  # the stand-in's cuda is compared with PyTorch's CPU build
     if device == "cuda" and not torch.cuda.is_available():
         pytest.skip("PyTorch has no CUDA device here")
     return torch
+
+
+class _TorchOnCpu:
+    """PyTorch, with ``device="cuda..."`` given to its top-level functions taken as the CPU: the reference
+    for tests of the stand-in's cuda device (whose values are computed on the CPU)."""
+
+    def __init__(self, torch):
+        self._torch = torch
+
+    def __getattr__(self, name):
+        attr = getattr(self._torch, name)
+        if not callable(attr) or isinstance(attr, type):
+            return attr
+
+        def on_cpu(*args, **kwargs):
+            if str(kwargs.get("device", "")).startswith("cuda"):
+                kwargs["device"] = "cpu"
+            return attr(*args, **kwargs)
+
+        return on_cpu
 
 
 @pytest.fixture

@@ -116,4 +116,4 @@ def test_backward_errors_on_the_fast_path(device):
     y.backward()
     with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
         y.backward()
-    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [2.0, 2.0])
