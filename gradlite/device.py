@@ -46,6 +46,10 @@ class device:
         if name != "backend":
             raise AttributeError(f"'device' object has no attribute '{name}'")
         b = backends.cpu_backend() if self.type == "cpu" else backends.cuda_backend()
+        if self.type == "cuda" and self.index is not None and self.index >= b.device_count():
+            raise RuntimeError(
+                f"CUDA error: invalid device ordinal: {self}, but {b.device_count()} CUDA device(s) are visible"
+            )
         self.backend = b
         return b
 
@@ -93,9 +97,12 @@ def _parse(spec, index=None) -> device:
         )
     if typ == "cpu" and idx not in (None, 0):
         raise RuntimeError(f"CPU device index must be -1 or zero, got {idx}")
-    d = object.__new__(device)
-    d.type, d.index = typ, idx
-    d._str = typ if idx is None else f"{typ}:{idx}"
+    name = typ if idx is None else f"{typ}:{idx}"
+    d = _interned.get((name, None))  # one object per device however it was named: ops compare with ``is``
+    if d is None:
+        d = object.__new__(device)
+        d.type, d.index, d._str = typ, idx, name
+        _interned[(name, None)] = d
     _interned[key] = d
     return d
 
@@ -104,12 +111,15 @@ CPU = device("cpu")
 
 
 def resolve(spec) -> device:
-    """The concrete device a tensor lives on: ``cuda`` means ``cuda:0``; ``None`` means cpu."""
+    """The concrete device a tensor lives on: ``cuda`` means the current CUDA device (``cuda:0`` unless
+    ``gradlite.cuda.set_device`` or ``gradlite.cuda.device(...)`` said otherwise, as in PyTorch); ``None``
+    means cpu."""
     if spec is None:
         return CPU
     d = device(spec)
     if d.type == "cuda":
+        b = d.backend  # raises the 'install the cuda extra' (or driver) error early, at the call site
         if d.index is None:
-            d = device("cuda", 0)
-        d.backend  # noqa: B018 -- raises the 'install the cuda extra' error early, at the call site
+            d = device("cuda", b.cp.cuda.runtime.getDevice())
+            d.backend  # noqa: B018 -- (loaded once per device object)
     return d

@@ -12,8 +12,8 @@ import numbers
 import re
 
 from gradlite import dtypes
-from gradlite.ops._base import apply, tensor_method
-from gradlite.ops.shape import as_view
+from gradlite.ops._base import apply, check_broadcast, tensor_method
+from gradlite.ops.shape import as_view, broadcast_shapes
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
 
 
@@ -384,6 +384,8 @@ def _bounds(
 def _grid(shape: tuple, ix, d: int, x: Tensor) -> tuple:
     """An advanced-indexing key addressing, for each element of ``ix``, its target along ``d``."""
     n = len(shape)
+    if not n and x.dim() == 1:  # a 0-d index into a 1-d tensor addresses one element (PyTorch's rule)
+        return (ix,)
     b = x._device.backend
     xp = b.xp
     with b.context(x._device.index):
@@ -579,21 +581,18 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
             "dimension(s)."
         )
     xp = x._device.backend.xp
-    shape = x._data.shape
-    try:
-        m = xp.broadcast_to(mask._data, shape)
-    except ValueError:
-        raise RuntimeError(
-            f"The size of tensor a ({shape[-1] if shape else 1}) must match the size of tensor b "
-            f"({mask._data.shape[-1]}) at non-singleton dimension {len(shape) - 1}"
-        ) from None
-    v = xp.astype(value._data, x._data.dtype) if vt else xp.asarray(value, dtype=x._data.dtype)
-    data = xp.where(m, v, x._data)
+    xd, m = x._data, mask._data
+    if m.shape != xd.shape:  # the mask may broadcast the result too (x's gradient is summed back centrally)
+        check_broadcast(m.shape, xd.shape)
+        shape = tuple(broadcast_shapes(m.shape, xd.shape))
+        xd, m = xp.broadcast_to(xd, shape), xp.broadcast_to(m, shape)
+    v = xp.astype(value._data, xd.dtype) if vt else xp.asarray(value, dtype=xd.dtype)
+    data = xp.where(m, v, xd)
     from gradlite.ops.pointwise import where
 
     # masked positions took the value: their gradient goes to it (summed), the rest passes to x
     return apply(
-        "MaskedFillBackward0",
+        "MaskedFillBackward1" if vt else "MaskedFillBackward0",  # (PyTorch's names: tensor or scalar value)
         data,
         (x, value),
         (lambda gy: where(mask, 0.0, gy), lambda gy: where(mask, gy, 0.0).sum()),

@@ -11,7 +11,7 @@ import operator
 
 from gradlite.autograd import views
 from gradlite.autograd.grad_mode import no_grad, state
-from gradlite.autograd.node import NOT_IMPLEMENTED
+from gradlite.autograd.node import NOT_IMPLEMENTED, zero
 from gradlite.ops import arithmetic as A
 from gradlite.ops._base import apply, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
@@ -19,22 +19,44 @@ from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
-def check_inplace(x: Tensor) -> None:
-    """Raise when an in-place op would silently break autograd (a leaf that requires grad, in grad mode)."""
+OVERLAP_ERROR = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+    "location. Please clone() the tensor before performing the operation."
+)
+
+
+def check_inplace(x: Tensor, op: str | None = None) -> None:
+    """Raise when an in-place op would silently break autograd (a leaf that requires grad, in grad mode) or
+    write one memory location for several elements (an expanded view)."""
+    m = x._meta
     if state.grad_enabled:
         if x._requires_grad and x._grad_fn is None:
             raise RuntimeError(LEAF_ERROR)
-        m = x._meta
         if m:
             root = m.get("base")
             if root is not None:
                 views.check_view_inplace(x, root)
-    if x._meta and x._meta.get("inference") and not state.inference:
+    if m and m.get("base") is not None and shares_elements(x._data):
+        raise RuntimeError(OVERLAP_ERROR[:-1] + (f" (in {op})." if op else "."))
+    if m and m.get("inference") and not state.inference:
         raise RuntimeError(
             "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
             "get "
             "a normal tensor before doing inplace update."
         )
+
+
+def shares_elements(a) -> bool:
+    """Whether several elements of array ``a`` are one memory location (a zero stride on a dim longer than
+    1: an expanded view). Checked before every in-place write, on every backend: NumPy marks such views
+    read-only, CuPy does not, so a write there would silently land in every element that shares it."""
+    st = getattr(a, "strides", None)
+    if not st or 0 not in st:
+        return False
+    for s, n in zip(st, a.shape, strict=True):
+        if s == 0 and n > 1:
+            return True
+    return False
 
 
 def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
@@ -53,14 +75,12 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
         )
     b = x._device.backend
     data = result._data if rt is xt else b.xp.astype(result._data, x._data.dtype)
+    if shares_elements(x._data):
+        raise RuntimeError(f"{OVERLAP_ERROR[:-1]} (in {op}).")
     try:
         x._data[...] = data
-    except ValueError as err:  # a broadcast (expanded) view: several elements share one memory location
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a single "
-            "memory "
-            f"location. Please clone() the tensor before performing the operation (in {op})."
-        ) from err
+    except ValueError as err:  # a read-only array without strides (array_api_strict's broadcast views)
+        raise RuntimeError(f"{OVERLAP_ERROR[:-1]} (in {op}).") from err
     x._version[0] += 1
     node = result._grad_fn
     if node is not None:
@@ -109,7 +129,7 @@ def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self:
     write would destroy; the op then runs on a copy holding the original values (PyTorch's
     ``original_self``), so ``y *= w`` stays differentiable.
     """
-    check_inplace(x)
+    check_inplace(x, op)
     src = x
     if saves_self and state.grad_enabled and (
         x._requires_grad or any(getattr(a, "_requires_grad", False) for a in args)
@@ -137,7 +157,7 @@ def _inplace(fn, op, saves_self=False):
             dtype and device whose shape broadcasts into x's; any other case (errors included) is the
             general path's."""
             if x._meta:
-                check_inplace(x)
+                check_inplace(x, op)
             xd = x._data
             if y.__class__ is float or y.__class__ is int:
                 if state.grad_enabled and x._requires_grad:
@@ -265,7 +285,7 @@ def fill_(x: Tensor, value) -> Tensor:
 
 
 def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
-    check_inplace(x)
+    check_inplace(x, op)
     b = x._device.backend
     if isinstance(value, Tensor):  # a 0-d tensor value stays on the device (no host sync)
         if value.dim() != 0:
@@ -276,7 +296,7 @@ def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
             raise RuntimeError(f"fill_: value is on {value._device} but the tensor is on {x._device}")
         data = b.xp.astype(b.xp.broadcast_to(value._data, x._data.shape), x._data.dtype, copy=True)
         # d/d value = the sum of the incoming gradient (value was broadcast everywhere)
-        result = apply("FillBackward3", data, (x, value), (lambda gy: gy * 0, lambda gy: gy.sum()))
+        result = apply("FillBackward3", data, (x, value), (zero, lambda gy: gy.sum()))
     else:
         if not (state.grad_enabled and x._requires_grad):  # nothing to record: write in place, no temporary
             try:
@@ -288,19 +308,19 @@ def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
                 return x
         with b.context(x._device.index):
             data = b.xp.full(x._data.shape, value, dtype=x._data.dtype)
-        result = apply(name, data, (x,), (lambda gy: gy * 0,))
+        result = apply(name, data, (x,), (zero,))
     return assign(x, result, op)
 
 
 @tensor_method()
 def copy_(x: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, cast, moved to this device) into ``x`` in place; differentiable in ``src``."""
-    check_inplace(x)
+    check_inplace(x, "copy_")
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     src = src.to(x._device).to(x.dtype)
     moved = src.expand(x._data.shape) if src._data.shape != x._data.shape else src
-    result = apply("CopyBackwards", moved._data, (x, moved), (lambda gy: gy * 0, lambda gy: gy))
+    result = apply("CopyBackwards", moved._data, (x, moved), (zero, lambda gy: gy))
     return assign(x, result, "copy_")
 
 
