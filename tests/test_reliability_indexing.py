@@ -211,3 +211,84 @@ def test_zero_dim_tensor_edge_cases(device, torch, case):
             assert_close(a, b)
         return
     assert_close(got, want)
+
+
+# -- F16: empty tensors: split, tensordot, gather ---------------------------------------------------------
+EMPTY_CASES = {
+    "split_empty": lambda lib, z: z(0).split(1),
+    "split_empty_rows": lambda lib, z: z(0, 3).split(2),
+    "split_empty_dim1": lambda lib, z: z(2, 0).split(1, dim=1),
+    "split_sizes_zero": lambda lib, z: z(3).split([0, 3, 0]),
+    "split_size_0_of_empty": lambda lib, z: z(0).split(0),
+    "split_size_0_raises": lambda lib, z: z(5).split(0),
+    "chunk_empty": lambda lib, z: z(0).chunk(2),
+    "tensordot_empty_result": lambda lib, z: lib.tensordot(z(0, 3), z(3, 0), dims=1),
+    "tensordot_empty_contraction": lambda lib, z: lib.tensordot(z(2, 0), z(0, 3), dims=1),
+    "tensordot_empty_vectors": lambda lib, z: lib.tensordot(z(0), z(0), dims=1),
+    "tensordot_two_dims": lambda lib, z: lib.tensordot(z(2, 0, 3), z(0, 3, 4), dims=2),
+    "gather_empty_index": lambda lib, z: lib.gather(z(3), 0, z(0).long()),
+    "gather_empty_index_dim1": lambda lib, z: lib.gather(z(3, 2), 1, z(3, 0).long()),
+    "gather_empty_source": lambda lib, z: lib.gather(z(0, 2), 1, z(0, 2).long()),
+    "gather_0d_index": lambda lib, z: lib.gather(z(3) + 2, 0, z(()).long() + 1),
+    "scatter_0d_index": lambda lib, z: z(3).scatter(0, z(()).long() + 1, 2.0),
+    "scatter_add_0d_index": lambda lib, z: z(3).scatter_add(0, z(()).long() + 2, z(()) + 5),
+}
+
+
+@pytest.mark.parametrize("case", list(EMPTY_CASES))
+def test_empty_tensor_cases(device, torch, case):
+    got, want = (
+        _outcome(lambda lib=lib, dev=dev: EMPTY_CASES[case](lib, lambda *s: lib.zeros(*s, device=dev)))
+        for lib, dev in _both(torch, device)
+    )
+    if isinstance(want, type):
+        assert got is want
+        return
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            assert_close(a, b)
+        return
+    assert_close(got, want)
+
+
+def test_empty_split_tensordot_gather_gradients(device, torch):
+    out = []
+    for lib, dev in _both(torch, device):
+        x = lib.ones(0, 2, device=dev, requires_grad=True)
+        sum(p.sum() for p in x.split(1)).backward()
+        a = lib.ones(2, 0, device=dev, requires_grad=True)
+        b = lib.ones(0, 3, device=dev, requires_grad=True)
+        lib.tensordot(a, b, dims=1).sum().backward()
+        s = lib.tensor([1.0, 2.0, 3.0], device=dev, requires_grad=True)
+        none = lib.zeros(0, dtype=lib.long, device=dev)
+        y = lib.gather(s, 0, lib.tensor(2, device=dev)) + lib.gather(s, 0, none).sum()
+        (g,) = lib.autograd.grad(y * y, s, create_graph=True)
+        g.sum().backward()
+        out.append((x.grad, a.grad, b.grad, y, g, s.grad))
+    for p, q in zip(*out, strict=True):
+        assert_close(p, q)
+
+
+# -- F18: masked_fill's mask may broadcast the result --------------------------------------------------------
+@pytest.mark.parametrize("value_tensor", [False, True], ids=["scalar", "tensor"])
+def test_masked_fill_mask_broadcasts_result(device, torch, value_tensor):
+    out = []
+    for lib, dev in _both(torch, device):
+        x = lib.tensor([0.5, 2.0], device=dev, requires_grad=True)
+        v = lib.tensor(3.0, device=dev, requires_grad=True)
+        mask = lib.tensor([[True], [False]], device=dev)
+        y = x.masked_fill(mask, v if value_tensor else 1.0)
+        (g,) = lib.autograd.grad((y * y * lib.tensor([[1.0, 2.0], [3.0, 4.0]], device=dev)).sum(), x,
+                                 create_graph=True)
+        g.sum().backward()
+        z = lib.tensor(0.5, device=dev).masked_fill(mask, 1.0)  # a 0-d x
+        i = lib.tensor([1, 2], device=dev).masked_fill(mask, 7)
+        with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+            lib.tensor([0.5], device=dev).masked_fill_(mask, 1.0)
+        with pytest.raises(RuntimeError, match=r"tensor a \(4\) must match the size of tensor b \(2\)"):
+            lib.ones(2, 3, device=dev).masked_fill(lib.ones(4, 1, dtype=lib.bool, device=dev), 1.0)
+        out.append((y, g, x.grad, v.grad if value_tensor else z, z, i, y.grad_fn.name()))
+    for p, q in zip(out[0][:-1], out[1][:-1], strict=True):
+        assert_close(p, q)
+    assert out[0][-1] == out[1][-1]

@@ -139,7 +139,9 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(
                 f"split_size can only be 0 if dimension size is 0, but got dimension size of {length}"
             )
+        # an empty dim still gives one (empty) piece, as PyTorch: max(ceil(length / size), 1) pieces
         sizes = [size] * (length // size) + ([length % size] if length % size else []) if size else [0]
+        sizes = sizes or [0]
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or sum(sizes) != length:

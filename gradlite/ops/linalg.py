@@ -80,11 +80,15 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
             )
     free_a = [i for i in range(na) if i not in da]
     free_b = [j for j in range(nb) if j not in db]
-    k = 1
+    k = m = n = 1  # (explicit sizes: -1 is ambiguous when a size is 0)
     for i in da:
         k *= sa[i]
-    am = a.permute(free_a + da).reshape(-1, k)
-    bm = b.permute(db + free_b).reshape(k, -1)
+    for i in free_a:
+        m *= sa[i]
+    for j in free_b:
+        n *= sb[j]
+    am = a.permute(free_a + da).reshape(m, k)
+    bm = b.permute(db + free_b).reshape(k, n)
     return (am @ bm).reshape([sa[i] for i in free_a] + [sb[j] for j in free_b])
 
 
