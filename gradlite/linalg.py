@@ -58,9 +58,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         return _max(a, dim, keepdim)
     if ord == -_INF:
         return _max(a, dim, keepdim, smallest=True)
-    if ord == 0:
-        # a count of nonzeros: piecewise constant, so its gradient is zero (PyTorch still records a node)
-        return (a != 0).to(x.dtype).sum(dim, keepdim) + (x * 0).sum(dim, keepdim)
+    if ord == 0:  # a count of nonzeros: a LinalgVectorNormBackward0 node that sends no gradient, as PyTorch
+        return x.norm(0, dim, keepdim)
     if ord == 1:
         return a.sum(dim, keepdim)
     return (a**ord).sum(dim, keepdim) ** (1.0 / ord)

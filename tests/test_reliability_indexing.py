@@ -292,3 +292,60 @@ def test_masked_fill_mask_broadcasts_result(device, torch, value_tensor):
     for p, q in zip(out[0][:-1], out[1][:-1], strict=True):
         assert_close(p, q)
     assert out[0][-1] == out[1][-1]
+
+
+# -- F28: flatten returns x when nothing merges; the 0-norm sends no gradient ------------------------------
+def test_flatten_without_merge_is_identity(device, torch):
+    for lib, dev in _both(torch, device):
+        v, x = lib.ones(3, device=dev), lib.ones(2, 3, device=dev)
+        assert v.flatten() is v and x.flatten(1, 1) is x and lib.flatten(x, -1, 1) is x
+        assert x.flatten(0, 1) is not x and tuple(lib.tensor(1.0, device=dev).flatten().shape) == (1,)
+
+
+ZERO_NORMS = {
+    "norm": lambda lib, x: x.norm(p=0),
+    "norm_of_nonleaf": lambda lib, x: (x * 2).norm(p=0),
+    "vector_norm_dim": lambda lib, x: lib.linalg.vector_norm(x[None], ord=0, dim=1).sum(),
+    "plus_sum": lambda lib, x: (x * 2).norm(p=0) + x.sum(),
+}
+
+
+@pytest.mark.parametrize("case", list(ZERO_NORMS))
+def test_zero_norm_sends_no_gradient(device, torch, case):
+    out = []
+    for lib, dev in _both(torch, device):
+        x = lib.tensor([0.0, 1.0, -2.0], device=dev, requires_grad=True)
+        y = ZERO_NORMS[case](lib, x)
+        y.backward()
+        (g,) = lib.autograd.grad(ZERO_NORMS[case](lib, x), x, allow_unused=True)
+        out.append((y, x.grad, g))
+    for a, b in zip(*out, strict=True):
+        if b is None:
+            assert a is None
+        else:
+            assert_close(a, b)
+
+
+# -- BN: a training batch with one value per channel raises and changes no state (stricter than PyTorch) ----
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_state_unchanged_by_a_failed_batch(device, torch_cpu, momentum):
+    out = []
+    for lib, dev in ((gradlite, device), (torch_cpu, "cpu")):
+        m = lib.nn.BatchNorm1d(3, momentum=momentum, device=dev)
+        for step in range(3):
+            x = lib.arange(12.0, device=dev).reshape(4, 3) * (step + 1)
+            m(x)
+        before = [b.clone() for b in m.buffers()]
+        for bad in (lib.ones(1, 3, device=dev), lib.ones(1, 3, 1, device=dev), lib.ones(2, 4, device=dev)):
+            with pytest.raises((ValueError, RuntimeError)):
+                m(bad)
+        if lib is gradlite:
+            for b, c in zip(m.buffers(), before, strict=True):
+                assert_close(b, c)
+        else:  # PyTorch counts the batch before raising: gradlite is stricter
+            assert int(m.num_batches_tracked) == 6
+            m.num_batches_tracked.fill_(3)
+        m(lib.arange(6.0, device=dev).reshape(2, 3))
+        out.append(list(m.buffers()))
+    for a, b in zip(*out, strict=True):
+        assert_close(a, b)

@@ -114,14 +114,13 @@ class _BatchNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         self._check_input_dim(x)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:
-                # cumulative moving average: needs the count on the host (a sync only in this rare mode)
-                factor = 1.0 / float(self.num_batches_tracked)
+        counting = self.training and self.track_running_stats
+        if counting and self.momentum is None:
+            # cumulative moving average: needs the count on the host (a sync only in this rare mode)
+            factor = 1.0 / (float(self.num_batches_tracked) + 1)
         use_batch = self.training or (self.running_mean is None and self.running_var is None)
         track = not self.training or self.track_running_stats
-        return batch_norm(
+        y = batch_norm(
             x,
             self.running_mean if track else None,
             self.running_var if track else None,
@@ -131,6 +130,9 @@ class _BatchNorm(Module):
             factor,
             self.eps,
         )
+        if counting:  # counted once the batch went through: an input that raises changes no state
+            self.num_batches_tracked.add_(1)  # (stricter than PyTorch, which counts it first)
+        return y
 
     def extra_repr(self) -> str:
         return (

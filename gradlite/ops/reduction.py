@@ -340,7 +340,10 @@ def _even_grad(
     if nan_ties:
         mask = mask | (x.isnan() & yb.isnan())
     count = mask.sum(axes, keepdim=True)
-    return mask * (expand_back(gy, shape, axes, keepdim) / count)
+    g = expand_back(gy, shape, axes, keepdim) / count
+    if nan_ties:  # the whole max: a structural 0 off the maxima, as PyTorch (on the CPU; amax/amin multiply)
+        return where(mask, g, 0.0)
+    return mask * g
 
 
 @tensor_method()
@@ -561,10 +564,15 @@ def _p_norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
 
 
 def _count_nonzero(x: Tensor, dim, keepdim) -> Tensor:
-    # the 0-"norm" counts nonzeros: piecewise constant, so its gradient is 0
+    # the 0-"norm" counts nonzeros: piecewise constant, so no gradient flows (None, as PyTorch: x.grad
+    # stays None after backward)
     axes = reduce_dims(dim, x.dim())
     data = _xp(x).sum(_xp(x).astype((x._data != 0), x._data.dtype), axis=axes, keepdims=keepdim)
-    return apply("LinalgVectorNormBackward0", data, (x,), (lambda gy: x * 0.0,))
+    return apply("LinalgVectorNormBackward0", data, (x,), (_no_grad,))
+
+
+def _no_grad(gy):
+    return None
 
 
 @tensor_method()

@@ -286,6 +286,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _wrap_dim(start_dim, len(shape)), _wrap_dim(end_dim, len(shape))
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:  # nothing to merge: x itself, as PyTorch (``v.flatten() is v`` for a 1-D v)
+        return x
     n = 1
     for d in shape[s : e + 1]:
         n *= d
