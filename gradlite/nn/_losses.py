@@ -163,6 +163,12 @@ def binary_cross_entropy(
     x, t = input._data, target._data
     if t.dtype != x.dtype:
         raise RuntimeError(f"Found dtype {target.dtype} but expected {input.dtype}")
+    if input._device.type == "cpu":
+        # PyTorch's range checks (nan fails them too). On the CPU only: on CUDA reading the answer back is a
+        # host sync per call (PyTorch asserts inside its kernel there), so CUDA computes unchecked.
+        for name, a in (("input", x), ("target", t)):
+            if not xp.all((a >= 0) & (a <= 1)):
+                raise RuntimeError(f"all elements of {name} should be between 0 and 1")
     loss = -(t * xp.maximum(xp.log(x), -100.0) + (1 - t) * xp.maximum(xp.log(1 - x), -100.0))
 
     # d/dx = (x - t) / (x (1 - x)), the denominator clamped at 1e-12 as PyTorch (finite at x = 0 or 1)

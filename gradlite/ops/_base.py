@@ -250,11 +250,11 @@ def operands(x, y, op: str):
     if xt:
         if type(y) not in _SCALARS:
             _bad(x, y, op)
-        return _with_scalar(x, y), y
+        return _with_scalar(x, y), (y if yc is not int or 0 <= y <= 127 else wrap_int(x, y))
     if yt:
         if type(x) not in _SCALARS:
             _bad(y, x, op)
-        return x, _with_scalar(y, x)
+        return (x if x.__class__ is not int or 0 <= x <= 127 else wrap_int(y, x)), _with_scalar(y, x)
     raise TypeError(
         f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}"
     )
@@ -277,6 +277,35 @@ def check_broadcast(xs: tuple, ys: tuple) -> None:
             )
     if len(_BROADCASTS) < 4096:
         _BROADCASTS.add((xs, ys))
+
+
+# value ranges of the integer dtypes, and the C names PyTorch's overflow errors give them
+_INT_RANGE = {
+    name: (-(2 ** (8 * n - 1)), 2 ** (8 * n - 1) - 1, f"int{8 * n}_t" if n != 4 else "int")
+    for name, n in (("int8", 1), ("int16", 2), ("int32", 4), ("int64", 8))
+}
+_INT_RANGE["uint8"] = (0, 255, "uint8_t")
+
+
+def wrap_int(t: Tensor, s: int) -> int:
+    """A python int operand of an integer tensor's arithmetic or comparison, wrapped into the tensor's range
+    as PyTorch does (``uint8 + -1`` is ``uint8 + 255``, ``uint8 > -1`` is False); NumPy would raise
+    OverflowError. An int beyond 64 bits is left to raise there, as in PyTorch."""
+    r = _INT_RANGE.get(_dtype_of(t._data).name)
+    if r is None or r[0] <= s <= r[1] or not -(2**63) <= s < 2**64:
+        return s
+    return (s - r[0]) % (r[1] - r[0] + 1) + r[0]
+
+
+def checked_int(t: Tensor, s: int) -> int:
+    """A python int bound or fill value for an integer tensor, as PyTorch converts it: RuntimeError beyond
+    the dtype's range, where an unsigned dtype also takes negatives down to -max (wrapped: -1 is 255)."""
+    r = _INT_RANGE.get(_dtype_of(t._data).name)
+    if r is None or r[0] <= s <= r[1]:
+        return s
+    if r[0] == 0 and -r[1] <= s < 0:
+        return s + r[1] + 1
+    raise RuntimeError(f"value cannot be converted to type {r[2]} without overflow")
 
 
 def _with_scalar(t: Tensor, s):

@@ -11,7 +11,7 @@ import math
 from gradlite import dtypes
 from gradlite.autograd.node import zero
 from gradlite.backends import _kernels
-from gradlite.ops._base import apply, operands, tensor_method
+from gradlite.ops._base import apply, checked_int, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of
 
 
@@ -191,6 +191,17 @@ sigmoid = _unary(
 )
 
 
+def clip_array(xp, a, lo=None, hi=None):
+    """``a`` clipped to ``[lo, hi]`` (python numbers or arrays; NaN stays NaN), as two ufuncs: the array API's
+    generic ``clip`` (array-api-compat on CuPy) writes through boolean masks, and a mask write reads its
+    count back to the host, a synchronisation per call on a GPU."""
+    if lo is not None:
+        a = xp.maximum(a, lo)
+    if hi is not None:
+        a = xp.minimum(a, hi)
+    return a
+
+
 # -- erf: the array API has none, so Cody's rational approximations (W. J. Cody, Math. Comp. 1969, as in
 # CALERF), written with namespace ops: relative error ~1e-16 in float64, on both backends.
 _ERF_A = (
@@ -252,7 +263,7 @@ def _erf_small(x):
 def _erfc_pos(xp, y):
     """erfc(y) for y >= 0.5 (the middle range up to 4, then the asymptotic one)."""
     y = xp.minimum(y, 30.0)  # erfc underflows to 0 long before 30; inf would make inf - inf = nan below
-    mid = xp.clip(y, 0.5, 4.0)
+    mid = clip_array(xp, y, 0.5, 4.0)
     num, den = _ERF_C[8] * mid, mid
     for i in range(7):
         num, den = (num + _ERF_C[i]) * mid, (den + _ERF_D[i]) * mid
@@ -293,7 +304,7 @@ _ERF32_Q = (
 
 def _erf_fwd(xp, x):
     if x.dtype != xp.float64:
-        c = xp.clip(xp.astype(x, xp.float64), -4.0, 4.0)
+        c = clip_array(xp, xp.astype(x, xp.float64), -4.0, 4.0)
         t = c * c
         num, den = _ERF32_P[6] * t + _ERF32_P[5], _ERF32_Q[5] * t + _ERF32_Q[4]
         for k in (4, 3, 2, 1, 0):
@@ -302,14 +313,14 @@ def _erf_fwd(xp, x):
             den = den * t + _ERF32_Q[k]
         return xp.astype(c * num / den, x.dtype)
     a = xp.abs(x)
-    small = _erf_small(xp.clip(x, -0.5, 0.5))
+    small = _erf_small(clip_array(xp, x, -0.5, 0.5))
     tail = 1.0 - _erfc_pos(xp, a)
     return xp.where(a <= 0.5, small, xp.where(x < 0, -tail, tail))
 
 
 def _erfc_fwd(xp, x):
     a = xp.abs(x)
-    small = 1.0 - _erf_small(xp.clip(x, -0.5, 0.5))
+    small = 1.0 - _erf_small(clip_array(xp, x, -0.5, 0.5))
     tail = _erfc_pos(xp, a)
     return xp.where(a <= 0.5, small, xp.where(x < 0, 2.0 - tail, tail))
 
@@ -479,6 +490,8 @@ def _clamp_scalar(x, lo, hi, node="ClampBackward1"):
         d = x._device.backend.xp.astype(d, x._device.backend.dtype("int64"))
     if not src.is_floating_point and any(isinstance(v, float) for v in (lo, hi)):
         d = fdata(x)  # a float bound promotes an integer tensor, as PyTorch
+    elif src.category == dtypes.INT:  # int bounds converted as PyTorch: checked, -1 is 255 for uint8
+        lo, hi = (None if v is None else checked_int(x, v) for v in (lo, hi))
     out = d
     if lo is not None:
         out = xp.maximum(out, xp.asarray(lo, dtype=out.dtype))
