@@ -349,3 +349,21 @@ def test_batchnorm_state_unchanged_by_a_failed_batch(device, torch_cpu, momentum
         out.append(list(m.buffers()))
     for a, b in zip(*out, strict=True):
         assert_close(a, b)
+
+
+# -- F28: topk with ties: PyTorch leaves the tied indices unspecified; gradlite takes the lowest ----------
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_ties_values_match_and_indices_point_at_them(device, torch, largest):
+    data = [[1.0, 3.0, 3.0, 3.0, 0.0], [5.0, 5.0, 5.0, 5.0, 5.0], [2.0, 3.0, 3.0, 1.0, 3.0]]
+    for k in range(6):
+        (gv, gi), (tv, ti) = (
+            lib.tensor(data, device=dev).topk(k, largest=largest) for lib, dev in _both(torch, device)
+        )
+        assert_close(gv, tv)
+        x = gradlite.tensor(data, device=device)
+        assert_close(x.gather(1, gi), gv)
+        # among equal values the indices ascend (a stable order), the same on every device
+        for row_v, row_i in zip(gv.tolist(), gi.tolist(), strict=True):
+            for j in range(len(row_v) - 1):
+                if row_v[j] == row_v[j + 1]:
+                    assert row_i[j] < row_i[j + 1]

@@ -58,7 +58,10 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
 @tensor_method()
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """``(values, indices)`` of the ``k`` largest (or, ``largest=False``, smallest) elements along ``dim``,
-    in order (PyTorch leaves the order open with ``sorted=False``; it is sorted here too)."""
+    in order (PyTorch leaves the order open with ``sorted=False``; it is sorted here too). Among tied values
+    the lower index comes first, on every device: PyTorch documents the indices of ties as unspecified (its
+    CPU kernel's pick falls out of std::nth_element, and its CUDA kernel has picked differently,
+    pytorch/pytorch#27542), so only the values and that the indices point at them are compared."""
     if x.dtype is dtypes.bool_:
         raise RuntimeError("topk does not support bool dtypes on CPU")
     size = x.shape[_wrap_dim(dim, x.dim())] if x.dim() else 1
