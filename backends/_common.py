@@ -37,6 +37,20 @@ def draw(rng, kind, shape, dtype, **kw):
     return a.astype(dtype, copy=False)
 
 
+def check_range(ix, lo, hi, exc: type, msg: str) -> None:
+    """Raise ``exc(msg.format(bad=v))`` when an integer array holds a value ``v`` outside ``[lo, hi)`` (the
+    largest bad value if one is too large, else the smallest): on the host, at once."""
+    if ix.size:
+        mn, mx = int(ix.min()), int(ix.max())
+        if mn < lo or mx >= hi:
+            raise exc(msg.format(bad=mx if mx >= hi else mn))
+
+
+def bounds_message(dim: int, size: int) -> str:
+    """PyTorch's message for an index out of range of dimension ``dim`` (``{bad}``: the index)."""
+    return f"index {{bad}} is out of bounds for dimension {dim} with size {size}"
+
+
 def check_bounds(ix, dim: int, size: int, extremes=None) -> None:
     """Raise IndexError when an integer index array holds a value outside ``[-size, size)`` for ``dim``
     (``extremes(ix)``: its min and max as Python ints, where reading them costs a device sync each)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ._common import check_bounds, draw, ioperate, scatter_extreme, scatter_prod, scatter_sum
+import weakref
+
+from ._common import bounds_message, draw, ioperate, scatter_extreme, scatter_prod, scatter_sum
 
 _INSTALL = (
     "device='cuda' needs CuPy, which is not installed (or failed to import: {err}). "
@@ -11,17 +13,35 @@ _INSTALL = (
 )
 
 
+_DRIVER = (
+    "device='cuda': CuPy is installed but cannot use CUDA ({err}). Check that an NVIDIA GPU and its driver "
+    "are present (nvidia-smi) and that the driver supports the CUDA version of the installed extra: "
+    "gradlite[cuda12] (cupy-cuda12x) needs driver >= 525, gradlite[cuda13] (cupy-cuda13x) driver >= 580."
+)
+
+
 class CupyBackend:
     name = "cupy"
 
     def __init__(self):
         try:
-            import array_api_compat.cupy as xp
             import cupy
+        except Exception as err:  # ImportError, or a CUDA library that fails to load
+            raise RuntimeError(_INSTALL.format(err=err)) from None
+        # CuPy imports without a driver and fails at first use (cudaErrorInsufficientDriver,
+        # cudaErrorNoDevice): asked now, so that device='cuda' says what is wrong
+        try:
+            n = cupy.cuda.runtime.getDeviceCount()
+        except Exception as err:
+            raise RuntimeError(_DRIVER.format(err=f"{type(err).__name__}: {err}")) from None
+        if n < 1:
+            raise RuntimeError(_DRIVER.format(err="no CUDA device found"))
+        try:
+            import array_api_compat.cupy as xp
             import cupyx
 
             from .cupy_kernels import FUSED
-        except Exception as err:  # ImportError, or a CUDA library that fails to load
+        except Exception as err:
             raise RuntimeError(_INSTALL.format(err=err)) from None
         self.cp, self.cupyx, self.xp = cupy, cupyx, xp
         self.kernels = FUSED  # the hot elementwise formulas, each one fused kernel (cupy_kernels.py)
@@ -29,6 +49,12 @@ class CupyBackend:
         self.mm = cupy.matmul  # the product of two matrices
         self._rngs: dict[int, object] = {}
         self._seed: int | None = None
+        self._checks: dict[tuple, int] = {}  # (exception class, message) of check_range -> its code
+        self._records: dict[int, object] = {}  # device -> [code, value] of its first failed check, or -1s
+        self._pending: set[int] = set()  # devices checked since the last host read
+        self._pinned = weakref.WeakValueDictionary()  # id -> the host arrays ``pin`` made
+        self._peak: dict[int, int] = {}  # device -> the most bytes the memory pool had in use
+        self._track_peak()
 
     def device_count(self) -> int:
         try:
@@ -44,12 +70,47 @@ class CupyBackend:
     def dtype_name(self, dt) -> str:
         return dt.name
 
-    def from_host(self, a, index: int | None = None):
+    def from_host(self, a, index: int | None = None, non_blocking: bool = False):
+        """``a`` copied to device ``index``. CuPy copies a pinned source asynchronously unless told to block:
+        that is kept for ``non_blocking`` (PyTorch's rule); a pageable source is read before CuPy returns."""
         with self.context(index):
+            if self.is_pinned(a):
+                return self.cp.asarray(a, blocking=not non_blocking)
             return self.cp.asarray(a)
 
-    def to_host(self, a):
-        return self.cp.asnumpy(a)
+    def to_host(self, a, non_blocking: bool = False):
+        """``a`` as a NumPy array; with ``non_blocking``, one in pinned memory that the copy fills
+        asynchronously (as PyTorch's): read it after synchronising."""
+        if non_blocking:
+            out = self.pin_empty(a.shape, a.dtype)
+            return self.cp.asnumpy(a, out=out, blocking=False)
+        host = self.cp.asnumpy(a)
+        if self._pending:
+            self._raise_failed_checks()
+        return host
+
+    # -- pinned (page-locked) host memory ----------------------------------------------------------
+    def pin_empty(self, shape, dtype):
+        """An uninitialised NumPy array in pinned memory."""
+        out = self.cupyx.empty_pinned(shape, dtype)
+        self._pinned[id(out)] = out
+        return out
+
+    def pin(self, a):
+        """A copy of NumPy array ``a`` in pinned memory."""
+        out = self.pin_empty(a.shape, a.dtype)
+        out[...] = a
+        return out
+
+    def is_pinned(self, a) -> bool:
+        """Whether NumPy array ``a`` views pinned memory: one that ``pin`` made, or any on CuPy's pinned
+        allocations (``cupyx.empty_pinned``)."""
+        kind = getattr(self.cp.cuda, "PinnedMemoryPointer", ())
+        while a is not None:
+            if self._pinned.get(id(a)) is a or isinstance(a, kind):
+                return True
+            a = getattr(a, "base", None)
+        return False
 
     def context(self, index: int | None):
         return self.cp.cuda.Device(index or 0)
@@ -57,6 +118,8 @@ class CupyBackend:
     def synchronize(self, index: int | None = None) -> None:
         with self.context(index):
             self.cp.cuda.Device().synchronize()
+        if self._pending:
+            self._raise_failed_checks()
 
     def scatter_add(self, target, index, values) -> None:
         scatter_sum(self.cp, self.cupyx.scatter_add, target, index, values)
@@ -77,12 +140,46 @@ class CupyBackend:
     ioperate = staticmethod(ioperate)  # ``dst op= src`` in place: one kernel
 
     def check_bounds(self, ix, dim: int, size: int) -> None:
-        """One host sync per advanced index in the forward (its min and max in one read): CuPy would wrap
-        out-of-range indices silently."""
-        cp = self.cp
-        check_bounds(ix, dim, size, lambda a: tuple(int(v) for v in cp.stack([a.min(), a.max()]).get()))
+        """IndexError for an index outside ``[-size, size)`` (CuPy would wrap it): ``check_range``."""
+        self.check_range(ix, -size, size, IndexError, bounds_message(dim, size))
 
-    def manual_seed(self, seed: int) -> None:
+    def check_range(self, ix, lo, hi, exc: type, msg: str) -> None:
+        """``exc(msg.format(bad=v))`` for a value ``v`` of ``ix`` outside ``[lo, hi)``, checked on the device
+        without a host sync, as PyTorch does: the first failure since the last host read is kept in a
+        two-element device record (which check, which value) and raised at the next ``to_host`` or
+        ``synchronize``, the way CUDA reports a device-side assert at the next synchronisation."""
+        if not ix.size:
+            return
+        cp = self.cp
+        code = self._checks.setdefault((exc, msg), len(self._checks))
+        dev = ix.device.id
+        with self.context(dev):
+            rec = self._records.get(dev)
+            if rec is None:
+                rec = self._records[dev] = cp.full(2, -1, dtype=cp.int64)
+            mn, mx = ix.min().astype(cp.int64), ix.max().astype(cp.int64)
+            high = mx >= hi
+            found = cp.stack([cp.where(high | (mn < lo), code, -1), cp.where(high, mx, mn)])
+            rec[...] = cp.where(rec[0] >= 0, rec, found)  # (the first failure stays)
+        self._pending.add(dev)
+
+    def _raise_failed_checks(self) -> None:
+        """Raise what a device-side ``check_range`` found (called where the host reads the device anyway)."""
+        while self._pending:
+            dev = self._pending.pop()
+            rec = self._records[dev]
+            code, bad = (int(v) for v in self.cp.asnumpy(rec))
+            if code >= 0:
+                rec[...] = -1
+                exc, msg = next(k for k, c in self._checks.items() if c == code)
+                raise exc(msg.format(bad=bad))
+
+    def manual_seed(self, seed: int, index: int | None = None) -> None:
+        """Seed every device's generator (device i from ``seed + i``), or only device ``index``'s."""
+        if index is not None:
+            with self.context(index):
+                self._rngs[index] = self.cp.random.default_rng(seed + index)
+            return
         self._seed = seed
         self._rngs.clear()
 
@@ -103,8 +200,41 @@ class CupyBackend:
             return draw(rng, kind, shape, dtype, **kw)
 
     # -- memory statistics (the default memory pool) -------------------------------------------
+    def _track_peak(self) -> None:
+        """Keep each device's high-water mark of the pool's bytes in use, PyTorch's max_memory_allocated
+        (CuPy's pool keeps none): the allocator in use is wrapped once, and reads the pool after each
+        allocation (in use only grows there). Where CuPy has no allocator hook (the tests' stand-in), the
+        mark is sampled by each ``memory_allocated`` call."""
+        cuda = self.cp.cuda
+        if not (hasattr(cuda, "get_allocator") and hasattr(cuda, "set_allocator")):
+            return
+        alloc, pool, peak = cuda.get_allocator(), self.cp.get_default_memory_pool(), self._peak
+
+        def tracked(size):
+            mem = alloc(size)
+            used = pool.used_bytes()  # (of the current device, where ``mem`` was allocated)
+            if used > peak.get(mem.device_id, 0):
+                peak[mem.device_id] = used
+            return mem
+
+        cuda.set_allocator(tracked)
+
+    def max_memory_allocated(self, index: int) -> int:
+        with self.context(index):
+            self.memory_allocated(index)
+        return self._peak[index]
+
+    def reset_peak_memory_stats(self, index: int) -> None:
+        with self.context(index):
+            self._peak[index] = self.cp.get_default_memory_pool().used_bytes()
+
     def memory_allocated(self, index=None) -> int:
-        return self.cp.get_default_memory_pool().used_bytes()
+        """Bytes in use in the pool of the current device (``index``: that device, whose peak it updates:
+        without the allocator hook, these samples are the peak's only record)."""
+        used = self.cp.get_default_memory_pool().used_bytes()
+        if index is not None and used > self._peak.get(index, 0):
+            self._peak[index] = used
+        return used
 
     def memory_reserved(self, index=None) -> int:
         return self.cp.get_default_memory_pool().total_bytes()

@@ -9,7 +9,7 @@ import types
 import array_api_compat.numpy as xp
 import numpy as np
 
-from ._common import INPLACE, check_bounds, draw
+from ._common import INPLACE, check_bounds, check_range, draw
 from ._kernels import unfused
 
 _ND = np.ndarray
@@ -257,6 +257,7 @@ class NumpyBackend:
         _AT[reduce].at(target, index, values)
 
     check_bounds = staticmethod(check_bounds)
+    check_range = staticmethod(check_range)
     ioperate = staticmethod(ioperate)
 
     def manual_seed(self, seed: int) -> None:

@@ -14,6 +14,7 @@ import array_api_strict as xp
 import numpy as np
 
 from ._common import check_bounds as _check_bounds
+from ._common import check_range as _check_range
 from ._common import draw, ioperate
 from ._kernels import unfused
 
@@ -39,11 +40,11 @@ class StrictBackend:
         return str(dt).rsplit(".", 1)[-1]
 
     # -- host <-> device ----------------------------------------------------------------------
-    def from_host(self, a, index: int | None = None):
+    def from_host(self, a, index: int | None = None, non_blocking: bool = False):
         """A strict array holding the values of a NumPy array (or python data)."""
         return xp.asarray(np.asarray(a))
 
-    def to_host(self, a) -> np.ndarray:
+    def to_host(self, a, non_blocking: bool = False) -> np.ndarray:
         return np.asarray(a)
 
     def context(self, index: int | None):
@@ -70,6 +71,9 @@ class StrictBackend:
 
     def check_bounds(self, ix, dim: int, size: int) -> None:
         _check_bounds(np.asarray(ix), dim, size)
+
+    def check_range(self, ix, lo, hi, exc: type, msg: str) -> None:
+        _check_range(np.asarray(ix), lo, hi, exc, msg)
 
     def manual_seed(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)

@@ -16,6 +16,7 @@ import pytest
 
 import gradlite
 from gradlite import nn
+from tests.conftest import STANDIN
 
 _HOST_READS = (
     "item",
@@ -40,7 +41,10 @@ def _no_host_reads(monkeypatch, device: str):
         for attr in _HOST_READS:
             m.setattr(gradlite.Tensor, attr, _refuse)
         m.setattr(type(gradlite.device(device).backend), "to_host", _refuse)
-        if device == "cuda":
+        if device == "cuda" and STANDIN:
+            with _no_standin_syncs():
+                yield
+        elif device == "cuda":
             import cupyx
 
             allow = getattr(cupyx, "allow_synchronize", None)  # (CuPy 13 checks it; 14 no longer does)
@@ -48,6 +52,17 @@ def _no_host_reads(monkeypatch, device: str):
                 yield
         else:
             yield
+
+
+@contextlib.contextmanager
+def _no_standin_syncs():
+    """On the CuPy stand-in, every host read CuPy would make (``get``, ``item``, ``bool``, a mask index,
+    ``nonzero``, ...) is counted: the block must count none."""
+    import cupy
+
+    with cupy._standin.count() as c:
+        yield
+    assert c.syncs == 0, f"the host waited for the device during the step ({c.syncs} syncs: {c.log[:5]})"
 
 
 _SPIN = r"""
@@ -141,11 +156,80 @@ def test_the_guard_catches_a_read_back(device, monkeypatch):
             pass
 
 
+class _CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 4 * 4, 3)
+
+    def forward(self, x):
+        return self.fc(self.pool(nn.functional.relu(self.bn(self.conv(x)))).flatten(1))
+
+
+class _LSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 8)
+        self.rnn = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 3)
+
+    def forward(self, x):
+        out, _ = self.rnn(self.emb(x))
+        return self.fc(out[:, -1])
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda p: gradlite.optim.SGD(p, lr=0.05, momentum=0.9),
+    lambda p: gradlite.optim.Adam(p, lr=1e-2),
+], ids=["sgd", "adam"])
+@pytest.mark.parametrize("arch", ["cnn", "lstm"])
+def test_cnn_and_lstm_steps_never_read_back(device, monkeypatch, arch, make_opt):
+    """A CNN (conv, batch norm, max-pool) and an LSTM (embedding lookup, index of the last step) step with
+    cross-entropy, clip_grad_norm_ and the optimizer: no host read (zero syncs on the CuPy stand-in)."""
+    model = (_CNN() if arch == "cnn" else _LSTM()).to(device)
+    opt = make_opt(model.parameters())
+    rng = np.random.default_rng(1)
+    if arch == "cnn":
+        x = gradlite.tensor(rng.standard_normal((6, 1, 8, 8)).astype(np.float32), device=device)
+    else:
+        x = gradlite.tensor(rng.integers(0, 10, (6, 5)), device=device)
+    labels = gradlite.tensor(rng.integers(0, 3, 6), device=device)
+
+    def step():
+        loss = nn.functional.cross_entropy(model(x), labels)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    first = step()
+    with _no_host_reads(monkeypatch, device):
+        losses = [step() for _ in range(3)]
+    assert float(losses[-1]) < float(first)  # it trains
+
+
+@pytest.mark.skipif(not STANDIN, reason="counts the CuPy stand-in's host reads")
+def test_the_standin_guard_catches_a_read():
+    """The stand-in half of the guard: a CuPy-level read (a mask index, ``bool``) inside it fails."""
+    import cupy
+
+    a = cupy.arange(3)
+    with pytest.raises(AssertionError, match="1 syncs"), _no_standin_syncs():
+        a[a > 0]
+    with pytest.raises(AssertionError, match="1 syncs"), _no_standin_syncs():
+        bool(a[0])
+    with _no_standin_syncs():  # queueing work only
+        a = a * 2
+
+
 @pytest.mark.gpu
 def test_the_busy_device_catches_a_cupy_read(device):
     """The CUDA guard's timing half: CuPy reading an array back inside it fails (the spin had to end)."""
-    if device != "cuda":
-        pytest.skip("the spinning kernel is CUDA's")
+    if device != "cuda" or STANDIN:
+        pytest.skip("the spinning kernel is CUDA's (a real GPU)")
     import cupy
 
     a = cupy.arange(3)
@@ -153,3 +237,57 @@ def test_the_busy_device_catches_a_cupy_read(device):
         int(a.sum())
     with _device_kept_busy(0.5):  # queueing work only: no wait
         a = a * 2
+
+
+# Ops whose host read is their contract, as in PyTorch on CUDA: the output's size or a Python value depends
+# on the data, or (linalg) the solver's status is checked to raise PyTorch's error.
+_SYNCING_OPS = {
+    "allclose": "returns a Python bool",
+    "equal": "returns a Python bool",
+    "where_condition_only": "output size depends on the data (nonzero)",
+    "masked_select": "output size depends on the data",
+    "scatter_with_reduce": "multiply: repeated positions go in rounds, their count read once",
+    "one_hot": "num_classes=-1 is inferred from the data",
+    "linalg.inv": "singular-matrix error, as PyTorch's linalg status check",
+    "linalg.det": "singular-matrix check in the backward, as PyTorch",
+    "linalg.slogdet": "as linalg.det",
+    "logdet": "as linalg.det",
+    "linalg.solve": "singular-matrix error, as PyTorch's linalg status check",
+    "linalg.cholesky": "not-positive-definite error, as PyTorch's linalg status check",
+    "linalg.qr": "rank check of the backward, as PyTorch",
+    "linalg.lstsq": "rank check, as PyTorch",
+}
+
+
+def _registry():
+    from tests import test_op_registry as reg
+
+    return reg
+
+
+@pytest.mark.skipif(not STANDIN, reason="counts the CuPy stand-in's host reads")
+@pytest.mark.parametrize("name", sorted({op.name for op in _registry().OPS}))
+def test_every_registry_op_runs_without_a_host_read(name):
+    """Forward and backward of each op of the registry (its first samples, float32) on the stand-in's cuda
+    device read nothing back to the host, but for the ops listed in ``_SYNCING_OPS`` (which must read)."""
+    import cupy
+
+    reg = _registry()
+    op = next(o for o in reg.OPS if o.name == name)
+    syncs, ran = [], False
+    for s in reg.samples_of(op)[:3]:
+        dtype = "float32" if "float32" in op.dtypes else op.dtypes[0]
+        np_args, np_kwargs = reg.prepare(s, dtype)
+        args, kwargs, _ = reg.build(gradlite, np_args, np_kwargs, "cuda", s, requires_grad=op.differentiable)
+        with cupy._standin.count() as c:
+            outs = [o for o in reg.outputs(reg.call(op, gradlite, args, kwargs)) if reg.is_tensor(o)]
+            outs = [o for o in outs if o.dtype.is_floating_point and o.requires_grad]
+            if outs:
+                gradlite.autograd.backward(outs, [gradlite.ones_like(o) for o in outs])
+        ran = True
+        syncs += c.log
+    assert ran
+    if name in _SYNCING_OPS:
+        assert syncs, f"{name} is listed as reading back ({_SYNCING_OPS[name]}) but did not"
+    else:
+        assert not syncs, f"{name} read back to the host: {syncs[:3]}"

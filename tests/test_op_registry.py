@@ -497,6 +497,8 @@ def test_errors(op, j, device):
     args, kwargs, _ = build(gl, np_args, np_kwargs, device, err.sample, requires_grad=False)
     with pytest.raises(err.exc, match=err.match):
         call(op, gl, args, kwargs)
+        if device == "cuda":  # a device-side check reports at the next synchronisation, as CUDA's asserts
+            gl.cuda.synchronize()
     if err.match:
         re.compile(err.match)
 

@@ -36,10 +36,7 @@ def _check_indices(x: Tensor, n: int) -> None:
             f"but got {got} instead (while checking arguments for embedding)"
         )
     b = x._device.backend
-    try:
-        b.check_bounds(b.xp.where(x._data < 0, x._data - n, x._data), 0, n)
-    except IndexError:
-        raise IndexError("index out of range in self") from None
+    b.check_range(x._data, 0, n, IndexError, "index out of range in self")
 
 
 def _renorm_(weight: Tensor, x: Tensor, max_norm: float, norm_type: float) -> None:

@@ -13,7 +13,7 @@ from gradlite.creation import linspace, ones, zeros_like
 from gradlite.nn._gather import take_along
 from gradlite.ops._base import apply
 from gradlite.ops.join import stack
-from gradlite.ops.pointwise import where
+from gradlite.ops.pointwise import clip_array, where
 from gradlite.tensor import Tensor, _make
 
 
@@ -100,7 +100,7 @@ def grid_sample(
     def corner(xi, yi):
         """Values at integer positions (xi, yi) (arrays), zero outside the image; (N, C, Ho, Wo)."""
         inside = (xi >= 0) & (xi <= w - 1) & (yi >= 0) & (yi <= h - 1)
-        pos = xp.astype(xp.clip(yi, 0, h - 1) * w + xp.clip(xi, 0, w - 1), xp.int64)
+        pos = xp.astype(clip_array(xp, yi, 0, h - 1) * w + clip_array(xp, xi, 0, w - 1), xp.int64)
         vals = take_along(flat, xp.reshape(pos, (n, 1, ho * wo))).reshape(n, c, ho, wo)
         return vals * _make(xp.expand_dims(xp.astype(inside, input._data.dtype), axis=1), input._device)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from gradlite import dtypes
 from gradlite.nn._activation import (  # noqa: F401  (activations the nn package adds)
     glu,
@@ -176,14 +178,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if t.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(b.to_host(xp.max(t))) + 1
-    if t.size:
-        try:
-            b.check_bounds(xp.where(t < 0, t - num_classes, t), 0, num_classes)
-        except IndexError:
-            raise RuntimeError(
-                "Class values must be non-negative." if bool(b.to_host(xp.any(t < 0)))
-                else "Class values must be smaller than num_classes."
-            ) from None
+    b.check_range(t, 0, math.inf, RuntimeError, "Class values must be non-negative.")
+    b.check_range(t, -math.inf, num_classes, RuntimeError, "Class values must be smaller than num_classes.")
     with b.context(tensor._device.index):
         classes = xp.arange(num_classes, dtype=t.dtype)
     from gradlite.tensor import _make

@@ -13,7 +13,18 @@ import math
 
 from gradlite import dtypes
 from gradlite.ops._base import apply
-from gradlite.ops.pointwise import _check, _erf_fwd, _sigmoid_fwd, erf, exp, sigmoid, tanh, where, xp_of
+from gradlite.ops.pointwise import (
+    _check,
+    _erf_fwd,
+    _sigmoid_fwd,
+    clip_array,
+    erf,
+    exp,
+    sigmoid,
+    tanh,
+    where,
+    xp_of,
+)
 from gradlite.tensor import Tensor, _dtype_of
 
 
@@ -214,7 +225,7 @@ def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
     _float_only(x, "hardsigmoid")
     if inplace:
         return _in_place(hardsigmoid, x)
-    data = xp_of(x).clip(x._data + 3.0, 0.0, 6.0) / 6.0
+    data = clip_array(xp_of(x), x._data + 3.0, 0.0, 6.0) / 6.0
     gx = lambda gy: where((x > -3.0) & (x < 3.0), gy / 6.0, 0.0)  # noqa: E731
     return apply("HardsigmoidBackward0", data, (x,), (gx,), saved=(x,))
 
@@ -225,7 +236,7 @@ def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return _in_place(hardswish, x)
     d = x._data
-    data = d * xp_of(x).clip(d + 3.0, 0.0, 6.0) / 6.0
+    data = d * clip_array(xp_of(x), d + 3.0, 0.0, 6.0) / 6.0
 
     # PyTorch's gradient: 0 up to -3, x/3 + 1/2 strictly inside (-3, 3), 1 from 3 on
     def gx(gy):

@@ -9,7 +9,6 @@ double backward working.
 from __future__ import annotations
 
 import numbers
-import re
 
 from gradlite import dtypes
 from gradlite.ops._base import apply, check_broadcast, tensor_method
@@ -323,11 +322,13 @@ def _type_name(value) -> str:
 
 
 def _scalar_as(value, x: Tensor):
-    """A python scalar converted on the host to x's category (2.5 written into an int64 tensor is 2)."""
+    """A number (``_is_number``) converted on the host to a python number of x's category (2.5 written into
+    an int64 tensor is 2; True or a NumPy integer into a float tensor is a float: the array API takes no
+    other scalar there)."""
     cat = _dtype_of(x._data).category
-    if isinstance(value, (bool, int, float)) and cat < 2:
-        return bool(value) if cat == 0 else int(value)
-    return value
+    if isinstance(value, complex) or cat > 2:
+        return value
+    return bool(value) if cat == 0 else int(value) if cat == 1 else float(value)
 
 
 def _to_value(g: Tensor, value: Tensor) -> Tensor:
@@ -369,16 +370,12 @@ def _index(ix, op: str, x: Tensor, allow_int32: bool = True):
 def _bounds(
     x: Tensor, ix, dim: int, size: int, exc=RuntimeError, negative_ok: bool = False, msg=None
 ) -> None:
-    """Raise ``exc`` for indices outside [0, size) (or [-size, size)): one host sync, as on every backend."""
-    b = x._device.backend
-    checked = ix if negative_ok else b.xp.where(ix < 0, ix - size, ix)
-    try:
-        b.check_bounds(checked, dim, size)
-    except IndexError as err:
-        bad = int(re.search(r"index (-?\d+)", str(err)).group(1))
-        if not negative_ok and bad < -size:
-            bad += size
-        raise exc(msg or f"index {bad} is out of bounds for dimension {dim} with size {size}") from None
+    """Raise ``exc`` for indices outside [0, size) (or [-size, size)): ``backend.check_range`` (on CUDA
+    checked on the device and raised at the next host read)."""
+    lo = -size if negative_ok else 0
+    x._device.backend.check_range(
+        ix, lo, size, exc, msg or f"index {{bad}} is out of bounds for dimension {dim} with size {size}"
+    )
 
 
 def _grid(shape: tuple, ix, d: int, x: Tensor) -> tuple:
@@ -629,12 +626,9 @@ def take(x: Tensor, index: Tensor) -> Tensor:
     """Elements of ``x`` viewed as 1-D at ``index``; the result has index's shape. Negative indices wrap."""
     ix = _index(index, "take", x, allow_int32=False)
     n = x.numel()
-    b = x._device.backend
-    try:
-        b.check_bounds(ix, 0, n)
-    except IndexError as err:
-        bad = re.search(r"index (-?\d+)", str(err)).group(1)
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.") from None
+    x._device.backend.check_range(
+        ix, -n, n, IndexError, f"out of range: tried to access index {{bad}} on a tensor of {n} elements."
+    )
     return x.reshape(-1)[index]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from gradlite.ops.pointwise import clip_array
 from gradlite.tensor import Tensor, _make
 
 
@@ -51,7 +52,7 @@ def clip_grad_norm_(
             "`error_if_nonfinite=False`"
         )
     total = xp.asarray(total)
-    coef = xp.clip(max_norm / (total + 1e-6), None, 1.0)
+    coef = clip_array(xp, max_norm / (total + 1e-6), None, 1.0)
     for g in grads:
         g._data[...] = g._data * xp.asarray(coef, dtype=g._data.dtype)
         g._version[0] += 1
@@ -63,5 +64,5 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     clip_value = float(clip_value)
     for g in _grads(parameters):
         xp = g._device.backend.xp
-        g._data[...] = xp.clip(g._data, -clip_value, clip_value)
+        g._data[...] = clip_array(xp, g._data, -clip_value, clip_value)
         g._version[0] += 1

@@ -51,7 +51,7 @@ class _Standin:
 
     def sync(self, what: str) -> None:
         self.syncs += 1
-        self.log.append(what)
+        self.log.append(f"{what} at {_caller()}")
         if len(self.log) > 200:
             del self.log[:100]
 
@@ -65,6 +65,14 @@ class _Standin:
         finally:
             rec.syncs = self.syncs - start
             rec.log = self.log[n:] if len(self.log) >= n else list(self.log)
+
+
+def _caller() -> str:
+    """The innermost frame outside the stand-in and array-api-compat: the code that made the read."""
+    f = sys._getframe(2)
+    while f is not None and ("cupy_standin" in f.f_code.co_filename or "array_api_compat" in f.f_code.co_filename):
+        f = f.f_back
+    return "?" if f is None else f"{os.path.relpath(f.f_code.co_filename)}:{f.f_lineno}"
 
 
 _standin = _Standin()
@@ -608,6 +616,22 @@ def broadcast_arrays(*args):
     return [broadcast_to(a, shp) for a in args]
 
 
+def take(a, indices, axis=None, out=None):
+    """CuPy's ``take`` wraps out-of-range indices around (it never raises)."""
+    n = a.size if axis is None else a.shape[axis]
+    if isinstance(indices, ndarray) and n and indices.size:
+        indices = indices % n
+    return _call(_np.take, (a, indices), {"axis": axis, "out": out})
+
+
+def take_along_axis(a, indices, axis):
+    """As ``take``: out-of-range indices wrap around."""
+    n = a.shape[axis] if axis is not None else a.size
+    if n and indices.size:
+        indices = indices % n
+    return _call(_np.take_along_axis, (a, indices), {"axis": axis})
+
+
 def where(condition, x=None, y=None):
     if x is None and y is None:
         _standin.sync("where")
@@ -677,7 +701,7 @@ class _MemoryPool:
 
 
 _POOL = _MemoryPool()
-for _name in ("asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarray", "asnumpy",
+for _name in ("take", "take_along_axis", "asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarray", "asnumpy",
               "broadcast_to", "broadcast_arrays", "where", "fuse", "Fusion", "iinfo", "finfo", "dtype",
               "ndarray",
               "get_array_module", "result_type", "can_cast", "issubdtype", "promote_types", "isdtype",
