@@ -315,7 +315,8 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 
 # the C type names in PyTorch's randint range errors
-_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int"}
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+           "int32": "int"}
 
 
 def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

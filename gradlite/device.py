@@ -48,7 +48,8 @@ class device:
         b = backends.cpu_backend() if self.type == "cpu" else backends.cuda_backend()
         if self.type == "cuda" and self.index is not None and self.index >= b.device_count():
             raise RuntimeError(
-                f"CUDA error: invalid device ordinal: {self}, but {b.device_count()} CUDA device(s) are visible"
+                f"CUDA error: invalid device ordinal: {self}, but {b.device_count()} CUDA device(s) are "
+                "visible"
             )
         self.backend = b
         return b

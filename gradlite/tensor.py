@@ -16,6 +16,7 @@ from gradlite.device import CPU, device, resolve
 from gradlite.dtypes import as_dtype
 
 _new = object.__new__
+_Device = device  # (the class, for methods whose argument is named ``device``)
 
 
 class Tensor:
@@ -333,20 +334,55 @@ class Tensor:
 
     # -- device and dtype moves ------------------------------------------------------------------
     def to(self, *args, **kwargs) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``; differentiable."""
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other)``, each followed by
+        ``non_blocking`` and ``copy`` (positional or keywords); differentiable."""
         dev, dt = _parse_to(args, kwargs)
-        copy = kwargs.get("copy", False)
+        flags = [a for a in args if isinstance(a, bool)]
+        non_blocking = kwargs.get("non_blocking", flags[0] if flags else False)
+        copy = kwargs.get("copy", flags[1] if len(flags) > 1 else False)
         from gradlite.ops.convert import to as _to
 
-        return _to(self, dev, dt, copy)
+        return _to(self, dev, dt, copy, non_blocking)
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> Tensor:
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        """A copy on the CUDA device ``device`` (default: the current one); asynchronous with respect to
+        the host for a pinned tensor with ``non_blocking=True``."""
         if device is None:
             device = "cuda"
-        return self.to(device if isinstance(device, str) else f"cuda:{int(device)}")
+        elif not isinstance(device, (str, _Device)):
+            device = f"cuda:{int(device)}"
+        return self.to(device, non_blocking=non_blocking)
+
+    def get_device(self) -> int:
+        """The index of a CUDA tensor's device; -1 for a CPU tensor."""
+        return -1 if self._device.type == "cpu" else self._device.index
+
+    def is_pinned(self) -> bool:
+        """Whether a CPU tensor's memory is pinned (page-locked); False for CUDA tensors and without CuPy."""
+        from gradlite import backends
+
+        if self._device.type != "cpu" or backends._cuda is None:  # (nothing was pinned without CuPy loaded)
+            return False
+        return backends._cuda.is_pinned(self._data)
+
+    def pin_memory(self) -> Tensor:
+        """A copy of a CPU tensor in pinned memory (self if already pinned), from which ``cuda(non_blocking=
+        True)`` copies asynchronously; differentiable."""
+        from gradlite import backends
+        from gradlite.ops._base import apply
+
+        if self._device.type != "cpu":
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+        if not backends.cuda_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        b, cpu = backends.cuda_backend(), self._device.backend
+        if b.is_pinned(self._data):
+            return self
+        data = cpu.from_host(b.pin(cpu.to_host(self._data)))  # (NumPy: the pinned array itself)
+        return apply("PinMemoryBackward0", data, (self,), (lambda gy: gy,))
 
     def type(self, dtype=None):
         """Without arguments, the type string ('gradlite.FloatTensor'); with one, a cast."""
@@ -462,7 +498,9 @@ def _parse_to(args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dev, dt = a._device, _dtype_of(a._data)
-        elif isinstance(a, (str, device)) or (isinstance(a, int) and not isinstance(a, bool)):
+        elif isinstance(a, bool):  # (non_blocking, copy: read by ``to``)
+            continue
+        elif isinstance(a, (str, device)) or isinstance(a, int):
             if isinstance(a, str) and a in dtypes.BY_NAME and a not in ("cpu", "cuda"):
                 dt = a
             else:

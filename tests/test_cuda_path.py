@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import gradlite
-from tests.conftest import assert_close, to_numpy
+from tests.conftest import STRICT, assert_close, to_numpy
+
+no_float16 = pytest.mark.skipif(STRICT, reason="the strict array-API backend has no float16")
 
 
 # -- randint(dtype=bool) ------------------------------------------------------------------------------
@@ -73,7 +75,7 @@ def test_generator_draws_on_its_device(device):
     # a CPU generator keeps giving CPU (NumPy) tensors whatever ran on CUDA before
     cpu_gen = gradlite.Generator().manual_seed(0)
     c = gradlite.rand(3, generator=cpu_gen)
-    assert type(c._data) is np.ndarray
+    assert type(c._data) is gradlite.device("cpu").backend.array_type
 
 
 # -- linalg.solve with broadcast batch dims --------------------------------------------------------------
@@ -151,6 +153,7 @@ def test_setitem_numbers_as_torch(value, dtype, device, torch_cpu):
 
 
 # -- float16 Adam: computed in float32, each value rounded once -------------------------------------------
+@no_float16
 @pytest.mark.parametrize(("name", "kw"), [
     ("Adam", {}),
     ("Adam", {"weight_decay": 0.1}),
@@ -180,6 +183,7 @@ def test_float16_adam_matches_torch_opmath(name, kw, device, torch_cpu):
             assert_close(gopt.state[gp][key], topt.state[tp][key], rtol=0, atol=0)
 
 
+@no_float16
 def test_float16_adam_fused_kernel_matches_formula(device):
     """The CuPy backend's fused float16 steps against the same formula run unfused (NumPy on cpu)."""
     b = gradlite.device(device).backend
@@ -200,3 +204,222 @@ def test_float16_adam_fused_kernel_matches_formula(device):
             assert x.dtype == np.float16
             # (unfused, CuPy may compute with Python floats in float64: one float16 rounding apart at most)
             np.testing.assert_allclose(b.to_host(x), b.to_host(y), rtol=1e-3, atol=1e-7)
+
+
+# -- the torch.cuda API ------------------------------------------------------------------------------------
+needs_cuda = pytest.mark.skipif(not gradlite.cuda.is_available(), reason="needs CUDA (or the stand-in)")
+
+
+def test_get_device_and_pinning(device, torch_cpu):
+    x = gradlite.ones(3, device=device, requires_grad=True)
+    assert x.get_device() == (-1 if device == "cpu" else 0)
+    assert torch_cpu.ones(3).get_device() == -1
+    assert not x.is_pinned()
+    if device == "cuda":
+        with pytest.raises(RuntimeError, match=r"cannot pin 'gradlite.cuda.FloatTensor' only dense CPU"):
+            x.pin_memory()
+        return
+    if not gradlite.cuda.is_available():
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available"):
+            x.pin_memory()
+        return
+    p = x.pin_memory()
+    if not STRICT:  # (the strict backend copies host arrays into its own: pinning is lost)
+        assert p.is_pinned() and p[1:].is_pinned() and p.pin_memory() is p and not x.is_pinned()
+    assert p.grad_fn.name() == "PinMemoryBackward0"
+    y = p.cuda(non_blocking=True)
+    z = y.to("cpu", non_blocking=True)
+    gradlite.cuda.synchronize()
+    assert y.device == gradlite.device("cuda:0") and z.device == gradlite.device("cpu")
+    assert z.is_pinned() or STRICT
+    (z * 2).sum().backward()
+    assert_close(x.grad, np.full(3, 2.0, dtype=np.float32))
+
+
+def test_to_positional_non_blocking_and_copy(device, torch_cpu):
+    t = torch_cpu.ones(2)
+    x = gradlite.ones(2, device=device)
+    for args in [(torch_cpu.float64, True), (torch_cpu.float32, False, True)]:
+        want = t.to(*args)
+        names = {torch_cpu.float64: gradlite.float64, torch_cpu.float32: gradlite.float32}
+        got = x.to(*(names.get(a, a) if not isinstance(a, bool) else a for a in args))
+        assert_close(got, want)
+        assert (got is x) == (want is t)
+    assert x.to(device, non_blocking=True) is x
+    y = x.to(device, gradlite.float32, False, True)
+    assert y is not x and y.device == x.device
+    assert x.cuda(0, True).device == gradlite.device("cuda:0") if gradlite.cuda.is_available() else True
+
+
+@needs_cuda
+def test_current_device_set_device_and_device_context():
+    assert gradlite.cuda.current_device() == 0
+    with gradlite.cuda.device(1):
+        assert gradlite.cuda.current_device() == 1
+        assert gradlite.zeros(2, device="cuda").device == gradlite.device("cuda:1")
+        assert gradlite.ones(2).cuda().get_device() == 1
+        with gradlite.cuda.device(None), gradlite.cuda.device(-1):
+            assert gradlite.cuda.current_device() == 1
+        with gradlite.cuda.device("cuda:0"):
+            assert gradlite.cuda.current_device() == 0
+        assert gradlite.cuda.current_device() == 1
+    assert gradlite.cuda.current_device() == 0
+    try:
+        gradlite.cuda.set_device(1)
+        assert gradlite.cuda.current_device() == 1
+        assert gradlite.randn(2, device="cuda").get_device() == 1
+        gradlite.cuda.set_device(-1)  # (nothing, as PyTorch)
+        assert gradlite.cuda.current_device() == 1
+        x = gradlite.zeros(1, device="cuda:0")
+        with gradlite.cuda.device_of(x):
+            assert gradlite.cuda.current_device() == 0
+    finally:
+        gradlite.cuda.set_device(0)
+    with pytest.raises(ValueError, match="Expected a cuda device, but got: cpu"):
+        gradlite.cuda.set_device("cpu")
+    with pytest.raises(RuntimeError, match="invalid device ordinal"):
+        gradlite.zeros(1, device=f"cuda:{gradlite.cuda.device_count()}")
+
+
+@needs_cuda
+def test_device_properties():
+    p = gradlite.cuda.get_device_properties(0)
+    assert isinstance(p.name, str)
+    assert p.name == gradlite.cuda.get_device_name() == gradlite.cuda.get_device_name(0)
+    assert p.total_memory > 0 and isinstance(p.total_memory, int)
+    assert gradlite.cuda.get_device_capability("cuda:0") == (p.major, p.minor)
+    assert "total_memory=" in repr(p)
+    with pytest.raises(AssertionError, match="Invalid device id"):
+        gradlite.cuda.get_device_properties(gradlite.cuda.device_count())
+
+
+@needs_cuda
+def test_streams_and_events():
+    s = gradlite.cuda.Stream()
+    assert s.device == gradlite.device("cuda:0") and s != gradlite.cuda.default_stream()
+    assert gradlite.cuda.current_stream() == gradlite.cuda.default_stream()
+    start, end = gradlite.cuda.Event(enable_timing=True), gradlite.cuda.Event(enable_timing=True)
+    assert start.query()  # (never recorded)
+    with gradlite.cuda.stream(s):
+        assert gradlite.cuda.current_stream() == s
+        start.record()
+        y = (gradlite.ones(64, 64, device="cuda") @ gradlite.ones(64, 64, device="cuda")).sum()
+        end.record()
+    assert gradlite.cuda.current_stream() == gradlite.cuda.default_stream()
+    with gradlite.cuda.stream(None):
+        pass
+    gradlite.cuda.current_stream().wait_stream(s)
+    end.synchronize()
+    assert end.query() and s.query()
+    assert start.elapsed_time(end) >= 0.0
+    assert y.item() == 64 * 64 * 64
+    ev = s.record_event()
+    ev.wait()
+    s.wait_event(ev)
+    s.synchronize()
+    untimed = gradlite.cuda.Event()
+    untimed.record()
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        untimed.elapsed_time(end)
+    with pytest.raises(RuntimeError, match="must be recorded"):
+        gradlite.cuda.Event(enable_timing=True).elapsed_time(end)
+    s1 = gradlite.cuda.Stream(device=1)
+    assert s1.device == gradlite.device("cuda:1")
+    with gradlite.cuda.stream(s1):
+        assert gradlite.cuda.current_device() == 1
+    assert gradlite.cuda.current_device() == 0
+    gradlite.cuda.synchronize()
+    gradlite.cuda.synchronize(1)
+    gradlite.cuda.synchronize("cuda:1")
+
+
+@needs_cuda
+def test_manual_seed_and_manual_seed_all():
+    gradlite.cuda.manual_seed_all(5)
+    a0, a1 = gradlite.randn(4, device="cuda:0"), gradlite.randn(4, device="cuda:1")
+    gradlite.cuda.manual_seed_all(5)
+    np.testing.assert_array_equal(to_numpy(gradlite.randn(4, device="cuda:0")), to_numpy(a0))
+    np.testing.assert_array_equal(to_numpy(gradlite.randn(4, device="cuda:1")), to_numpy(a1))
+    b1 = gradlite.randn(4, device="cuda:1")
+    with gradlite.cuda.device(0):
+        gradlite.cuda.manual_seed(5)  # the current device only
+    np.testing.assert_array_equal(to_numpy(gradlite.randn(4, device="cuda:0")), to_numpy(a0))
+    assert not np.array_equal(to_numpy(gradlite.randn(4, device="cuda:1")), to_numpy(b1))
+
+
+@needs_cuda
+def test_memory_statistics():
+    i = 1
+    gradlite.cuda.reset_peak_memory_stats(i)
+    base = gradlite.cuda.memory_allocated(i)
+    assert gradlite.cuda.max_memory_allocated(i) == base
+    x = gradlite.zeros(1 << 16, device="cuda:1")
+    during = gradlite.cuda.memory_allocated(i)
+    assert during >= base + 4 * (1 << 16)
+    assert gradlite.cuda.memory_allocated("cuda:1") == during
+    assert gradlite.cuda.memory_allocated(gradlite.device("cuda:1")) == during
+    del x
+    assert gradlite.cuda.memory_allocated(i) == base
+    assert gradlite.cuda.max_memory_allocated(i) >= during
+    gradlite.cuda.reset_peak_memory_stats(i)
+    assert gradlite.cuda.max_memory_allocated(i) == base
+
+
+def test_cuda_api_without_cuda(monkeypatch):
+    """Without CuPy: availability answers, seeding does nothing (as PyTorch), the rest raises naming the
+    extra to install."""
+    _without_cuda(monkeypatch, None)
+    assert not gradlite.cuda.is_available() and gradlite.cuda.device_count() == 0
+    gradlite.cuda.manual_seed(0)
+    gradlite.cuda.manual_seed_all(0)
+    gradlite.manual_seed(0)
+    gradlite.cuda.empty_cache()
+    assert not gradlite.ones(2).is_pinned()
+    for call in (gradlite.cuda.current_device, gradlite.cuda.synchronize, gradlite.cuda.Stream,
+                 gradlite.cuda.Event, gradlite.cuda.memory_allocated, gradlite.cuda.max_memory_allocated,
+                 gradlite.cuda.reset_peak_memory_stats, gradlite.cuda.get_device_name,
+                 lambda: gradlite.cuda.set_device(0), lambda: gradlite.zeros(1, device="cuda"),
+                 lambda: gradlite.ones(1).cuda()):
+        with pytest.raises(RuntimeError, match=r"gradlite\[cuda12\]"):
+            call()
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+        gradlite.ones(1).pin_memory()
+
+
+def test_cupy_without_driver_raises_clear_error(monkeypatch):
+    """CuPy imports without a driver and fails at first use: device='cuda' says so, naming the driver."""
+    import types
+
+    class CUDARuntimeError(RuntimeError):
+        pass
+
+    def count():
+        raise CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA "
+                               "runtime version")
+
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count,
+                                                                   CUDARuntimeError=CUDARuntimeError))
+    _without_cuda(monkeypatch, fake)
+    assert not gradlite.cuda.is_available() and gradlite.cuda.device_count() == 0
+    gradlite.manual_seed(0)
+    for call in (lambda: gradlite.zeros(2, device="cuda"), lambda: gradlite.ones(2).to("cuda:0"),
+                 gradlite.cuda.current_device, lambda: gradlite.cuda.memory_allocated(0)):
+        with pytest.raises(RuntimeError) as err:
+            call()
+        message = str(err.value)
+        assert "cudaErrorInsufficientDriver" in message and "driver" in message
+        assert "gradlite[cuda12]" in message
+
+
+def _without_cuda(monkeypatch, cupy_module) -> None:
+    """A process where ``import cupy`` gives ``cupy_module`` (None: not installed) and no CUDA backend or
+    device object has been made yet (each restored after the test)."""
+    import sys
+
+    from gradlite import backends
+
+    monkeypatch.setitem(sys.modules, "cupy", cupy_module)
+    monkeypatch.setattr(backends, "_cuda", None)
+    dm = sys.modules["gradlite.device"]
+    monkeypatch.setattr(dm, "_interned", {k: d for k, d in dm._interned.items() if d.type == "cpu"})

@@ -6,8 +6,10 @@ from gradlite.ops._base import apply
 from gradlite.tensor import Tensor, _dtype_of
 
 
-def to(x: Tensor, dev=None, dtype=None, copy: bool = False) -> Tensor:
-    """``x`` on ``dev`` with ``dtype`` (either may be None: unchanged); ``x`` itself when nothing changes."""
+def to(x: Tensor, dev=None, dtype=None, copy: bool = False, non_blocking: bool = False) -> Tensor:
+    """``x`` on ``dev`` with ``dtype`` (either may be None: unchanged); ``x`` itself when nothing changes.
+    ``non_blocking``: a copy between host and device that does not wait (from pinned memory, or into it:
+    PyTorch's rule; the backends say how)."""
     src_dev, src_dt = x._device, _dtype_of(x._data)
     dev = src_dev if dev is None else dev
     dtype = src_dt if dtype is None else dtype
@@ -15,8 +17,8 @@ def to(x: Tensor, dev=None, dtype=None, copy: bool = False) -> Tensor:
         return x
     data = x._data
     if dev is not src_dev:
-        host = src_dev.backend.to_host(data)
-        data = dev.backend.from_host(host, dev.index)
+        host = src_dev.backend.to_host(data, non_blocking)
+        data = dev.backend.from_host(host, dev.index, non_blocking)
     b = dev.backend
     if dtype is not src_dt:
         if x._requires_grad and not dtype.is_floating_point:

@@ -135,7 +135,8 @@ def _batch(sb: tuple, sa: tuple) -> tuple:
     for i, (x, y) in enumerate(zip(sb, sa, strict=True)):
         if x != y and 1 not in (x, y):
             raise RuntimeError(
-                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton dimension {i}"
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                f"dimension {i}"
             )
     return tuple(max(x, y) if 0 not in (x, y) else 0 for x, y in zip(sb, sa, strict=True))
 
