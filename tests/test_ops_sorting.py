@@ -96,3 +96,13 @@ def test_sort_gradient_on_large_random_input(device, torch):
         out[lib] = (v, s, x.grad)
     for g, t in zip(out[gl], out[torch], strict=True):
         assert_close(g, t, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("which", ["sort", "topk"])
+def test_values_of_a_0d_tensor_are_a_copy(which, torch, device):
+    # found by the issue 17 fuzzer: the values aliased the 0-d input, so an in-place op on them changed it
+    for m in (gl, torch):
+        x = m.tensor(1.5, device=device)
+        values = x.sort()[0] if which == "sort" else x.topk(1)[0]
+        values.mul_(2)
+        assert x.item() == 1.5 and values.item() == 3.0

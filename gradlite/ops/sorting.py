@@ -34,13 +34,18 @@ def _selected(x: Tensor, name: str, idx, d: int) -> Tensor:
     return apply(name, xp.take_along_axis(x._data, idx, axis=d), (x,), (gx,))
 
 
+def _copy(x: Tensor):
+    """A copy of ``x``'s array: the values of a 0-d sort / topk are a new tensor, never an alias of ``x``."""
+    return x._device.backend.xp.asarray(x._data, copy=True)
+
+
 @tensor_method()
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool | None = None):
     """``(values, indices)`` of ``x`` sorted along ``dim``, ascending unless ``descending``."""
     name = "SortBackward0" if stable is None else "SortBackward1"
     if x.dim() == 0:
         _wrap_dim(dim, 0)
-        return return_types.sort(apply(name, x._data, (x,), (lambda gy: gy,)), _zero_index(x))
+        return return_types.sort(apply(name, _copy(x), (x,), (lambda gy: gy,)), _zero_index(x))
     d = _wrap_dim(dim, x.dim())
     idx = _order(x, d, descending)
     return return_types.sort(_selected(x, name, idx, d), _make(idx, x._device))
@@ -68,7 +73,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     if x.dim() == 0:  # (k = 0 too gives the one element, as PyTorch)
-        return return_types.topk(apply("TopkBackward0", x._data, (x,), (lambda gy: gy,)), _zero_index(x))
+        values = apply("TopkBackward0", _copy(x), (x,), (lambda gy: gy,))
+        return return_types.topk(values, _zero_index(x))
     d = _wrap_dim(dim, x.dim())
     idx = _order(x, d, largest)[(slice(None),) * d + (slice(0, k), ...)]
     return return_types.topk(_selected(x, "TopkBackward0", idx, d), _make(idx, x._device))
