@@ -36,6 +36,9 @@ class CupyBackend:
             raise RuntimeError(_DRIVER.format(err=f"{type(err).__name__}: {err}")) from None
         if n < 1:
             raise RuntimeError(_DRIVER.format(err="no CUDA device found"))
+        # with several GPUs, a module's forward, a backward and an optimizer step enter their tensors'
+        # device (CuPy computes and allocates on the current one); with one, nothing needs entering
+        self.multi_device = n > 1
         try:
             import array_api_compat.cupy as xp
             import cupyx

@@ -42,7 +42,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if t._grad_fn is not None:
                 t.retain_grad()  # as PyTorch: a non-leaf input gets its .grad filled
         only = inputs
-    run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
+    d = tensors[0]._device
+    if d.type == "cuda" and d.backend.multi_device:  # backward runs on the first output's GPU
+        with d.backend.context(d.index):
+            run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
+    else:
+        run(tensors, grads, retain_graph, create_graph, inputs=only, accumulate=True)
 
 
 _FLOATING: dict = {}  # backend dtype -> whether it is a floating dtype
@@ -68,9 +73,14 @@ def backward_default(t, retain_graph) -> None:
     prev = state.grad_enabled
     state.grad_enabled = False
     try:
-        g = t._device.backend.xp.empty(data.shape, dtype=data.dtype)  # the root's gradient: ones
-        g[...] = 1
-        _run_raw((t,), (g,), retain_graph)
+        b = t._device.backend
+        if t._device.type == "cuda" and b.multi_device:  # backward runs on the loss's GPU
+            with b.context(t._device.index):
+                _run_raw((t,), (b.xp.ones(data.shape, dtype=data.dtype),), retain_graph)
+        else:
+            g = b.xp.empty(data.shape, dtype=data.dtype)  # the root's gradient: ones
+            g[...] = 1
+            _run_raw((t,), (g,), retain_graph)
     finally:
         state.grad_enabled = prev
 

@@ -287,6 +287,14 @@ class Module:
         )
 
     def __call__(self, *args, **kwargs):
+        if args and args[0].__class__ is Tensor and args[0]._device.type == "cuda":
+            d = args[0]._device
+            if d.backend.multi_device:  # run on the input's GPU, not CuPy's current one
+                with d.backend.context(d.index):
+                    return self._call(args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
             if with_kwargs:
                 r = hook(self, args, kwargs)

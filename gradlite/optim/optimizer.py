@@ -122,16 +122,24 @@ class Optimizer:
             work = [(group, self._grads(group)) for group in self.param_groups]
             for group, pairs in work:
                 for p, g in pairs:
-                    state = self.state.get(p)
-                    if state is None:
-                        state = {}
-                        self._init_state(p, group, state)
-                    self._update(p, g, state, group)
-                    if state:
-                        self.state[p] = state
-                    p._version[0] += 1
+                    d = p._device
+                    if d.type == "cuda" and d.backend.multi_device:  # the update runs on p's GPU
+                        with d.backend.context(d.index):
+                            self._step_one(p, g, group)
+                    else:
+                        self._step_one(p, g, group)
         self._opt_called = True
         return loss
+
+    def _step_one(self, p, g, group: dict) -> None:
+        state = self.state.get(p)
+        if state is None:
+            state = {}
+            self._init_state(p, group, state)
+        self._update(p, g, state, group)
+        if state:
+            self.state[p] = state
+        p._version[0] += 1
 
     def _grads(self, group: dict) -> list:
         """``(param, grad array)`` for the group's parameters that have a gradient, checked first."""

@@ -37,6 +37,13 @@ def clip_grad_norm_(
 
         return tensor(0.0)
     dev = grads[0]._device
+    if dev.type == "cuda" and dev.backend.multi_device:  # computed on the gradients' GPU
+        with dev.backend.context(dev.index):
+            return _clip_norm(grads, dev, max_norm, norm_type, error_if_nonfinite)
+    return _clip_norm(grads, dev, max_norm, norm_type, error_if_nonfinite)
+
+
+def _clip_norm(grads, dev, max_norm: float, norm_type: float, error_if_nonfinite: bool) -> Tensor:
     xp = dev.backend.xp
     if norm_type == math.inf:
         norms = [xp.max(xp.abs(g._data)) if g.numel() else xp.zeros((), dtype=g._data.dtype) for g in grads]

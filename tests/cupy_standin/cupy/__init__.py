@@ -70,7 +70,7 @@ class _Standin:
 def _caller() -> str:
     """The innermost frame outside the stand-in and array-api-compat: the code that made the read."""
     f = sys._getframe(2)
-    while f is not None and ("cupy_standin" in f.f_code.co_filename or "array_api_compat" in f.f_code.co_filename):
+    while f is not None and any(k in f.f_code.co_filename for k in ("cupy_standin", "array_api_compat")):
         f = f.f_back
     return "?" if f is None else f"{os.path.relpath(f.f_code.co_filename)}:{f.f_lineno}"
 
@@ -701,7 +701,8 @@ class _MemoryPool:
 
 
 _POOL = _MemoryPool()
-for _name in ("take", "take_along_axis", "asarray", "array", "asanyarray", "ascontiguousarray", "asfortranarray", "asnumpy",
+for _name in ("take", "take_along_axis", "asarray", "array", "asanyarray", "ascontiguousarray",
+              "asfortranarray", "asnumpy",
               "broadcast_to", "broadcast_arrays", "where", "fuse", "Fusion", "iinfo", "finfo", "dtype",
               "ndarray",
               "get_array_module", "result_type", "can_cast", "issubdtype", "promote_types", "isdtype",
