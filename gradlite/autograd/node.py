@@ -30,6 +30,20 @@ def identity(gy, *_):
     return gy
 
 
+def zero(gy, *_):
+    """The backward function of an input whose gradient is zero by the op's definition (floor, sign,
+    ``fill_``, ...): zeros shaped as ``gy`` (a tensor, or an array on the engine's raw path). Never
+    ``gy * 0``: that is NaN where ``gy`` is infinite or NaN, and PyTorch gives 0 there."""
+    data = getattr(gy, "_data", None)
+    if data is not None:  # a tensor: a constant, nothing to differentiate under create_graph
+        from gradlite.tensor import _make
+
+        return _make(gy._device.backend.xp.zeros_like(data), gy._device)
+    from gradlite.autograd.engine import _array_device
+
+    return _array_device(gy).backend.xp.zeros_like(gy)
+
+
 class Node:
     """A recorded op, named as PyTorch names it (``MulBackward0``, ...): ``name()``, and the class of the node
     a user sees (``t.grad_fn``, ``next_functions``).
@@ -160,56 +174,68 @@ class _Extra:
 
 def saves_nothing(node) -> bool:
     """Whether ``node`` holds no tensor or array for its backward: no saved tensor, no output, and none
-    among its arguments or in its closures' cells."""
+    among its arguments (``_rargs`` holds the arrays of ``_args``) or in its closures' cells."""
     if node._saved or node._out is not None:
         return False
     fns = node._fns
     if fns is None:
         return False
-    seen = set()
-    return not (
-        _holds_data(fns if fns.__class__ is tuple else (fns,), seen)
-        or (node._args and _holds_data(node._args, seen))
-        or (node._rargs and _holds_data(node._rargs, seen))
-    )
-
-
-def _holds_data(values, seen: set) -> bool:
-    """Whether ``values`` hold a tensor or an array (whose class has a shape and a dtype), looking into
-    tuples, lists, dicts, closures and bound methods."""
-    for v in values:
-        c = v.__class__
-        if c in _PLAIN:
-            continue
-        if c is tuple or c is list:
-            if _holds_data(v, seen):
-                return True
-        elif c is dict:
-            if _holds_data(v.values(), seen):
-                return True
-        elif c is _FUNCTION or c is _METHOD:
-            if id(v) in seen:  # (a closure that refers to itself)
+    a = node._rargs if node._rargs is not None else node._args
+    todo = [fns, a] if a else [fns]
+    if fns.__class__ is not tuple:
+        todo[0] = (fns,)
+    seen = None
+    kinds = _KINDS
+    while todo:  # (a loop over a stack, not recursion: this runs once per node of every backward)
+        for v in todo.pop():
+            c = v.__class__
+            kind = kinds.get(c)
+            if kind is None:
+                kind = kinds[c] = _kind(c)
+            if kind == _PLAIN:
+                continue
+            if kind == _DATA:
+                return False
+            if kind == _ITEMS:
+                todo.append(v.values() if c is dict else v)
+                continue
+            if kind == _FUNCTION:
+                cells = v.__closure__
+                if cells is None:
+                    continue
+            if seen is None:
+                seen = set()
+            elif id(v) in seen:  # (a closure that refers to itself)
                 continue
             seen.add(id(v))
-            if c is _METHOD:
-                if _holds_data((v.__self__, v.__func__), seen):
-                    return True
+            if kind == _METHOD:
+                todo.append((v.__self__, v.__func__))
                 continue
-            for cell in v.__closure__ or ():
+            for cell in cells:
                 try:
-                    value = cell.cell_contents
+                    todo.append((cell.cell_contents,))
                 except ValueError:  # (a cell not filled yet)
-                    continue
-                if _holds_data((value,), seen):
-                    return True
-        elif hasattr(c, "shape") and hasattr(c, "dtype"):  # (on the class: a namespace is no array)
-            return True
-    return False
+                    pass
+    return True
 
 
-_PLAIN = frozenset((int, float, bool, str, type(None), slice))
-_FUNCTION = type(_holds_data)
-_METHOD = type(Node._release.__get__(object.__new__(Node)))
+_PLAIN, _DATA, _ITEMS, _FUNCTION, _METHOD = range(5)
+
+
+def _kind(c: type) -> int:
+    if c in (tuple, list, dict):
+        return _ITEMS
+    if c is _FUNCTION_TYPE:
+        return _FUNCTION
+    if c is _METHOD_TYPE:
+        return _METHOD
+    # an array or a tensor: a shape and a dtype on the class (a namespace has them only on the instance)
+    return _DATA if hasattr(c, "shape") and hasattr(c, "dtype") else _PLAIN
+
+
+_FUNCTION_TYPE = type(_kind)
+_METHOD_TYPE = type(Node._release.__get__(object.__new__(Node)))
+_KINDS: dict = {int: _PLAIN, float: _PLAIN, bool: _PLAIN, type(None): _PLAIN}  # class -> kind, found once
 
 
 def count_uses(edges) -> None:

@@ -81,9 +81,10 @@ def rebase(x, root, result) -> None:
     b = root._device.backend
     xp = b.xp
     with b.context(root._device.index):
-        mask = xp.ones(rd.shape, dtype=rd.dtype)
+        mask = xp.ones(rd.shape, dtype=xp.bool)
         flat = xp.reshape(mask, (-1,))
-        flat[xp.reshape(idx, (-1,))] = 0
+        flat[xp.reshape(idx, (-1,))] = False
+    from gradlite.ops.pointwise import where
     from gradlite.tensor import _make
 
     mask_t = _make(mask, root._device)
@@ -94,8 +95,9 @@ def rebase(x, root, result) -> None:
     new = (result._grad_fn, result._output_nr, result._data.shape, result._data.dtype)
 
     # d root_new / d root_old is the identity outside the view, 0 inside; d root_new / d result is the
-    # scatter into the view, whose transpose is the gather of the view's elements.
-    node = node_class("CopySlices")((lambda g: g * mask_t, lambda g: gather(g, idx)), (old, new))
+    # scatter into the view, whose transpose is the gather of the view's elements. (A structural 0 inside:
+    # ``g * mask`` would be NaN where g is infinite.)
+    node = node_class("CopySlices")((lambda g: where(mask_t, g, 0.0), lambda g: gather(g, idx)), (old, new))
     if anomaly_mode._enabled:
         anomaly_mode.record_trace(node)
     old_fn, old_nr = root._grad_fn, root._output_nr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gradlite.nn._conv import fold, fold_array, pair, windows
 from gradlite.ops._base import apply
+from gradlite.ops.pointwise import where
 from gradlite.tensor import Tensor, _make
 
 
@@ -93,36 +94,38 @@ def max_pool2d(
 
 
 def _first_max(xp, cols, mx, dev):
-    """(one-hot mask over the window axis 2 of ``cols`` at each window's first maximum ``mx`` (a nan counts
-    as the maximum, as it is), that position). One comparison per window offset: NumPy's argmax along
-    a middle axis is 25x slower than the max."""
+    """(bool one-hot mask over the window axis 2 of ``cols`` at each window's first maximum ``mx`` (a nan
+    counts as the maximum, as it is), that position). One comparison per window offset: NumPy's argmax
+    along a middle axis is 25x slower than the max."""
     n, c, kk, oh, ow = cols.shape
     with dev.backend.context(dev.index):
-        mask = xp.zeros(cols.shape, dtype=cols.dtype)
+        mask = xp.zeros(cols.shape, dtype=xp.bool)
         idx = xp.zeros((n, c, oh, ow), dtype=xp.int64)
         found = xp.zeros((n, c, oh, ow), dtype=xp.bool)
     for j in range(kk):
         cj = cols[:, :, j, ...]
         hit = ((cj == mx) | (cj != cj)) & ~found
-        mask[:, :, j, ...] = xp.astype(hit, cols.dtype)
+        mask[:, :, j, ...] = hit
         idx = xp.where(hit, j, idx)
         found = found | hit
     return mask, idx
 
 
-# max pooling's gradient: each window's gradient to its first maximum (the one-hot mask), windows folded
-# back onto the input (overlaps add up, as PyTorch's)
+# max pooling's gradient: each window's gradient to its first maximum (the one-hot mask), a structural 0
+# elsewhere (not gy * mask: NaN where gy is infinite), windows folded back onto the input (overlaps add up,
+# as PyTorch's)
 def _max_grad(gy, mask, geom):
     shape, k, s, pads, d = geom
     n, c, oh, ow = gy.shape
-    return fold((mask * gy.unsqueeze(2)).reshape(n, c, k[0], k[1], oh, ow), shape, k, s, pads, d)
+    return fold(where(mask, gy.unsqueeze(2), 0.0).reshape(n, c, k[0], k[1], oh, ow), shape, k, s, pads, d)
 
 
 def _max_grad_raw(gy, mask, dev, geom):
     shape, k, s, pads, d = geom
     n, c, oh, ow = gy.shape
     xp = dev.backend.xp
-    cols = xp.reshape(mask * xp.reshape(gy, (n, c, 1, oh, ow)), (n, c, k[0], k[1], oh, ow))
+    g = dev.backend.kernels.zero_where(~mask, xp.reshape(gy, (n, c, 1, oh, ow)))
+    cols = xp.reshape(g, (n, c, k[0], k[1], oh, ow))
     return fold_array(cols, dev, shape, k, s, pads, d)
 
 
@@ -274,10 +277,9 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     xp = x._device.backend.xp
     idx = xp.argmax(win._data, axis=-1)  # the first maximum, PyTorch's tie rule (row-major in the bin)
     with x._device.backend.context(x._device.index):
-        onehot = xp.astype(
-            xp.reshape(xp.arange(kh * kw), (1, 1, 1, 1, -1)) == xp.expand_dims(idx, axis=-1), x._data.dtype
-        )
-    y = (win * _make(onehot, x._device)).sum(-1)
+        onehot = xp.reshape(xp.arange(kh * kw), (1, 1, 1, 1, -1)) == xp.expand_dims(idx, axis=-1)
+    # (where, not win * onehot: the others' gradient is a structural 0, and an infinite one no NaN)
+    y = where(_make(onehot, x._device), win, 0.0).sum(-1)
     if unbatched:
         y = y.squeeze(0)
     if not return_indices:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradlite import dtypes
 from gradlite.autograd.node import identity as _identity
 from gradlite.autograd.node import zero
-from gradlite.ops._base import apply, operands, tensor_method
+from gradlite.ops._base import apply, check_broadcast, operands, tensor_method
 from gradlite.tensor import _DTYPE_OF, Size, Tensor, _dtype_of
 
 # Backward functions ``fn(gy, *args)``: operators only, so each serves gradient tensors (create_graph) and
@@ -396,6 +396,8 @@ def _check_matmul(x: Tensor, y: Tensor, op: str) -> None:
         )
     k1 = xs[-1]
     k2 = ys[0] if len(ys) == 1 else ys[-2]
+    if k1 == k2 and (len(xs) > 2 or len(ys) > 2):  # batch dims broadcast (PyTorch's error names them)
+        check_broadcast(xs[:-2], ys[:-2])
     if k1 != k2:
         if len(xs) <= 2 and len(ys) <= 2:
             a = f"{xs[0]}x{xs[1]}" if len(xs) == 2 else f"1x{xs[0]}"
