@@ -869,11 +869,18 @@ def _run(data):
     if not log:
         _program(data)
         return
+    _COUNT[0] += 1
+    if _COUNT[0] % 100 == 0:
+        with open(log + ".count", "w", encoding="utf-8") as f:
+            f.write(f"{_COUNT[0]} programs\n")
     try:
         _program(data)
     except Mismatch as err:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"=== {str(err).splitlines()[0][:200]}\n{err}\n\n")
+
+
+_COUNT = [0]
 
 
 if os.environ.get("GRADLITE_FUZZ_SEED"):
