@@ -70,7 +70,7 @@ class _Standin:
 def _caller() -> str:
     """The innermost frame outside the stand-in and array-api-compat: the code that made the read."""
     f = sys._getframe(2)
-    while f is not None and any(k in f.f_code.co_filename for k in ("cupy_standin", "array_api_compat")):
+    while f is not None and _b.any(k in f.f_code.co_filename for k in ("cupy_standin", "array_api_compat")):
         f = f.f_back
     return "?" if f is None else f"{os.path.relpath(f.f_code.co_filename)}:{f.f_lineno}"
 
