@@ -319,6 +319,9 @@ def _erf_fwd(xp, x):
 
 
 def _erfc_fwd(xp, x):
+    if x.dtype not in (xp.float32, xp.float64):
+        # float16: the rational functions' terms (mid**8) overflow to inf / inf = NaN; computed in float32
+        return xp.astype(_erfc_fwd(xp, xp.astype(x, xp.float32)), x.dtype)
     a = xp.abs(x)
     small = 1.0 - _erf_small(clip_array(xp, x, -0.5, 0.5))
     tail = _erfc_pos(xp, a)
