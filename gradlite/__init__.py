@@ -59,6 +59,7 @@ from gradlite.ops.comparison import (  # noqa: F401
     allclose, equal, greater, greater_equal, isclose, isfinite, isinf, isnan, less, less_equal, logical_and,
     logical_not, logical_or, logical_xor, not_equal,
 )
+from gradlite.ops.comparison import bitwise_and, bitwise_not, bitwise_or, bitwise_xor  # noqa: F401
 from gradlite.ops.indexing import (
     gather,
     index_add,

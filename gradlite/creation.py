@@ -11,6 +11,7 @@ import numpy as np
 from gradlite import dtypes
 from gradlite.device import resolve
 from gradlite.dtypes import as_dtype
+from gradlite.ops._errors import allocation_error
 from gradlite.tensor import Tensor, _make
 
 # NumPy is the host format for python data (lists, scalars) on its way to any backend.
@@ -136,12 +137,17 @@ def _filled(kind: str, size, dtype, device, requires_grad, value=None) -> Tensor
     b = dev.backend
     with b.context(dev.index):
         bd = b.dtype(dt.name)
-        if kind == "zeros" or kind == "empty":
-            data = b.xp.zeros(size, dtype=bd)
-        elif kind == "ones":
-            data = b.xp.ones(size, dtype=bd)
-        else:
-            data = b.xp.full(size, value, dtype=bd)
+        try:
+            if kind == "zeros" or kind == "empty":
+                data = b.xp.zeros(size, dtype=bd)
+            elif kind == "ones":
+                data = b.xp.ones(size, dtype=bd)
+            else:
+                data = b.xp.full(size, value, dtype=bd)
+        except (MemoryError, ValueError) as e:
+            if isinstance(e, ValueError) and math.prod(size) * dt.itemsize < 2**63:
+                raise  # (a value the dtype cannot hold, not a size)
+            raise allocation_error(e, kind, size, dt, dev) from e
     if requires_grad and not dt.is_floating_point:
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     return _finish(data, dev, requires_grad)
@@ -275,10 +281,17 @@ def _random(kind, size, dtype, device, requires_grad, generator=None, **kw) -> T
     dt = dtypes.get_default_dtype() if dtype is None else as_dtype(dtype)
     dev = resolve(device)
     b = dev.backend
-    data = b.random(kind, size, b.dtype(dt.name) if kind == "integers" else np.dtype(dt.name), dev.index,
-                    generator=None if generator is None else generator._rng(dev), **kw)
+    gen = None if generator is None else generator._rng(dev)
+    try:
+        data = b.random(kind, size, b.dtype(dt.name) if kind == "integers" else np.dtype(dt.name), dev.index,
+                        generator=gen, **kw)
+    except MemoryError as e:
+        raise allocation_error(e, _RANDOM_NAMES.get(kind, kind), size, dt, dev) from e
     t = _make(_cpu_native(b, data), dev)
     return t.requires_grad_(True) if requires_grad else t
+
+
+_RANDOM_NAMES = {"normal": "randn", "uniform": "rand", "integers": "randint"}
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -110,6 +110,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             and (bias is None or _same(bias, x) and bias._data.ndim == 1)
         ):
             return _addmm(x, weight, bias)
+    if not x._data.ndim or not weight._data.ndim:
+        raise RuntimeError(
+            f"both arguments to linear need to be at least 1D, but they are {x.dim()}D and {weight.dim()}D"
+        )
     if x.shape[-1:] != weight.shape[-1:]:
         a = f"{x.numel() // max(x.shape[-1], 1)}x{x.shape[-1]}" if x.dim() else "scalar"
         raise RuntimeError(

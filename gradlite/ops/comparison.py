@@ -6,6 +6,7 @@ import operator
 
 from gradlite import dtypes
 from gradlite.ops._base import operands, tensor_method
+from gradlite.ops._errors import backend_error
 from gradlite.tensor import Tensor, _dtype_of, _make
 
 
@@ -43,24 +44,39 @@ not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 def _bitwise(op, name):
     def bitwise(x, y) -> Tensor:
-        if not isinstance(y, (Tensor, int, bool)):
+        if not isinstance(y, (Tensor, int, float, bool)):  # (a float raises PyTorch's error below)
             return NotImplemented
         xd, yd = operands(x, y, name)
         t = x if isinstance(x, Tensor) else y
-        return _make(op(xd, yd), t._device)
+        try:
+            data = op(xd, yd)
+        except TypeError as e:  # floating operands: PyTorch's NotImplementedError
+            raise backend_error(e, name, xd, yd, device=t._device) from e
+        return _make(data, t._device)
 
     bitwise.__name__ = name
     return bitwise
 
 
-tensor_method("__and__", "__rand__", "bitwise_and")(_bitwise(operator.and_, "bitwise_and"))
-tensor_method("__or__", "__ror__", "bitwise_or")(_bitwise(operator.or_, "bitwise_or"))
-tensor_method("__xor__", "__rxor__", "bitwise_xor")(_bitwise(operator.xor, "bitwise_xor"))
+bitwise_and = tensor_method("__and__", "__rand__", "bitwise_and")(_bitwise(operator.and_, "bitwise_and"))
+bitwise_or = tensor_method("__or__", "__ror__", "bitwise_or")(_bitwise(operator.or_, "bitwise_or"))
+bitwise_xor = tensor_method("__xor__", "__rxor__", "bitwise_xor")(_bitwise(operator.xor, "bitwise_xor"))
 
 
-@tensor_method("__invert__", "bitwise_not")
+@tensor_method("bitwise_not")
 def bitwise_not(x: Tensor) -> Tensor:
-    return _make(~x._data, x._device)
+    try:
+        data = ~x._data
+    except TypeError as e:  # a floating x: PyTorch's NotImplementedError
+        raise backend_error(e, "bitwise_not", x._data, device=x._device) from e
+    return _make(data, x._device)
+
+
+@tensor_method("__invert__")
+def _invert(x: Tensor) -> Tensor:
+    if _dtype_of(x._data).is_floating_point:  # (PyTorch's operator check comes before its kernel's)
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(x)
 
 
 # -- float classification -----------------------------------------------------------------------------

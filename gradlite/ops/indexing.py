@@ -12,6 +12,7 @@ import numbers
 
 from gradlite import dtypes
 from gradlite.ops._base import apply, check_broadcast, tensor_method
+from gradlite.ops._errors import backend_error, expand_error
 from gradlite.ops.shape import as_view, broadcast_shapes
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
 
@@ -271,7 +272,12 @@ def _put(b, target, key, values, basic: bool) -> None:
     """``target[key] = values``. NumPy and CuPy assign through integer arrays and masks natively; the
     array API has no such setitem, so other namespaces get an exact emulation with scatter-add."""
     if basic or b.name in _NATIVE_FANCY_SETITEM:
-        target[key] = values
+        try:
+            target[key] = values
+        except ValueError as e:  # a value that does not broadcast to the selection: PyTorch's RuntimeError
+            if not hasattr(values, "shape"):
+                raise backend_error(e, "index_put_", target, values) from e
+            raise expand_error(target[key].shape, values.shape) from e
         return
     xp = b.xp
     idx = key if isinstance(key, tuple) else (key,)
