@@ -150,7 +150,9 @@ def gather(g, idx):
 
 
 def scatter(gy, idx, shape):
-    """Zeros of ``shape`` with ``gy`` written at the distinct flat positions ``idx``; its gradient gathers."""
+    """Zeros of ``shape`` with ``gy`` added at the flat positions ``idx``; its gradient gathers. A position
+    repeated in ``idx`` (an expanded view: several of its elements are one element of the root) receives
+    the sum of their gradients, as PyTorch's as_strided backward."""
     from gradlite.ops._base import apply
 
     b = gy._device.backend
@@ -160,7 +162,7 @@ def scatter(gy, idx, shape):
         n *= s
     with b.context(gy._device.index):
         out = xp.zeros((n,), dtype=gy._data.dtype)
-        out[xp.reshape(idx, (-1,))] = xp.reshape(gy._data, (-1,))
+        b.scatter_add(out, xp.reshape(idx, (-1,)), xp.reshape(gy._data, (-1,)))
     return apply("AsStridedScatterBackward0", xp.reshape(out, shape), (gy,), (lambda gg: gather(gg, idx),))
 
 
