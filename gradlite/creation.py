@@ -11,6 +11,7 @@ import numpy as np
 from gradlite import dtypes
 from gradlite.device import resolve
 from gradlite.dtypes import as_dtype
+from gradlite.ops._base import checked_int
 from gradlite.ops._errors import allocation_error
 from gradlite.tensor import Tensor, _make
 
@@ -142,8 +143,8 @@ def _filled(kind: str, size, dtype, device, requires_grad, value=None) -> Tensor
                 data = b.xp.zeros(size, dtype=bd)
             elif kind == "ones":
                 data = b.xp.ones(size, dtype=bd)
-            else:
-                data = b.xp.full(size, value, dtype=bd)
+            else:  # (an int value converted as PyTorch: -1 is 255 for uint8, 300 raises)
+                data = b.xp.full(size, checked_int(dt, value), dtype=bd)
         except (MemoryError, ValueError) as e:
             if isinstance(e, ValueError) and math.prod(size) * dt.itemsize < 2**63:
                 raise  # (a value the dtype cannot hold, not a size)

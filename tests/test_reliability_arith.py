@@ -411,3 +411,25 @@ def test_kl_div_gradient_with_negative_target_as_torch(device, torch):
         lib.nn.functional.kl_div(x, _t(lib, device, [-0.5, 0.5, 0.2]), reduction="sum").backward()
         grads.append(x.grad)
     assert_close(grads[1], grads[0])
+
+
+FILLS = {
+    "u8_fill_minus1": lambda lib, dev: _t(lib, dev, [0, 5], "uint8").fill_(-1),
+    "u8_fill_minus255": lambda lib, dev: _t(lib, dev, [0, 5], "uint8").fill_(-255),
+    "u8_fill_300": lambda lib, dev: _t(lib, dev, [0, 5], "uint8").fill_(300),
+    "i8_fill_minus129": lambda lib, dev: _t(lib, dev, [0, 5], "int8").fill_(-129),
+    "u8_full_minus1": lambda lib, dev: lib.full((2,), -1, dtype=lib.uint8, device=dev),
+    "u8_full_300": lambda lib, dev: lib.full((2,), 300, dtype=lib.uint8, device=dev),
+    "u8_masked_fill_minus1": lambda lib, dev: _t(lib, dev, [0, 5], "uint8").masked_fill(
+        _t(lib, dev, [True, False]), -1
+    ),
+    "i8_masked_fill_128": lambda lib, dev: _t(lib, dev, [0, 5], "int8").masked_fill(
+        _t(lib, dev, [True, False]), 128
+    ),
+    "float_fill_int": lambda lib, dev: _t(lib, dev, [0.0, 5.0]).fill_(-1),
+}
+
+
+@pytest.mark.parametrize("case", FILLS)
+def test_int_fill_values_convert_as_torch(case, device, torch):
+    _same(FILLS[case], device, torch)

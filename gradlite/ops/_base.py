@@ -297,10 +297,11 @@ def wrap_int(t: Tensor, s: int) -> int:
     return (s - r[0]) % (r[1] - r[0] + 1) + r[0]
 
 
-def checked_int(t: Tensor, s: int) -> int:
-    """A python int bound or fill value for an integer tensor, as PyTorch converts it: RuntimeError beyond
-    the dtype's range, where an unsigned dtype also takes negatives down to -max (wrapped: -1 is 255)."""
-    r = _INT_RANGE.get(_dtype_of(t._data).name)
+def checked_int(d: dtypes.dtype, s):
+    """A python int bound or fill value for a tensor of dtype ``d``, as PyTorch converts it: RuntimeError
+    beyond an integer dtype's range, where an unsigned dtype also takes negatives down to -max (wrapped: -1 is
+    255). Other values and dtypes pass unchanged."""
+    r = _INT_RANGE.get(d.name) if s.__class__ is int else None
     if r is None or r[0] <= s <= r[1]:
         return s
     if r[0] == 0 and -r[1] <= s < 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 
 from gradlite import dtypes
-from gradlite.ops._base import apply, check_broadcast, tensor_method
+from gradlite.ops._base import apply, check_broadcast, checked_int, tensor_method
 from gradlite.ops._errors import backend_error, expand_error
 from gradlite.ops.shape import as_view, broadcast_shapes
 from gradlite.tensor import Tensor, _dtype_of, _wrap_dim
@@ -589,7 +589,7 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
         check_broadcast(m.shape, xd.shape)
         shape = tuple(broadcast_shapes(m.shape, xd.shape))
         xd, m = xp.broadcast_to(xd, shape), xp.broadcast_to(m, shape)
-    v = xp.astype(value._data, xd.dtype) if vt else xp.asarray(value, dtype=xd.dtype)
+    v = xp.astype(value._data, xd.dtype) if vt else xp.asarray(checked_int(x.dtype, value), dtype=xd.dtype)
     data = xp.where(m, v, xd)
     from gradlite.ops.pointwise import where
 

@@ -13,7 +13,7 @@ from gradlite.autograd import views
 from gradlite.autograd.grad_mode import no_grad, state
 from gradlite.autograd.node import NOT_IMPLEMENTED, zero
 from gradlite.ops import arithmetic as A
-from gradlite.ops._base import apply, tensor_method
+from gradlite.ops._base import apply, checked_int, tensor_method
 from gradlite.tensor import _DTYPE_OF, Tensor, _dtype_of, _make
 
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -298,6 +298,8 @@ def _fill(x: Tensor, value, name: str, op: str) -> Tensor:
         # d/d value = the sum of the incoming gradient (value was broadcast everywhere)
         result = apply("FillBackward3", data, (x, value), (zero, lambda gy: gy.sum()))
     else:
+        if value.__class__ is int:  # converted as PyTorch: -1 is 255 for uint8, 300 raises
+            value = checked_int(_dtype_of(x._data), value)
         if not (state.grad_enabled and x._requires_grad):  # nothing to record: write in place, no temporary
             try:
                 x._data[...] = value

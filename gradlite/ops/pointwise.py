@@ -494,7 +494,7 @@ def _clamp_scalar(x, lo, hi, node="ClampBackward1"):
     if not src.is_floating_point and any(isinstance(v, float) for v in (lo, hi)):
         d = fdata(x)  # a float bound promotes an integer tensor, as PyTorch
     elif src.category == dtypes.INT:  # int bounds converted as PyTorch: checked, -1 is 255 for uint8
-        lo, hi = (None if v is None else checked_int(x, v) for v in (lo, hi))
+        lo, hi = (None if v is None else checked_int(src, v) for v in (lo, hi))
     out = d
     if lo is not None:
         out = xp.maximum(out, xp.asarray(lo, dtype=out.dtype))
