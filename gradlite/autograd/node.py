@@ -174,48 +174,79 @@ class _Extra:
 
 def saves_nothing(node) -> bool:
     """Whether ``node`` holds no tensor or array for its backward: no saved tensor, no output, and none
-    among its arguments (``_rargs`` holds the arrays of ``_args``) or in its closures' cells."""
+    among its arguments (``_rargs`` holds the arrays of ``_args``) or in its closures' cells.
+
+    Runs once per node of every backward: the common cases (arguments of known classes, shapes among
+    them; module-level functions) are decided inline, with set operations in C; the rest by ``_plain``."""
     if node._saved or node._out is not None:
         return False
     fns = node._fns
     if fns is None:
         return False
-    a = node._rargs if node._rargs is not None else node._args
-    todo = [fns, a] if a else [fns]
-    if fns.__class__ is not tuple:
-        todo[0] = (fns,)
-    seen = None
-    kinds = _KINDS
-    while todo:  # (a loop over a stack, not recursion: this runs once per node of every backward)
-        for v in todo.pop():
-            c = v.__class__
-            kind = kinds.get(c)
-            if kind is None:
-                kind = kinds[c] = _kind(c)
+    a = node._rargs
+    if a is None:
+        a = node._args
+    if a:
+        plain = _PLAIN_CLASSES
+        if not plain.issuperset(map(type, a)):
+            for v in a:
+                c = v.__class__
+                if c in plain or (c is tuple and plain.issuperset(map(type, v))):  # (shapes)
+                    continue
+                if c in _DATA_CLASSES or not _plain(a, None):
+                    return False
+                break
+    if fns.__class__ is tuple:
+        for f in fns:
+            if f.__class__ is not _FUNCTION_TYPE or f.__closure__ is not None:
+                return _plain(fns, None)
+        return True
+    return _plain((fns,), None)
+
+
+def _plain(values, seen) -> bool:
+    """Whether ``values`` hold no tensor or array (a class with a shape and a dtype), looking into tuples,
+    lists, dicts, closures and bound methods (``seen``: the closures on the way, or None)."""
+    if _PLAIN_CLASSES.issuperset(map(type, values)):
+        return True
+    for v in values:
+        c = v.__class__
+        if c in _PLAIN_CLASSES:
+            continue
+        kind = _KINDS.get(c)
+        if kind is None:
+            kind = _KINDS[c] = _kind(c)
             if kind == _PLAIN:
+                _PLAIN_CLASSES.add(c)
                 continue
             if kind == _DATA:
+                _DATA_CLASSES.add(c)
+        if kind == _DATA:
+            return False
+        if kind == _ITEMS:
+            if not _plain(v.values() if c is dict else v, seen):
                 return False
-            if kind == _ITEMS:
-                todo.append(v.values() if c is dict else v)
+            continue
+        if kind == _FUNCTION:
+            cells = v.__closure__
+            if cells is None:
                 continue
-            if kind == _FUNCTION:
-                cells = v.__closure__
-                if cells is None:
-                    continue
-            if seen is None:
-                seen = set()
-            elif id(v) in seen:  # (a closure that refers to itself)
-                continue
-            seen.add(id(v))
-            if kind == _METHOD:
-                todo.append((v.__self__, v.__func__))
-                continue
+        if seen is None:
+            seen = set()
+        elif id(v) in seen:  # (a closure that refers to itself)
+            continue
+        seen.add(id(v))
+        if kind == _METHOD:
+            contents = (v.__self__, v.__func__)
+        else:
+            contents = []
             for cell in cells:
                 try:
-                    todo.append((cell.cell_contents,))
+                    contents.append(cell.cell_contents)
                 except ValueError:  # (a cell not filled yet)
                     pass
+        if not _plain(contents, seen):
+            return False
     return True
 
 
@@ -235,7 +266,9 @@ def _kind(c: type) -> int:
 
 _FUNCTION_TYPE = type(_kind)
 _METHOD_TYPE = type(Node._release.__get__(object.__new__(Node)))
-_KINDS: dict = {int: _PLAIN, float: _PLAIN, bool: _PLAIN, type(None): _PLAIN}  # class -> kind, found once
+_KINDS: dict = {}  # class -> kind, found once per class
+_PLAIN_CLASSES = {int, float, bool, str, type(None), slice, type(Ellipsis)}  # (both grow with _KINDS)
+_DATA_CLASSES: set = set()
 
 
 def count_uses(edges) -> None:
