@@ -106,7 +106,11 @@ def _expand_scalar_masks(x: Tensor, idx):
     ``x[False]`` (0, *x.shape)); rewritten so, the backends and the index gradients only meet masks with dims.
     """
     parts = idx if isinstance(idx, tuple) else (idx,)
-    if not any(_is_scalar_mask(p) for p in parts):
+    for p in parts:  # (every getitem passes here: ints and slices are let through first)
+        c = p.__class__
+        if c is not int and c is not slice and _is_scalar_mask(p):
+            break
+    else:
         return x, idx
     from gradlite.creation import tensor
 
