@@ -433,3 +433,19 @@ FILLS = {
 @pytest.mark.parametrize("case", FILLS)
 def test_int_fill_values_convert_as_torch(case, device, torch):
     _same(FILLS[case], device, torch)
+
+
+MORE_INT = {
+    "u8_true_div_minus1": lambda lib, dev: _t(lib, dev, [0, 3, 255], "uint8") / -1,
+    "i8_true_div_300": lambda lib, dev: 300 / _t(lib, dev, [1, -3, 7], "int8"),
+    "u8_pow_300": lambda lib, dev: _t(lib, dev, [0, 3], "uint8") ** 300,
+    "i8_pow_200": lambda lib, dev: _t(lib, dev, [0, 3], "int8") ** 200,
+    "u8_pow_minus1": lambda lib, dev: _t(lib, dev, [0, 3], "uint8") ** -1,
+    "u8_add_alpha_wraps": lambda lib, dev: _t(lib, dev, [0, 3, 255], "uint8").add(-1, alpha=2),
+    "i8_sub_alpha_wraps": lambda lib, dev: _t(lib, dev, [0, 3], "int8").sub(100, alpha=3),
+}
+
+
+@pytest.mark.parametrize("case", MORE_INT)
+def test_python_int_in_true_division_pow_and_alpha_as_torch(case, device, torch):
+    _same(MORE_INT[case], device, torch)

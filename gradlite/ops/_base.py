@@ -250,11 +250,12 @@ def operands(x, y, op: str):
     if xt:
         if type(y) not in _SCALARS:
             _bad(x, y, op)
-        return _with_scalar(x, y), (y if yc is not int or 0 <= y <= 127 else wrap_int(x, y))
+        return _with_scalar(x, y), (y if yc is not int or 0 <= y <= 127 else wrap_int(_dtype_of(x._data), y))
     if yt:
         if type(x) not in _SCALARS:
             _bad(y, x, op)
-        return (x if x.__class__ is not int or 0 <= x <= 127 else wrap_int(y, x)), _with_scalar(y, x)
+        xs = x if x.__class__ is not int or 0 <= x <= 127 else wrap_int(_dtype_of(y._data), x)
+        return xs, _with_scalar(y, x)
     raise TypeError(
         f"{op}: expected at least one Tensor operand, got {type(x).__name__} and {type(y).__name__}"
     )
@@ -287,11 +288,11 @@ _INT_RANGE = {
 _INT_RANGE["uint8"] = (0, 255, "uint8_t")
 
 
-def wrap_int(t: Tensor, s: int) -> int:
-    """A python int operand of an integer tensor's arithmetic or comparison, wrapped into the tensor's range
-    as PyTorch does (``uint8 + -1`` is ``uint8 + 255``, ``uint8 > -1`` is False); NumPy would raise
-    OverflowError. An int beyond 64 bits is left to raise there, as in PyTorch."""
-    r = _INT_RANGE.get(_dtype_of(t._data).name)
+def wrap_int(d: dtypes.dtype, s):
+    """A python int operand of the arithmetic or comparison of a tensor of dtype ``d``, wrapped into an
+    integer dtype's range as PyTorch does (``uint8 + -1`` is ``uint8 + 255``, ``uint8 > -1`` is False); NumPy
+    would raise OverflowError. An int beyond 64 bits is left to raise there, as in PyTorch."""
+    r = _INT_RANGE.get(d.name) if s.__class__ is int else None
     if r is None or r[0] <= s <= r[1] or not -(2**63) <= s < 2**64:
         return s
     return (s - r[0]) % (r[1] - r[0] + 1) + r[0]

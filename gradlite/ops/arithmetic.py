@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradlite import dtypes
 from gradlite.autograd.node import identity as _identity
 from gradlite.autograd.node import zero
-from gradlite.ops._base import apply, check_broadcast, operands, tensor_method
+from gradlite.ops._base import apply, check_broadcast, checked_int, operands, tensor_method, wrap_int
 from gradlite.tensor import _DTYPE_OF, Size, Tensor, _dtype_of
 
 # Backward functions ``fn(gy, *args)``: operators only, so each serves gradient tensors (create_graph) and
@@ -86,7 +86,7 @@ def _scaled(xd, yd, alpha):
         raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if d is dtypes.bool_ and _is_bool(yd):  # (a bool y with a non-bool x is a number: True * 2 == 2)
         return yd if alpha else yd & False
-    return yd * alpha
+    return wrap_int(d, yd * alpha)  # (a python int product wraps into x's integer dtype, as PyTorch)
 
 
 @tensor_method("__add__", "add")
@@ -142,6 +142,10 @@ def div(x, y, *, rounding_mode=None) -> Tensor:
         from gradlite.ops import rounding
 
         return rounding.rounded_div(x, y, xd, yd, rounding_mode)
+    if y.__class__ is int:  # (true division computes in floats: an int out of x's range is not wrapped)
+        yd = y
+    elif x.__class__ is int:
+        xd = x
     xd, yd = _to_float(x, y, xd, yd)
     return apply("DivBackward0", xd / yd, (x, y), _DIV, saved=(y, (x, y)), args=(x, y), rargs=(xd, yd))
 
@@ -191,8 +195,10 @@ def pow(x, p) -> Tensor:
                 raise NotImplementedError("\"pow\" not implemented for 'Bool'")
             return apply("PowBackward0", xd & True if p else xd | True, (x,), (None,))  # x ** True is x
     if not isinstance(p, Tensor):
-        if type(p) is int and p < 0 and not xdt.is_floating_point:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if type(p) is int and not xdt.is_floating_point:
+            if p < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            pd = checked_int(xdt, p)  # (an exponent out of range raises, as PyTorch)
         grad = _zero_grad if p == 0 else _square_grad if p == 2 else _pow_grad
         # PyTorch takes x ** -0.5 as rsqrt (on float16 only on CUDA): -inf at -0, nan at -inf
         data = xd**pd if p != -0.5 or xdt is dtypes.float16 else 1 / x._device.backend.xp.sqrt(xd)
