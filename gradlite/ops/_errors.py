@@ -9,6 +9,7 @@ nothing, and re-raise what it returns ``from`` the backend's exception (kept as 
 from __future__ import annotations
 
 from gradlite.dtypes import TORCH_NAMES
+from gradlite.tensor import Tensor, _dtype_of
 
 
 def _shape(a) -> list:
@@ -22,9 +23,9 @@ def backend_error(exc: Exception, op: str, *operands, device=None) -> Exception:
     dev = device.type if device is not None else "cpu"
     if isinstance(exc, MemoryError):
         return RuntimeError(f"{op}: {_memory_message(exc, dev)} (operands of shapes {shapes})")
-    dt = next((a.dtype for a in operands if hasattr(a, "dtype")), None)
-    if isinstance(exc, TypeError) and dt is not None:  # the namespace has no kernel for these dtypes
-        name = TORCH_NAMES.get(getattr(dt, "name", str(dt)), str(dt))
+    arr = next((a for a in operands if hasattr(a, "dtype")), None)
+    if isinstance(exc, TypeError) and arr is not None:  # the namespace has no kernel for these dtypes
+        name = TORCH_NAMES[_dtype_of(arr._data if isinstance(arr, Tensor) else arr).name]
         return NotImplementedError(f"\"{op}_{dev}\" not implemented for '{name}'")
     if isinstance(exc, ValueError) and "broadcast" in str(exc) and len(operands) == 2:
         a, b = _shape(operands[0]), _shape(operands[1])

@@ -221,12 +221,14 @@ def _int_pow(xp, xd, pd):
     """``xd ** pd`` for integers with an exponent array that may hold negative numbers, as PyTorch: there
     ``x ** -n`` is ``1 / x ** n`` truncated, so 1 for x == 1, +-1 for x == -1 and 0 otherwise (0 too)."""
     neg = pd < 0
-    data = xd ** xp.where(neg, 0, pd)
-    sign = xp.where(pd % 2 == 0, 1, -1)  # (-1) ** -n
+    zero = xp.zeros_like(pd)  # (arrays, not python numbers: pd's dtype on every backend)
+    one = zero + 1
+    data = xd ** xp.where(neg, zero, pd)
+    sign = xp.where(pd % 2 == 0, one, -one)  # (-1) ** -n
     if hasattr(xd, "dtype"):
-        inv = xp.where(xd == 1, 1, xp.where(xd == -1, sign, 0))
+        inv = xp.where(xd == 1, one, xp.where(xd == -1, sign, zero))
     else:  # a python int base
-        inv = sign if xd == -1 else sign * 0 + (xd == 1)
+        inv = sign if xd == -1 else one if xd == 1 else zero
     return xp.where(neg, xp.astype(inv, data.dtype), data)
 
 
