@@ -146,7 +146,7 @@ register(
 
 
 def _int_pairs():
-    """Integer operands of every sign combination; divisors nonzero (zero: tests/test_reliability_arith.py)."""
+    """Integer operands of every sign combination; divisors nonzero (zero: test_reliability_arith.py)."""
     x = np.array([[7, -7, 7, -7, 0, 6], [5, -5, 9, -9, 3, -6]])
     y = np.array([[2, 2, -2, -2, 3, 4], [3, 3, -4, -4, -3, 3]])
     return Sample((x, y), name="int_signs", keep_dtype=True)
