@@ -17,6 +17,7 @@ Differences known from issue 17 and being fixed elsewhere are filtered out, each
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import warnings
 
@@ -120,6 +121,9 @@ class Program:
         ins = [self.g[k] for k in uses if k is not None]
         if known is None:
             known = _known_errors(None, self, [k for k in uses if k is not None], self.ops)
+        if _CURRENT:  # a long run: the program so far, for the watchdog's report if this step hangs
+            with open(_CURRENT, "w", encoding="utf-8") as f:
+                f.write(self.text() + "\n" + desc + "\n")
         res = {}
         for m, vals in ((gl, self.g), (torch, self.t)):
             with warnings.catch_warnings():
@@ -874,6 +878,9 @@ def _run(data):
     if not log:
         _program(data)
         return
+    # a step stuck inside a C routine (a LAPACK loop) cannot be interrupted from Python: faulthandler's
+    # watchdog thread dumps the stacks and exits; the program is in GRADLITE_FUZZ_LOG + ".current"
+    faulthandler.dump_traceback_later(int(os.environ.get("GRADLITE_FUZZ_HANG_S", "60")), exit=True)
     _COUNT[0] += 1
     if _COUNT[0] % 100 == 0:
         with open(log + ".count", "w", encoding="utf-8") as f:
@@ -886,6 +893,7 @@ def _run(data):
 
 
 _COUNT = [0]
+_CURRENT = os.environ.get("GRADLITE_FUZZ_LOG", "") and os.environ["GRADLITE_FUZZ_LOG"] + ".current"
 
 
 if os.environ.get("GRADLITE_FUZZ_SEED"):
