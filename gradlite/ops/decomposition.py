@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from gradlite.ops._base import apply
-from gradlite.ops._linalg_common import _NOT_PD, _again, _call, _failing_minor, _mT, _square
+from gradlite.ops._linalg_common import _NOT_PD, LinAlgError, _again, _call, _failing_minor, _mT, _square
 from gradlite.ops.solve import solve
 from gradlite.tensor import Tensor, _make
 
@@ -73,11 +73,32 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
     return eigh(A, UPLO).eigenvalues
 
 
+def _svd_arrays(a, b, full_matrices: bool):
+    """``xp.linalg.svd(a)`` for a non-finite ``a`` too: NumPy's LAPACK (OpenBLAS dgesdd) loops forever on
+    some matrices with inf entries and raises its own LinAlgError on NaN, so a non-finite input is checked
+    first (one host read; not on CuPy, whose cuSOLVER returns): NaN raises PyTorch's error, inf gives NaN
+    factors (PyTorch's S; its U and Vh are whatever LAPACK left)."""
+    xp = b.xp
+    if b.name != "cupy" and not bool(xp.all(xp.isfinite(a))):
+        if bool(xp.any(xp.isnan(a))):
+            raise LinAlgError(
+                "linalg.svd: The algorithm failed to converge because the input matrix contained non-finite "
+                "values."
+            )
+        m, n = a.shape[-2:]
+        k, batch = min(m, n), tuple(a.shape[:-2])
+
+        def nan(*shape):
+            return xp.full(batch + shape, xp.nan, dtype=a.dtype)
+
+        return nan(m, m if full_matrices else k), nan(k), nan(n if full_matrices else k, n)
+    return xp.linalg.svd(a, full_matrices=full_matrices)
+
+
 def svdvals(A: Tensor) -> Tensor:
     """The singular values (descending) of each matrix of ``A``; gradient ``U diag(gS) V^T``."""
     _square(A, "svd", square=False)  # (PyTorch's messages name linalg.svd)
-    xp = A._device.backend.xp
-    u, s, vh = xp.linalg.svd(A._data, full_matrices=False)
+    u, s, vh = _svd_arrays(A._data, A._device.backend, False)
     dev = A._device
 
     def g(gs):
@@ -98,7 +119,7 @@ def svd(A: Tensor, full_matrices: bool = True):
     assume distinct singular values; with ``full_matrices`` the extra columns get none, as PyTorch."""
     _square(A, "svd", square=False)
     xp = A._device.backend.xp
-    u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
+    u, s, vh = _svd_arrays(A._data, A._device.backend, full_matrices)
     k = s.shape[-1]
     m, n = A._data.shape[-2:]
     dev = A._device
@@ -216,7 +237,7 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     xp = A._device.backend.xp
     a = A._data
     m, n = a.shape[-2:]
-    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    u, s, vh = _svd_arrays(a, A._device.backend, False)
     if rtol is None:
         rtol = max(m, n) * xp.finfo(a.dtype).eps if atol is None or atol == 0 else 0.0
     smax = s[..., :1] if s.shape[-1] else s
