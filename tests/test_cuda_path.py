@@ -423,3 +423,29 @@ def _without_cuda(monkeypatch, cupy_module) -> None:
     monkeypatch.setattr(backends, "_cuda", None)
     dm = sys.modules["gradlite.device"]
     monkeypatch.setattr(dm, "_interned", {k: d for k, d in dm._interned.items() if d.type == "cpu"})
+
+
+def test_cholesky_reads_cusolver_info_on_cuda(device, monkeypatch):
+    """cuSOLVER's potrf leaves a non-positive-definite input partly factored and finite, and CuPy ignores
+    its info unless ``cupyx.errstate(linalg="raise")``: modelled here on CuPy's cholesky, gradlite must still
+    raise (without the errstate it returned the finite, wrong factor)."""
+    if device != "cuda":
+        pytest.skip("CuPy's linalg error state")
+    b = gradlite.device("cuda").backend
+    real = b.cp.linalg.cholesky
+
+    def cusolver_like(a):
+        if b.cupyx.geterr()["linalg"] == "raise":
+            return real(a)
+        with b.cupyx.errstate(linalg="raise"):
+            try:
+                return real(a)
+            except np.linalg.LinAlgError:
+                return b.cp.tril(a)  # (finite and wrong, as cuSOLVER's partial factor)
+
+    monkeypatch.setattr(b.cp.linalg, "cholesky", cusolver_like)
+    m = np.array([[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(gradlite.linalg.LinAlgError, match="leading minor of order 2"):
+        gradlite.linalg.cholesky(gradlite.tensor(m, device="cuda"))
+    ok = np.array([[4.0, 2.0], [2.0, 3.0]])
+    assert_close(gradlite.linalg.cholesky(gradlite.tensor(ok, device="cuda")), np.linalg.cholesky(ok))
