@@ -51,7 +51,7 @@ def shares_elements(a) -> bool:
     1: an expanded view). Checked before every in-place write, on every backend: NumPy marks such views
     read-only, CuPy does not, so a write there would silently land in every element that shares it."""
     st = getattr(a, "strides", None)
-    if not st or 0 not in st:
+    if not st or 0 not in st or a.size < 2:  # (an empty array's strides may be anything)
         return False
     for s, n in zip(st, a.shape, strict=True):
         if s == 0 and n > 1:
