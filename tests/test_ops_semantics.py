@@ -224,3 +224,15 @@ def test_float16_erfc_is_finite_in_its_tail(torch, device):
     y = gl.tensor(x, device=device)
     y.erfc_()
     np.testing.assert_array_equal(to_numpy(y), expected)
+
+
+def test_lerp_uses_pytorchs_two_sided_formula(torch, device):
+    # found by the issue 17 fuzzer: lerp(0.5, inf, 0.7) was inf (x + w (end - x)); PyTorch computes
+    # end - (end - x)(1 - w) for |w| >= 0.5, which is NaN there and exact at w = 1
+    for w in (0.3, 0.7, 1.0):
+        for m in (gl, torch):
+            got = m.lerp(m.tensor([0.5, 0.1], device=device), m.tensor([float("inf"), 0.7], device=device), w)
+            if m is gl:
+                mine = to_numpy(got)
+            else:
+                np.testing.assert_array_equal(mine, got.cpu().numpy())

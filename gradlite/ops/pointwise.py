@@ -577,7 +577,9 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
         raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")
     xd, ed = operands(x, end, "lerp")
     w = weight._data if isinstance(weight, Tensor) else weight
-    data = xd + w * (ed - xd)
+    # PyTorch's two-sided formula: exact at w = 1, and the same infinities (lerp(0.5, inf, 0.7) is NaN)
+    xp = xp_of(x)
+    data = xp.where(xp.abs(xp.asarray(w)) < 0.5, xd + w * (ed - xd), ed - (ed - xd) * (1 - w))
     # d/dx = 1 - w ; d/dend = w ; d/dw = end - x
     if not isinstance(weight, Tensor):
         return apply("LerpBackward0", data, (x, end), (lambda gy: gy * (1 - weight), lambda gy: gy * weight))
