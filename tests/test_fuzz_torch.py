@@ -355,7 +355,7 @@ def _step_registry(data, prog, rng, tie: bool):
             k = _pick(data, prog, (lambda v, a=a: v.ndim == a.ndim) if same_rank else None)
             if k is not None:
                 subst[id(a)] = k
-    known = _known_errors(op, prog, subst)
+    known = _known_errors(op, prog, [*subst.values(), *([tie_k] if tie_k is not None else [])])
 
     def fn(m, vals):
         tied = [False]
@@ -447,6 +447,8 @@ KNOWN_ERRORS = [
     ("torch", None, lambda g, t, vs: g is None and "view size is not compatible" in _msg(t)),
     ("torch", None, lambda g, t, vs: g is None and "Found dtype" in _msg(t)),
     ("torch", "scatter_reduce", lambda g, t, vs: g is None and "must match the size" in _msg(t)),
+    # (and its backward does not know the reduce names "max" / "min" that its forward accepts)
+    ("torch", "scatter_reduce", lambda g, t, vs: g is None and "Expected 'reduce' to be one of" in _msg(t)),
     # torch's nodes save outputs that gradlite's backward does not read (svdvals' S, eigvalsh's L, amax's
     # result in norm): modifying one in place fails torch's backward only (as F12, the other way round;
     # that gradlite's gradient is then right is checked by the registry tests, not here)
@@ -467,6 +469,10 @@ KNOWN_ERRORS = [
     # N21: vector_norm(ord=-inf or 0-size max) of a tensor with no elements raises even when the reduced
     # dims are not empty (x of shape (4, 0) over dim 0); torch gives an empty result
     ("N21", "linalg.vector_norm", lambda g, t, vs: t is None and "on an empty tensor" in _msg(g)),
+    # N24: einsum of float32 and float64 operands raises; torch promotes
+    ("N24", "einsum", lambda g, t, vs: t is None and "to have the same dtype" in _msg(g)),
+    # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
+    ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
     # N14: an in-place op whose other operand partly overlaps the written tensor (x.sub_(x[-1])): torch
     # raises, gradlite computes it (NumPy buffers the overlap)
     ("N14", None, lambda g, t, vs: g is None and "refer to a single memory location" in _msg(t)),
@@ -848,8 +854,12 @@ def _check_end(prog):
             # F06 / F05 / F27: a structurally zero gradient computed as 0 * inf gives NaN where torch has 0,
             # or a NaN where torch's formula has a finite limit (vector_norm ord < 1 at 0, smooth_l1 at inf)
             known_nan = np.isfinite(y) & np.isnan(x)
+            if a.dtype == gl.float16:  # N22: float16 gradients at a pole (acosh at 1): NaN, torch -inf
+                known_nan |= np.isinf(y) & np.isnan(x)
             x = np.where(known_nan, y, x)
-        _close(prog, x, y, a.dtype.name, f"grad of v{k}", scale=10.0)
+        # gradients through decompositions (qr, lstsq, eigh) amplify rounding by the condition number
+        scale = 100.0 if any(op.startswith("linalg.") for op in prog.ops) else 10.0
+        _close(prog, x, y, a.dtype.name, f"grad of v{k}", scale=scale)
 
 
 def _settings(examples: int, derandomize: bool):
