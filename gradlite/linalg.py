@@ -62,7 +62,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
         return x.norm(0, dim, keepdim)
     if ord == 1:
         return a.sum(dim, keepdim)
-    return (a**ord).sum(dim, keepdim) ** (1.0 / ord)
+    return x.norm(float(ord), dim, keepdim)  # PyTorch's gradient at 0 (a composition's is NaN there)
 
 
 def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -314,7 +314,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             for h in list(hooks):
                 r = h(g)
                 if r is not None:
-                    g, fresh = r, False
+                    g, fresh = _hooked(h, g, r), False
             if raw:
                 g = g._data
         if obs is not None:
@@ -545,7 +545,7 @@ def _run_raw(roots, root_grads, retain_graph):
             for h in list(hooks):
                 r = h(g)
                 if r is not None:
-                    g, fresh = r, False
+                    g, fresh = _hooked(h, g, r), False
             g = g._data
         if leaf._meta:
             _accumulate(leaf, g, fresh, False)
@@ -937,7 +937,7 @@ def _run_pre_hooks(node, g, raw):
             if g is not None:
                 r = h(g)
                 if r is not None:
-                    g = r
+                    g = _hooked(h, g, r)
     else:
         g = list(g) if g is not None else [None] * node._n_out
         for nr, hs in hooks.items():
@@ -947,15 +947,45 @@ def _run_pre_hooks(node, g, raw):
                 if g[nr] is not None:
                     r = h(g[nr])
                     if r is not None:
-                        g[nr] = r
+                        g[nr] = _hooked(h, g[nr], r)
     for h in list(hooks.get(None, ())):
         outs = (g,) if node._n_out == 1 else tuple(g)
         r = h(outs)
         if r is not None:
-            g = r[0] if node._n_out == 1 else list(r)
+            if len(r) != len(outs):
+                raise RuntimeError(
+                    f"hook '{_hook_name(h)}' has returned an incorrect number of values (got {len(r)}, but "
+                    f"expected {len(outs)})"
+                )
+            r = [v if o is None or v is None else _hooked(h, o, v) for o, v in zip(outs, r, strict=True)]
+            g = r[0] if node._n_out == 1 else r
     if raw:
         g = _unwrap(g)
     return g
+
+
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", "<unknown>")
+
+
+def _hooked(hook, g, r):
+    """The gradient ``r`` a tensor hook returned in place of ``g``, checked as PyTorch checks it: a tensor
+    of the same type (dtype and device) and size."""
+    from gradlite.tensor import Tensor
+
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")  # (PyTorch's words)
+    if r._data.dtype != g._data.dtype or r._device.type != g._device.type:
+        raise RuntimeError(
+            f"hook '{_hook_name(hook)}' has changed the type of value (was {g.type()} got {r.type()})"
+        )
+    if r._device is not g._device:  # (PyTorch compares the device type only: stricter)
+        raise RuntimeError(
+            f"hook '{_hook_name(hook)}' has changed the device of value (was {g.device} got {r.device})"
+        )
+    if r._data.shape != g._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+    return r
 
 
 def _unwrap(g):

@@ -116,7 +116,9 @@ def smooth_l1_loss(
     d = (input - target).abs()
     if beta == 0:
         return _reduce(d, reduction)
-    return _reduce(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+    small = ~(d >= beta)  # (a NaN difference takes the square: its gradient is NaN, as PyTorch's)
+    dq = where(small, d, 0.0)  # the square only of what it applies to: at |d| = inf, inf * 0 would be NaN
+    return _reduce(where(small, 0.5 * dq * dq / beta, d - 0.5 * beta), reduction)
 
 
 def huber_loss(
@@ -129,7 +131,9 @@ def huber_loss(
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (input - target).abs()
-    loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+    small = ~(d >= delta)
+    dq = where(small, d, 0.0)  # (as smooth_l1_loss)
+    loss = where(small, 0.5 * dq * dq, delta * (d - 0.5 * delta))
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

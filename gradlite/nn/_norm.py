@@ -8,18 +8,33 @@ with; batch_norm's running variance uses the unbiased estimate, as PyTorch's.
 
 from __future__ import annotations
 
+from gradlite import dtypes
 from gradlite.autograd.grad_mode import no_grad
 from gradlite.autograd.node import identity
 from gradlite.ops._base import apply
 from gradlite.tensor import Tensor
 
 
+# float16 statistics are computed in float32 and the result rounded once, as PyTorch's kernels: in
+# float16 the variance of [300, -300, 0] (60000) is near its largest number and x**2 overflows beyond 256.
 def _normalise(x: Tensor, dims: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (kept), with the mean and biased variance."""
+    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (kept, in x's dtype), with the mean and biased
+    variance (float32 for float16 x)."""
+    half = x.dtype is dtypes.float16
+    if half:
+        x = x.float()
     mu = x.mean(dims, keepdim=True)
     xc = x - mu
     var = (xc * xc).mean(dims, keepdim=True)
-    return xc / (var + eps).sqrt(), mu, var
+    xhat = xc / (var + eps).sqrt()
+    return (xhat.half() if half else xhat), mu, var
+
+
+def _wide(gy, x, w):
+    """The tensors of a gradient formula in float32 when x is float16 (the engine rounds the results)."""
+    if x.dtype is not dtypes.float16:
+        return gy, x, w
+    return gy.float(), x.float(), None if w is None else w.float()
 
 
 def layer_norm(
@@ -49,15 +64,22 @@ def _norm_affine(name: str, x: Tensor, axes: tuple, eps: float, weight, bias, vi
     dims). The gradients are the closed forms, on arrays, or on tensors under create_graph."""
     xp = x._device.backend.xp
     xd = x._data
+    half = x.dtype is dtypes.float16
+    if half:  # (see _normalise; the saved xhat, rstd and weight are float32: so is the backward)
+        xd = xp.astype(xd, xp.float32)
     mean = xp.mean(xd, axis=axes, keepdims=True)
     xc = xd - mean
     var = xp.mean(xc * xc, axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
     xhat = xc * rstd
     wd = None if weight is None else (weight._data if view is None else xp.reshape(weight._data, view))
+    if half and wd is not None:
+        wd = xp.astype(wd, xp.float32)
     y = xhat if wd is None else xhat * wd
     if bias is not None:
         y = y + (bias._data if view is None else xp.reshape(bias._data, view))
+    if half:
+        y = xp.astype(y, x._data.dtype)
     fns, rfns = (_NORM, _NORM_RAW) if view is None else (_BN, _BN_RAW)
     out = apply(name, y, (x, weight, bias), fns, saved=((x, weight), x), args=(x, weight, eps, axes, view),
                 rargs=(xp, xhat, rstd, wd, axes), rfns=rfns)
@@ -68,6 +90,7 @@ def _norm_affine(name: str, x: Tensor, axes: tuple, eps: float, weight, bias, vi
 # gw = gy xhat and gb = gy, summed over the other dims (by the engine for layer norm's trailing-dim weight,
 # here for batch norm's per-channel one)
 def _norm_gx(gy, x, w, eps, axes, view):
+    gy, x, w = _wide(gy, x, w)
     xhat, _, var = _normalise(x, axes, eps)  # (recomputed from x: differentiable again)
     g = gy if w is None else gy * (w if view is None else w.reshape(view))
     m1, m2 = g.mean(axes, keepdim=True), (g * xhat).mean(axes, keepdim=True)
@@ -75,6 +98,7 @@ def _norm_gx(gy, x, w, eps, axes, view):
 
 
 def _norm_gw(gy, x, w, eps, axes, view):
+    gy, x, w = _wide(gy, x, w)
     return gy * _normalise(x, axes, eps)[0]
 
 

@@ -143,10 +143,21 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
         return apply("GeluBackward0", d * cdf, (x,), (_gelu_grad,), saved=(x,), args=(x,), rargs=(xp, d, cdf),
                      rfns=(_gelu_grad_raw,))
     if approximate == "tanh":
-        data = d * 0.5 * (xp.tanh((d + d * d * d * _GELU_C) * _GELU_K) + 1.0)
+        # float16 is computed in float32 and rounded once, as PyTorch's kernels: x^3 overflows float16 from
+        # x = 40, and then the gradient's (1 - t^2) x^2 would be 0 * inf = NaN
+        half = x.dtype is dtypes.float16
+        w = xp.astype(d, xp.float32) if half else d
+        data = w * 0.5 * (xp.tanh((w + w * w * w * _GELU_C) * _GELU_K) + 1.0)
+        if half:
+            data = xp.astype(data, d.dtype)
+
+        def gx(gy):
+            if half:
+                return gx_of(gy.float(), x.float()).to(x.dtype)
+            return gx_of(gy, x)
 
         # with t = tanh(k (x + c x^3)): d/dx = (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2
-        def gx(gy):
+        def gx_of(gy, x):
             t = tanh((x + x * x * x * _GELU_C) * _GELU_K)
             return gy * ((t + 1) * 0.5 + x * (1 - t * t) * (_GELU_K * 0.5) * (x * x * (3 * _GELU_C) + 1))
 

@@ -545,15 +545,25 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
 
 
 def _p_norm(x: Tensor, p: float, dim, keepdim: bool) -> Tensor:
-    """``(sum |x|^p)^(1/p)`` with PyTorch's gradient, 0 where the norm is 0 (and at x == 0 for p < 1)."""
+    """``(sum |x|^p)^(1/p)`` with PyTorch's gradient, 0 where the norm is 0 (and at x == 0 for p < 1).
+    float16 is computed in float32 and rounded once, value and gradient (see ``_wide``)."""
     xp = _xp(x)
     xd = x._data
     axes = reduce_dims(dim, xd.ndim)
     shape = xd.shape
-    data = xp.sum(xp.abs(xd) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+    half = x.dtype is dtypes.float16
+    a = _wide(xp, xd) if half else xd
+    data = xp.sum(xp.abs(a) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+    if half:
+        data = xp.astype(data, xd.dtype)
+
+    def gx(gy, y):
+        if half:
+            return gx_of(gy.float(), y.float(), x.float()).to(x.dtype)
+        return gx_of(gy, y, x)
 
     # d/dx_i ||x||_p = sgn(x_i) |x_i|^(p-1) / ||x||^(p-1)
-    def gx(gy, y):
+    def gx_of(gy, y, x):
         if p < 1.0:
             scaled = x.sign() * where(x == 0, 0.0, x.abs() ** (p - 1))
             return scaled * expand_back(gy * y ** (1 - p), shape, axes, keepdim)
