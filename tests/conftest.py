@@ -93,6 +93,8 @@ class _TorchOnCpu:
     """PyTorch, with ``device="cuda..."`` given to its top-level functions taken as the CPU: the reference
     for tests of the stand-in's cuda device (whose values are computed on the CPU)."""
 
+    on_cpu = True  # (tests that print or move torch objects to a device read this)
+
     def __init__(self, torch):
         self._torch = torch
 
@@ -119,6 +121,11 @@ def torch_cpu():
 def _seed():
     gradlite.manual_seed(0)
     np.random.seed(0)
+    yield
+    # a device-side check that failed and was never read back belongs to this test, not to the next one
+    cuda = gradlite.backends._cuda
+    if cuda is not None and cuda._pending:
+        cuda._raise_failed_checks()
 
 
 def to_numpy(t) -> np.ndarray:

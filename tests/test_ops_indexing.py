@@ -123,11 +123,30 @@ def test_scatter_with_larger_src_has_correct_gradient():
     ],
 )
 def test_out_of_range_raises_on_every_device(device, call, exc, match):
-    """The check is explicit (CuPy would wrap silently), so both devices raise the same error."""
+    """The check is explicit (CuPy would wrap silently), so both devices raise the same error: the CPU at
+    once, CUDA at the next synchronisation (checked on the device, as PyTorch's device-side asserts)."""
     x = gl.randn(4, 3, device=device)
     i = gl.tensor([7], device=device)
     with pytest.raises(exc, match=match):
         call(x, i)
+        if device == "cuda":
+            gl.cuda.synchronize()
+
+
+def test_device_side_check_reports_at_the_next_host_read(device):
+    """On CUDA the failed check surfaces at the next host read of any tensor, once; work queued in between
+    is not lost."""
+    x = gl.randn(4, 3, device=device)
+    if device == "cpu":
+        with pytest.raises(IndexError, match="index 9 is out of bounds for dimension 0 with size 4"):
+            x[gl.tensor([1, 9], device=device)]
+        return
+    y = x[gl.tensor([1, 9], device=device)]  # queued: no host read yet
+    z = x * 2
+    with pytest.raises(IndexError, match="index 9 is out of bounds for dimension 0 with size 4"):
+        z.sum().item()
+    assert y.shape == (2, 3)
+    np.testing.assert_allclose(z.cpu().numpy(), 2 * x.cpu().numpy())  # reported once: reads work again
 
 
 def test_index_must_be_integer(device):
