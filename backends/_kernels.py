@@ -94,7 +94,8 @@ def formulas(xp) -> SimpleNamespace:
         p[...] = (p32 * decay + neg_step * m32 / (sqrt(vmax32) / bc2_sqrt + eps)).astype(f16)
 
     return SimpleNamespace(
-        zero_where=zero_where, relu_grad=relu_grad, tanh_grad=tanh_grad, sigmoid_grad=sigmoid_grad, softmax_grad=softmax_grad,
+        zero_where=zero_where, relu_grad=relu_grad, tanh_grad=tanh_grad, sigmoid_grad=sigmoid_grad,
+        softmax_grad=softmax_grad,
         log_softmax_grad=log_softmax_grad, sgd_step=sgd_step, sgd_momentum_step=sgd_momentum_step,
         sgd_nesterov_step=sgd_nesterov_step, adam_step=adam_step, amsgrad_step=amsgrad_step,
         adam_half_step=adam_half_step, amsgrad_half_step=amsgrad_half_step,

@@ -10,6 +10,7 @@ import warnings
 
 from gradlite import dtypes
 from gradlite.autograd import engine as _engine
+from gradlite.autograd.grad_mode import _State as _GradState
 from gradlite.autograd.grad_mode import state as _grad_state
 from gradlite.autograd.node import named
 from gradlite.device import CPU, device, resolve
@@ -470,7 +471,8 @@ def _make(data, dev=CPU, requires_grad=False, grad_fn=None, cls=Tensor) -> Tenso
     t._grad_fn = grad_fn
     t._output_nr = 0
     t._version = [0]
-    t._meta = {"inference": True} if _grad_state.inference else None  # made inside inference_mode
+    # made inside inference_mode (the class flag first: a plain attribute, cheaper than the thread's)
+    t._meta = {"inference": True} if _GradState.inference_used and _grad_state.inference else None
     return t
 
 

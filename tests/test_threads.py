@@ -196,7 +196,7 @@ def test_backward_from_threads_on_a_shared_leaf(lib, torch_cpu):
     for shape in ((), (3,)):
         w = T.zeros(shape, requires_grad=True)
 
-        def work():
+        def work(w=w):
             for _ in range(100):
                 (w * 1.0).sum().backward()
 

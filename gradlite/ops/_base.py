@@ -70,7 +70,8 @@ def apply(name: str, data, inputs: tuple, fns: tuple, saved: tuple = (), save_ou
         out._grad = out._grad_fn = None
         out._output_nr = 0
         out._version = [0]
-        out._meta = {"inference": True} if state.inference else None
+        # (the class flag first: a plain attribute, cheaper than the thread-local one)
+        out._meta = {"inference": True} if _State.inference_used and state.inference else None
         return out
     n = len(inputs)
     checks = ()

@@ -16,7 +16,6 @@ from gradlite.ops._base import apply, operands, tensor_method
 from gradlite.ops.pointwise import _check, xp_of
 from gradlite.tensor import Tensor, _dtype_of
 
-
 _zero = zero  # a structural zero, never gy * 0 (NaN where gy is infinite)
 
 
