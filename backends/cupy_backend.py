@@ -39,6 +39,10 @@ class CupyBackend:
         # with several GPUs, a module's forward, a backward and an optimizer step enter their tensors'
         # device (CuPy computes and allocates on the current one); with one, nothing needs entering
         self.multi_device = n > 1
+        if self.multi_device:
+            from gradlite.ops import device_guard
+
+            device_guard.install()
         try:
             import array_api_compat.cupy as xp
             import cupyx
@@ -115,8 +119,12 @@ class CupyBackend:
             a = getattr(a, "base", None)
         return False
 
+    def current_device(self) -> int:
+        """CuPy's current device of this thread."""
+        return self.cp.cuda.runtime.getDevice()
+
     def context(self, index: int | None):
-        return self.cp.cuda.Device(index or 0)
+        return self.cp.cuda.Device(index)  # (None: the current device)
 
     def synchronize(self, index: int | None = None) -> None:
         with self.context(index):

@@ -73,3 +73,23 @@ def test_ops_inside_the_device_context_allocate_on_it():
         sum(o.sum() for o in outs).backward()
     assert {x.grad._data.device.id, w.grad._data.device.id} == {1}
     assert gradlite.cuda.current_device() == 0
+
+
+def test_ops_on_cuda1_tensors_run_there_whatever_the_current_device():
+    """Without any context: each op, its backward and the gradients of ``cuda:1`` tensors live on device 1
+    while device 0 stays current (PyTorch's device guard), functions and methods alike."""
+    F = nn.functional
+    x = gradlite.randn(3, 4, device="cuda:1", requires_grad=True)
+    w = gradlite.randn(4, 2, device="cuda:1", requires_grad=True)
+    t = gradlite.tensor([0, 1, 1], device="cuda:1")
+    outs = [x @ w, F.relu(x), gradlite.sum(x, 0), x[1:, :2], x[t], gradlite.cat([x, x]), x.exp().mean(),
+            F.softmax(x, -1), x.max(1).values, F.cross_entropy(x @ w, t), gradlite.linalg.vector_norm(x),
+            gradlite.where(x > 0, x, w.sum()), x.t().contiguous(), F.layer_norm(x, (4,))]
+    assert {o._data.device.id for o in outs} == {1}
+    assert gradlite.cuda.current_device() == 0
+    sum(o.float().sum() for o in outs).backward()
+    assert {x.grad._data.device.id, w.grad._data.device.id} == {1}
+    assert gradlite.cuda.current_device() == 0
+    xc, wc = x.detach().cpu().requires_grad_(), w.detach().cpu().requires_grad_()
+    ref = [xc @ wc, F.relu(xc)]
+    np.testing.assert_allclose(outs[0].detach().cpu().numpy(), ref[0].detach().numpy(), rtol=1e-5)
