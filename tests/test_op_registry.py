@@ -17,7 +17,7 @@ import pytest
 
 import gradlite as gl
 from gradlite.autograd import GradcheckError, gradcheck, gradgradcheck
-from tests.conftest import STRICT, to_numpy
+from tests.conftest import STANDIN, STRICT, to_numpy
 from tests.opinfo import REGISTRY, Sample, load_all
 
 load_all()
@@ -176,6 +176,16 @@ def _skip_if(op, check: str, sample: Sample | None = None) -> None:
         pytest.skip(f"{op.name}, sample {sample.name}: {sample.skip[check]}")
 
 
+def _torch_device(device):
+    """Where the PyTorch reference runs: the test's device, or the CPU for the CuPy stand-in's cuda; None
+    when there is no PyTorch for it (not installed, the strict backend, or CUDA without a PyTorch GPU)."""
+    if _torch is None or STRICT:
+        return None
+    if device == "cuda" and not _torch.cuda.is_available():
+        return "cpu" if STANDIN else None
+    return device
+
+
 def _need_torch(device):
     if STRICT:
         pytest.skip("torch parity does not run on the strict array-API backend")
@@ -278,12 +288,10 @@ def test_forward(op, i, dtype, device):
     if (
         "torch" in op.skips
         or "torch" in sample.skip
-        or STRICT
-        or _torch is None
-        or (device == "cuda" and not _torch.cuda.is_available())
+        or _torch_device(device) is None
     ):
         return
-    targs, tkwargs, _ = build(_torch, np_args, np_kwargs, device, sample, requires_grad=False)
+    targs, tkwargs, _ = build(_torch, np_args, np_kwargs, _torch_device(device), sample, requires_grad=False)
     expected = outputs(call(op, _torch, targs, tkwargs))
     assert len(out) == len(expected), f"{op.name}: {len(out)} outputs, torch has {len(expected)}"
     for k, (a, e) in enumerate(zip(out, expected, strict=False)):
@@ -294,7 +302,7 @@ def test_forward(op, i, dtype, device):
             assert str(a.dtype).split(".")[-1] == str(e.dtype).split(".")[-1], (
                 f"{op.name} output {k}: dtype {a.dtype}, torch gives {e.dtype}"
             )
-            assert a.device.type == e.device.type, (
+            assert a.device.type == device.split(":")[0] and e.device.type == _torch_device(device), (
                 f"{op.name} output {k}: device {a.device}, torch {e.device}"
             )
         _compare(a, e, rtol, atol, f"{op.name} output {k} vs torch")
@@ -360,12 +368,11 @@ def test_gradients(op, i, device):
         if (
             "torch" in op.skips
             or "torch" in sample.skip
-            or STRICT
-            or _torch is None
-            or (device == "cuda" and not _torch.cuda.is_available())
+            or _torch_device(device) is None
         ):
             continue
-        tleaves, _, _, touts, _, _ = _run_backward(_torch, op, sample, np_args, np_kwargs, device)
+        tdev = _torch_device(device)
+        tleaves, _, _, touts, _, _ = _run_backward(_torch, op, sample, np_args, np_kwargs, tdev)
         assert len(touts) == len(outs), (
             f"{op.name}: {len(outs)} differentiable outputs, torch has {len(touts)}"
         )
