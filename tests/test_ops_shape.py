@@ -193,3 +193,20 @@ def test_broadcast_shapes_and_tensors_match_torch(device, torch):
     for g, t in zip(grads[gl][:4], grads[torch][:4], strict=True):
         assert_close(g, t)
     assert grads[gl][4] == grads[torch][4] == "ExpandBackward0"
+
+
+def test_contiguous_of_a_strided_view_is_a_copy(torch, device):
+    # found by the issue 17 fuzzer: contiguous() returned the view itself, so writing into the "contiguous"
+    # result changed the base (and an in-place op on it raised "a view of a leaf")
+    for m in (gl, torch):
+        x = m.arange(4.0, device=device)
+        y = x[::2].contiguous()
+        y.mul_(2)
+        assert x.tolist() == [0.0, 1.0, 2.0, 3.0] and y.tolist() == [0.0, 4.0]
+        w = m.ones(3, requires_grad=True, device=device)
+        z = w[::2].contiguous()
+        z.reciprocal_()  # a copy, not a view of the leaf: allowed
+        assert z.grad_fn.name().endswith("ReciprocalBackward0")
+        t = m.arange(6.0, device=device).reshape(2, 3)
+        assert t.contiguous() is t
+        assert t.t().contiguous().view(-1).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]

@@ -296,8 +296,13 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 @tensor_method()
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
-    """The tensor itself: gradlite's ops accept any layout, so no copy is needed."""
-    return x
+    """``x`` itself when its array is C-contiguous, else a C-ordered copy (``CloneBackward0``), as PyTorch:
+    an in-place write into the result of ``x[::2].contiguous()`` must not reach ``x``."""
+    flags = getattr(x._data, "flags", None)
+    if flags is None or flags.c_contiguous:
+        return x
+    xp = x._device.backend.xp
+    return apply("CloneBackward0", xp.reshape(x._data, x._data.shape, copy=True), (x,), (lambda gy: gy,))
 
 
 @tensor_method()
