@@ -10,7 +10,7 @@ import pytest
 
 import gradlite as gl
 import gradlite.nn.functional as F
-from tests.conftest import assert_close, to_numpy
+from tests.conftest import STRICT, assert_close, to_numpy
 
 
 def _pair(torch, device, a, requires_grad=True):
@@ -295,3 +295,14 @@ def test_normalize_matches_torch(device, torch, kw):
     assert_close(out[gl][0], out[torch][0], rtol=1e-5, atol=1e-6)
     assert_close(out[gl][1], out[torch][1], rtol=1e-5, atol=1e-5)
     assert out[gl][2] == out[torch][2] == "DivBackward0"
+
+
+@pytest.mark.skipif(STRICT, reason="array_api_strict has no float16")
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_dropout_keeps_float16(p, torch, device):
+    # found by the issue 17 fuzzer: the float32 mask promoted a float16 input to float32
+    for m in (gl, torch):
+        x = m.ones(64, dtype=m.float16, device=device, requires_grad=True)
+        y = m.nn.functional.dropout(x, p=p)
+        y.sum().backward()
+        assert y.dtype == m.float16 and x.grad.dtype == m.float16

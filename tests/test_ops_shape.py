@@ -210,3 +210,12 @@ def test_contiguous_of_a_strided_view_is_a_copy(torch, device):
         t = m.arange(6.0, device=device).reshape(2, 3)
         assert t.contiguous() is t
         assert t.t().contiguous().view(-1).tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+
+
+def test_flip_is_a_copy(torch, device):
+    # found by the issue 17 fuzzer: flip returned NumPy's view, so x.add_(y) changed y = x.flip(0) too
+    for m in (gl, torch):
+        x = m.arange(4.0, device=device)
+        y = x.flip(0)
+        x.add_(y)
+        assert x.tolist() == [3.0, 3.0, 3.0, 3.0] and y.tolist() == [3.0, 2.0, 1.0, 0.0]

@@ -166,7 +166,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     from gradlite.creation import rand_like
 
     # the mask is a constant: the gradient is gy * mask / (1 - p), zero where dropped
-    keep = rand_like(input) >= p
+    keep = (rand_like(input) >= p).to(input.dtype)  # (in the input's dtype: float16 stays float16)
     scale = keep * (1.0 / (1.0 - p)) if p < 1.0 else keep * 0.0
     return input.mul_(scale) if inplace else input * scale
 

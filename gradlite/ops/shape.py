@@ -447,8 +447,8 @@ def flip(x: Tensor, *dims) -> Tensor:
     dims = dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims
     axes = _dims(dims, x.dim())
     data = x._device.backend.xp.flip(x._data, axis=axes) if axes and x.dim() else x._data
-    if data is x._data:
-        data = x._device.backend.xp.asarray(data, copy=True)
+    # always a copy (NumPy's flip is a view): an in-place write into x must not reach the result
+    data = x._device.backend.xp.asarray(data, copy=True)
     return apply("FlipBackward0", data, (x,), (lambda gy: gy.flip(axes),))
 
 
