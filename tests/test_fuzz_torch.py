@@ -255,6 +255,8 @@ KNOWN_VALUES = [
     ),
     # N11: huber_loss of mixed float dtypes has the promoted dtype; torch's has the input's
     ("N11", {"huber_loss"}, lambda ins, g, t: g.dtype.name != str(t.dtype).split(".")[-1]),
+    # a (nearly) singular matrix: its log-determinant is rounding noise in both (SDPA outputs have rank 2)
+    ("ill-conditioned", {"logdet", "linalg.slogdet", "linalg.det"}, lambda ins, g, t: _nearly_singular(ins)),
     # N12: losses of a 0-d input and a target of a lower float dtype: torch broadcasts first, so the result
     # has the higher dtype; gradlite promotes the 0-d input as a scalar
     (
@@ -276,6 +278,15 @@ KNOWN_VALUES = [
         lambda ins, g, t: _nonfinite(ins) or not np.isfinite(t.detach().numpy()).all(),
     ),
 ]
+
+
+def _nearly_singular(ins) -> bool:
+    for v in ins:
+        a = v.detach().double().numpy()
+        if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.size and np.isfinite(a).all():
+            if (np.linalg.cond(a) > 1e6).any():
+                return True
+    return False
 
 
 def _known_value(op, ins, g, t) -> str | None:
@@ -473,6 +484,19 @@ KNOWN_ERRORS = [
     ("N24", "einsum", lambda g, t, vs: t is None and "to have the same dtype" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
+    # N26: movedim / roll of a 0-d tensor: Python's IndexError / NumPy's AxisError (torch: x itself, or
+    # its IndexError "Dimension specified as 0 but tensor has no dimensions")
+    ("N26", None, lambda g, t, vs: "list assignment index" in _msg(g) or type(g).__name__ == "AxisError"),
+    ("N26", "roll", lambda g, t, vs: t is None and any(v.ndim == 0 for v in vs)),
+    # N27: the gradient of qr for a rank-deficient matrix raises LinAlgError (a singular R); torch returns
+    # non-finite or arbitrary values
+    ("N27", None, lambda g, t, vs: t is None and "input matrix is singular" in _msg(g)),
+    # N28: lerp with an integer weight tensor raises; torch accepts it
+    ("N28", "lerp", lambda g, t, vs: t is None and "for `weight`" in _msg(g)),
+    # N29: tensordot of a 0-d tensor with dims=1 raises; torch computes it
+    ("N29", "tensordot", lambda g, t, vs: t is None and "contracted dimensions" in _msg(g)),
+    # N30: matrix_norm(ord=2 / -2) of an empty matrix raises (amax of nothing); torch gives 0
+    ("N30", None, lambda g, t, vs: t is None and "Expected reduction dim" in _msg(g)),
     # N14: an in-place op whose other operand partly overlaps the written tensor (x.sub_(x[-1])): torch
     # raises, gradlite computes it (NumPy buffers the overlap)
     ("N14", None, lambda g, t, vs: g is None and "refer to a single memory location" in _msg(t)),
