@@ -236,3 +236,15 @@ def test_lerp_uses_pytorchs_two_sided_formula(torch, device):
                 mine = to_numpy(got)
             else:
                 np.testing.assert_array_equal(mine, got.cpu().numpy())
+
+
+def test_fmod_by_an_infinite_divisor_is_the_dividend(torch, device):
+    # found by the issue 17 fuzzer: fmod(-1.5, inf) was NaN (Python's modulus gives inf, then inf - inf)
+    inf = float("inf")
+    got = []
+    for m in (gl, torch):
+        x = m.tensor([1.5, -1.5, 0.0, -0.0, inf, 2.0], device=device)
+        y = m.tensor([inf, inf, -inf, inf, 2.0, -inf], device=device)
+        got.append(np.asarray(m.fmod(x, y).tolist()))
+    np.testing.assert_array_equal(got[0], got[1])
+    assert np.signbit(got[0]).tolist() == np.signbit(got[1]).tolist()

@@ -201,6 +201,9 @@ def fmod(x, y) -> Tensor:
     # the namespace has no fmod: shift Python's modulus by y where it took the divisor's sign instead
     wrong = (r != 0) & ((r < 0) != (xd < 0))
     data = xp.where(wrong, r - yd, r)
+    if xp.isdtype(data.dtype, "real floating"):
+        # fmod(x, +-inf) is x (Python's -1.5 % inf is inf, and inf - inf would be NaN)
+        data = xp.where(xp.isinf(yd) & xp.isfinite(xd), xp.astype(xd, data.dtype), data)
     # x - trunc(x / y) * y:  d/dx = 1 ; d/dy = -trunc(x / y)
     return apply(
         "FmodBackward0" if not isinstance(y, Tensor) else "FmodBackward1",
