@@ -219,3 +219,12 @@ def test_flip_is_a_copy(torch, device):
         y = x.flip(0)
         x.add_(y)
         assert x.tolist() == [3.0, 3.0, 3.0, 3.0] and y.tolist() == [3.0, 2.0, 1.0, 0.0]
+
+
+def test_cat_of_column_major_inputs_is_contiguous(torch, device):
+    # found by the issue 17 fuzzer: NumPy concatenated transposed inputs into a column-major array, so
+    # view(-1) of the result raised where PyTorch's (always contiguous) cat result can be viewed
+    for m in (gl, torch):
+        a = m.arange(6.0, device=device).reshape(3, 2).t()
+        out = m.cat([a, m.ones(1, 3, device=device)])
+        assert out.view(-1).tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0, 1.0, 1.0, 1.0]

@@ -65,7 +65,12 @@ def cat(tensors, dim: int = 0) -> Tensor:
                     f"Sizes of tensors must match except in dimension {d}. Expected size {ref[j]} but got "
                     f"size {s[j]} for tensor number {i} in the list."
                 )
-    data = tensors[0]._device.backend.xp.concat([arrays[i] for i in kept], axis=d)
+    xp = tensors[0]._device.backend.xp
+    data = xp.concat([arrays[i] for i in kept], axis=d)
+    if not getattr(getattr(data, "flags", None), "c_contiguous", True):
+        # NumPy concatenates column-major inputs into a column-major result; PyTorch's cat is contiguous
+        # (so that its result can be viewed)
+        data = xp.reshape(data, data.shape, copy=True)
     fns, start = [_skipped] * len(tensors), 0
     for i in kept:
         size = tensors[i]._data.shape[d]
