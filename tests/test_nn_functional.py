@@ -304,3 +304,11 @@ def test_dropout_keeps_float16(p, torch, device):
         y = m.nn.functional.dropout(x, p=p)
         y.sum().backward()
         assert y.dtype == m.float16 and x.grad.dtype == m.float16
+
+
+def test_embedding_backward_with_an_embedding_dim_of_0(torch, device):
+    # found by the issue 17 fuzzer: the backward reshaped its gradient to (-1, 0), which is undetermined
+    for m in (gl, torch):
+        w = m.zeros(3, 0, requires_grad=True, device=device)
+        m.nn.functional.embedding(m.tensor([[1, 2]], device=device), w).sum().backward()
+        assert tuple(w.grad.shape) == (3, 0)

@@ -70,7 +70,7 @@ def _lookup(x: Tensor, weight: Tensor, padding_idx: int | None, by_freq: bool) -
         scale = _make(xp.expand_dims(ones, axis=-1), weight._device)
 
     def g(gy):
-        gy = gy.reshape(-1, shape[1])
+        gy = gy.reshape(flat.shape[0], shape[1])  # (not -1: an embedding dim of 0 leaves it undetermined)
         return index_grad(gy if scale is None else gy * scale, flat, shape, False)
 
     rows = xp.reshape(xp.take(weight._data, flat, axis=0), tuple(x.shape) + (shape[1],))
