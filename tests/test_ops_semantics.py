@@ -248,3 +248,14 @@ def test_fmod_by_an_infinite_divisor_is_the_dividend(torch, device):
         got.append(np.asarray(m.fmod(x, y).tolist()))
     np.testing.assert_array_equal(got[0], got[1])
     assert np.signbit(got[0]).tolist() == np.signbit(got[1]).tolist()
+
+
+def test_isclose_with_infinities(torch, device):
+    # found by the issue 17 fuzzer: every finite number was close to -inf (|x - y| <= rtol * |y| = inf)
+    inf = float("inf")
+    got = []
+    for m in (gl, torch):
+        x = m.tensor([-4.4, 0.5, -inf, inf, 1.0, inf], device=device)
+        y = m.tensor([-inf, inf, -inf, -inf, 1.0, inf], device=device)
+        got.append((m.isclose(x, y).tolist(), m.allclose(x[:1], y[:1])))
+    assert got[0] == got[1] == ([False, False, True, False, True, True], False)

@@ -171,7 +171,9 @@ def isclose(
     xp = x._device.backend.xp
     if not _dtype_of(xd).is_floating_point:
         return _make(xd == yd, x._device)
-    close = (xd == yd) | (xp.abs(xd - yd) <= atol + rtol * xp.abs(yd))
+    # an infinity is close only to itself (|x - inf| <= rtol * inf would hold for every finite x)
+    finite = xp.isfinite(xd) & xp.isfinite(yd)
+    close = (xd == yd) | (finite & (xp.abs(xd - yd) <= atol + rtol * xp.abs(yd)))
     if equal_nan:
         close = close | (xp.isnan(xd) & xp.isnan(yd))
     return _make(close, x._device)
