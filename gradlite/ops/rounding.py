@@ -10,6 +10,8 @@ without an error too.
 
 from __future__ import annotations
 
+import math
+
 from gradlite import dtypes
 from gradlite.autograd.node import NOT_IMPLEMENTED, zero
 from gradlite.ops._base import apply, operands, tensor_method
@@ -203,7 +205,11 @@ def fmod(x, y) -> Tensor:
     data = xp.where(wrong, r - yd, r)
     if xp.isdtype(data.dtype, "real floating"):
         # fmod(x, +-inf) is x (Python's -1.5 % inf is inf, and inf - inf would be NaN)
-        data = xp.where(xp.isinf(yd) & xp.isfinite(xd), xp.astype(xd, data.dtype), data)
+        if isinstance(yd, (int, float)):  # (a python divisor: checked on the host, no array to make)
+            if math.isinf(yd):
+                data = xp.where(xp.isfinite(xd), xp.astype(xd, data.dtype), data)
+        else:
+            data = xp.where(xp.isinf(yd) & xp.isfinite(xd), xp.astype(xd, data.dtype), data)
     # x - trunc(x / y) * y:  d/dx = 1 ; d/dy = -trunc(x / y)
     return apply(
         "FmodBackward0" if not isinstance(y, Tensor) else "FmodBackward1",
