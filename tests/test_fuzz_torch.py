@@ -256,7 +256,17 @@ KNOWN_VALUES = [
     # N11: huber_loss of mixed float dtypes has the promoted dtype; torch's has the input's
     ("N11", {"huber_loss"}, lambda ins, g, t: g.dtype.name != str(t.dtype).split(".")[-1]),
     # a (nearly) singular matrix: its log-determinant is rounding noise in both (SDPA outputs have rank 2)
-    ("ill-conditioned", {"logdet", "linalg.slogdet", "linalg.det"}, lambda ins, g, t: _nearly_singular(ins)),
+    (
+        "ill-conditioned",
+        {"logdet", "linalg.slogdet", "linalg.det", "linalg.lstsq", "linalg.pinv", "linalg.solve"}
+        | {"linalg.inv"},
+        lambda ins, g, t: _nearly_singular(ins),
+    ),
+    # torch: gelu(inf) is NaN (its vectorised kernel); gradlite's inf is the limit
+    ("torch", {"gelu"}, lambda ins, g, t: _nonfinite(ins)),
+    # x.sub_(x, alpha=2) near float32's max: torch's fused multiply-add does not overflow where x - 2x does
+    ("fma", {"sub_(y, alpha=2)"}, lambda ins, g, t: any(
+        v.dtype.is_floating_point and bool((v.abs() > 1e37).any()) for v in ins)),
     # N12: losses of a 0-d input and a target of a lower float dtype: torch broadcasts first, so the result
     # has the higher dtype; gradlite promotes the 0-d input as a scalar
     (
@@ -283,7 +293,7 @@ KNOWN_VALUES = [
 def _nearly_singular(ins) -> bool:
     for v in ins:
         a = v.detach().double().numpy()
-        if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.size and np.isfinite(a).all():
+        if a.ndim >= 2 and a.size and np.isfinite(a).all():
             if (np.linalg.cond(a) > 1e6).any():
                 return True
     return False
@@ -426,6 +436,7 @@ KNOWN_ERRORS = [
         v.ndim == 0 for v in vs)),
     ("F19", "pow", lambda g, t, vs: "negative integer powers" in _msg(g)),  # int ** negative int
     ("F16", "gather", lambda g, t, vs: any(v.numel() == 0 for v in vs)),  # gather with an empty index
+    ("F16", "gather", lambda g, t, vs: t is None and "Size does not match" in _msg(g)),
     ("F18", "masked_fill", lambda g, t, vs: t is None),  # the mask broadcasts the result
     # torch's take_along_dim does not check its indices (it reads past the row): gradlite is right to raise
     ("torch", None, lambda g, t, vs: t is None and "out of bounds" in _msg(g)),
@@ -497,6 +508,15 @@ KNOWN_ERRORS = [
     ("N29", "tensordot", lambda g, t, vs: t is None and "contracted dimensions" in _msg(g)),
     # N30: matrix_norm(ord=2 / -2) of an empty matrix raises (amax of nothing); torch gives 0
     ("N30", None, lambda g, t, vs: t is None and "Expected reduction dim" in _msg(g)),
+    # N31: einsum("ii", x) of a non-square x is accepted; torch checks the sizes of a repeated subscript
+    ("N31", "einsum", lambda g, t, vs: g is None and "is repeated for operand" in _msg(t)),
+    # N32: clamp of a bool tensor with tensor bounds works; torch raises "clamp_cpu" not implemented for Bool
+    ("N32", "clamp", lambda g, t, vs: g is None and "not implemented for 'Bool'" in _msg(t)),
+    # N33: nll_loss of an empty 1-D input: ValueError "input batch_size (0) to match target batch_size (0)"
+    ("N33", "nll_loss", lambda g, t, vs: g is not None and t is not None and "batch_size (0)" in _msg(g)),
+    # torch does not check the dtype of an in-place scan on an empty tensor (cumsum_ of an empty bool)
+    ("torch", None, lambda g, t, vs: t is None and "can't be cast" in _msg(g) and any(
+        v.numel() == 0 for v in vs)),
     # N14: an in-place op whose other operand partly overlaps the written tensor (x.sub_(x[-1])): torch
     # raises, gradlite computes it (NumPy buffers the overlap)
     ("N14", None, lambda g, t, vs: g is None and "refer to a single memory location" in _msg(t)),
@@ -624,6 +644,7 @@ def _step_inplace(data, prog, rng):
             _known_errors(None, prog, [i for i in (k, j) if i is not None]),
             uses=[k, j],
             inplace=True,
+            op=name,
         )
 
 
