@@ -8,7 +8,7 @@ import pytest
 
 import gradlite as gl
 from gradlite.autograd import gradgradcheck
-from tests.conftest import assert_close, to_numpy
+from tests.conftest import STRICT, assert_close, to_numpy
 
 RNG = np.random.default_rng(0)
 
@@ -195,6 +195,7 @@ def test_broadcast_shapes_and_tensors_match_torch(device, torch):
     assert grads[gl][4] == grads[torch][4] == "ExpandBackward0"
 
 
+@pytest.mark.skipif(STRICT, reason="memory layout: the strict array-API backend has no strided arrays")
 def test_contiguous_of_a_strided_view_is_a_copy(torch, device):
     # found by the issue 17 fuzzer: contiguous() returned the view itself, so writing into the "contiguous"
     # result changed the base (and an in-place op on it raised "a view of a leaf")
@@ -221,6 +222,7 @@ def test_flip_is_a_copy(torch, device):
         assert x.tolist() == [3.0, 3.0, 3.0, 3.0] and y.tolist() == [3.0, 2.0, 1.0, 0.0]
 
 
+@pytest.mark.skipif(STRICT, reason="memory layout: the strict array-API backend has no strided arrays")
 def test_cat_of_column_major_inputs_is_contiguous(torch, device):
     # found by the issue 17 fuzzer: NumPy concatenated transposed inputs into a column-major array, so
     # view(-1) of the result raised where PyTorch's (always contiguous) cat result can be viewed
