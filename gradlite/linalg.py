@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from gradlite import dtypes
 from gradlite.ops._linalg_common import LinAlgError, _square  # noqa: F401
 from gradlite.ops.arithmetic import matmul  # noqa: F401  (linalg.matmul, as in PyTorch)
 from gradlite.ops.decomposition import cholesky, eigh, eigvalsh, pinv, qr, svd, svdvals  # noqa: F401
@@ -175,6 +176,11 @@ def cross(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
         raise RuntimeError(
             f"linalg.cross: inputs dimension {dim} must have length 3. Got {x.shape[dim]} and {y.shape[dim]}"
         )
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            f"expected scalar type {dtypes.TORCH_NAMES[x.dtype.name]} but found "
+            f"{dtypes.TORCH_NAMES[y.dtype.name]}"
+        )
     from gradlite.ops.join import stack
 
     a = [x.select(dim, i) for i in range(3)]
@@ -186,6 +192,11 @@ def cross(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """The dot product of vectors along ``dim`` (the other dims broadcast); floating inputs only."""
     _float(x, "vecdot")
+    if x.dtype != y.dtype:
+        raise RuntimeError(
+            f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{dtypes.TORCH_NAMES[x.dtype.name]} and y of type {dtypes.TORCH_NAMES[y.dtype.name]} instead"
+        )
     _float(y, "vecdot")
     return (x * y).sum(dim)
 
