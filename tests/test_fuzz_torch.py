@@ -487,10 +487,6 @@ KNOWN_ERRORS = [
     ("N13", None, lambda g, t, vs: g is None and "function that returns multiple views" in _msg(t)),
     # N16: linalg.matrix_power of an integer matrix raises; torch computes it
     ("N16", "linalg.matrix_power", lambda g, t, vs: t is None and "Expected a floating point" in _msg(g)),
-    # N18: linalg.lstsq(A, B) with B of higher rank than A broadcasts A; torch requires A.dim() >= B.dim()
-    ("N18", "linalg.lstsq", lambda g, t, vs: g is None and "input.dim() must be greater" in _msg(t)),
-    # N19: x.mT of a 0-d tensor raises; torch 2.13 returns x (deprecated, with a warning)
-    ("N19", "mT", lambda g, t, vs: t is None and "Got 0-D tensor" in _msg(g)),
     # N21: vector_norm(ord=-inf or 0-size max) of a tensor with no elements raises even when the reduced
     # dims are not empty (x of shape (4, 0) over dim 0); torch gives an empty result
     ("N21", None, lambda g, t, vs: t is None and "on an empty tensor" in _msg(g)),
@@ -498,10 +494,6 @@ KNOWN_ERRORS = [
     ("N24", "einsum", lambda g, t, vs: t is None and "to have the same dtype" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
-    # N26: movedim / roll of a 0-d tensor: Python's IndexError / NumPy's AxisError (torch: x itself, or
-    # its IndexError "Dimension specified as 0 but tensor has no dimensions")
-    ("N26", None, lambda g, t, vs: "list assignment index" in _msg(g) or type(g).__name__ == "AxisError"),
-    ("N26", "roll", lambda g, t, vs: t is None and any(v.ndim == 0 for v in vs)),
     # N27: the gradient of qr for a rank-deficient matrix raises LinAlgError (a singular R); torch returns
     # non-finite or arbitrary values
     ("N27", None, lambda g, t, vs: t is None and "input matrix is singular" in _msg(g)),
@@ -511,8 +503,6 @@ KNOWN_ERRORS = [
     ("N29", "tensordot", lambda g, t, vs: t is None and "contracted dimensions" in _msg(g)),
     # N30: matrix_norm(ord=2 / -2) of an empty matrix raises (amax of nothing); torch gives 0
     ("N30", None, lambda g, t, vs: t is None and "Expected reduction dim" in _msg(g)),
-    # N31: einsum("ii", x) of a non-square x is accepted; torch checks the sizes of a repeated subscript
-    ("N31", "einsum", lambda g, t, vs: g is None and "is repeated for operand" in _msg(t)),
     # N32: clamp of a bool tensor with tensor bounds works; torch raises "clamp_cpu" not implemented for Bool
     ("N32", "clamp", lambda g, t, vs: g is None and "not implemented for 'Bool'" in _msg(t)),
     # N33: nll_loss of an empty 1-D input: ValueError "input batch_size (0) to match target batch_size (0)"

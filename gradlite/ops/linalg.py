@@ -228,6 +228,15 @@ def einsum(equation: str, *operands) -> Tensor:
             for c in s:
                 counts[c] = counts.get(c, 0) + 1
         out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
+    for i, (s, t) in enumerate(zip(labels, operands, strict=True)):
+        shape, first = t._data.shape, {}
+        for j, c in enumerate(s):  # a diagonal: the sizes of a repeated label must be equal, not broadcast
+            k = first.setdefault(c, j)
+            if shape[j] != shape[k]:
+                raise RuntimeError(
+                    f"einsum(): subscript {c} is repeated for operand {i} but the sizes don't match, "
+                    f"{shape[j]} != {shape[k]}"
+                )
     sizes: dict = {}
     for i, (s, t) in enumerate(zip(labels, operands, strict=True)):
         for c, n in zip(s, t._data.shape, strict=True):

@@ -192,6 +192,7 @@ def _all_reversed(x: Tensor) -> Tensor:
 
 
 _T_WARNED = [False, False]  # [other than 2-D, 0-D]
+_MT_WARNED = []  # non-empty once x.mT of a 0-d tensor has warned
 _T_DEPRECATED = (
     "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated and it will "
     "throw an error in a future release. Consider `x.mT` to transpose batches of matrices or "
@@ -203,6 +204,15 @@ Tensor.mT = property(lambda x: _mT(x), doc="The last two dimensions swapped (bat
 
 
 def _mT(x: Tensor) -> Tensor:
+    if x.dim() == 0:  # PyTorch 2.13 returns x itself, warning once per process
+        if not _MT_WARNED:
+            _MT_WARNED.append(True)
+            warnings.warn(
+                "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return x
     if x.dim() < 2:
         raise RuntimeError(
             f"tensor.mT is only supported on matrices or batches of matrices. Got {x.dim()}-D tensor."
@@ -480,6 +490,8 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
     if len(shifts) != len(dims):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if x.dim() == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     axes = tuple(_wrap_dim(d, x.dim()) for d in dims)
     data = xp.roll(x._data, shift=shifts, axis=axes)
     back = tuple(-s for s in shifts)
@@ -498,6 +510,8 @@ def movedim(x: Tensor, source, destination) -> Tensor:
         )
     n = x.dim()
     src, dst = _dims(src, n), _dims(dst, n)
+    if n == 0:  # (dims 0 and -1 of a 0-d tensor are valid: nothing moves)
+        return permute(x, ())
     order = [None] * n
     for s, d in zip(src, dst, strict=False):
         order[d] = s
