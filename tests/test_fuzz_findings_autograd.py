@@ -27,3 +27,62 @@ def test_n2_inplace_on_nonempty_expanded_gradient_still_raises(device, torch):
         (g,) = lib.autograd.grad(x.sum(), x, create_graph=True)
         with pytest.raises(RuntimeError, match="refers to a single memory location"):
             g.mul_(-2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x.square(),
+        lambda x: x**2,
+        lambda x: x**3,
+        lambda x: x**0.5,
+        lambda x: x**-2,
+    ],
+    ids=["square", "pow2", "pow3", "pow0.5", "pow-2"],
+)
+@pytest.mark.parametrize("gy", [65504.0, 6e-8, 1.0])
+def test_n22_float16_pow_gradient_order(device, torch, make, gy):
+    """PyTorch computes gy * (p * x**(p-1)): in float16, gy * p first overflows to inf, and inf * 0 is NaN
+    where torch has 0 (or inf where torch has inf)."""
+    vals = [0.0, -0.0, 1e-4, 0.5, 1.0, 300.0, 65504.0]
+    grads = []
+    for lib in (gradlite, torch):
+        x = lib.tensor(vals, dtype=lib.float16, device=device, requires_grad=True)
+        make(x).backward(lib.full((len(vals),), gy, dtype=lib.float16, device=device))
+        grads.append(x.grad)
+    assert_close(grads[0], grads[1], rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize(
+    "views, name",
+    [
+        (lambda x: x.split(2)[1], "Output 1 of Split"),
+        (lambda x: x.chunk(2)[0], "Output 0 of Split"),
+        (lambda x: x.split([1, 3])[1], "Output 1 of SplitWithSizes"),
+        (lambda x: x.unbind(1)[2], "Output 2 of Unbind"),
+        (lambda x: x.split(2)[1][0], "Output 0 of Select"),
+        (lambda x: x.unbind()[0].view(3), "Output 0 of View"),
+    ],
+)
+@pytest.mark.parametrize("leaf", [False, True])
+def test_n13_inplace_on_multi_output_view_raises(device, torch, views, name, leaf):
+    for lib in (gradlite, torch):
+        b = lib.ones(4, 3, device=device, requires_grad=True)
+        x = b if leaf else b * 1
+        with pytest.raises(RuntimeError, match=f"{name} is a view.*function that returns multiple views"):
+            views(x).mul_(2)
+
+
+def test_n13_inplace_on_multi_output_view_allowed(device, torch):
+    """No grad at the split, or the in-place op in no_grad, or a detached output: allowed, as PyTorch."""
+    out = []
+    for lib in (gradlite, torch):
+        lib.ones(4, 3, device=device).split(2)[0].mul_(2)
+        x = lib.ones(4, 3, device=device, requires_grad=True) * 1
+        y = x.split(2)[1]
+        with lib.no_grad():
+            y.mul_(3)
+        x.unbind()[0].detach().add_(1)
+        x.sum().backward()
+        out.append(x)
+    assert_close(out[0], out[1])

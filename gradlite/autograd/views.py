@@ -30,6 +30,8 @@ def note_view(out, base) -> None:
         return
     if state.grad_enabled:
         out._meta = {"base": root}
+        if m and "multi" in m:  # a view of an output of split / unbind: in-place on it is forbidden too
+            out._meta["multi"] = ""
         rm = root._meta
         if rm is None:
             root._meta = {"views": [_ref(out)], "views_limit": 16}
@@ -64,9 +66,28 @@ NO_GRAD_VIEW = (
     "tracked) or both outside (if you want the inplace to be tracked)."
 )
 
+MULTI_VIEW = (
+    " is a view and is being modified inplace. This view is the output of a function that returns multiple "
+    "views. Such functions do not allow the output views to be modified inplace. You should replace the "
+    "inplace operation by an out-of-place one."
+)
+
+
+def mark_multi_output_views(outs: tuple, name: str) -> tuple:
+    """Mark the views that ``name`` (split, unbind) returned of a tensor that requires grad: PyTorch forbids
+    in-place ops on them (in grad mode), as no single graph node could rebase all of them."""
+    for i, t in enumerate(outs):
+        t._meta["multi"] = f"Output {i} of {name}"
+    return outs
+
 
 def check_view_inplace(x, root) -> None:
     """Raise where PyTorch forbids an in-place op on the view ``x`` of ``root`` (grad mode on)."""
+    multi = x._meta.get("multi")
+    if multi is not None:
+        if not multi:  # a view of such an output: PyTorch names the op that made this view
+            multi = f"Output {x._output_nr} of {x._grad_fn.name().removesuffix('Backward0')}"
+        raise RuntimeError(multi + MULTI_VIEW)
     if root._requires_grad:
         if root._grad_fn is None:
             raise RuntimeError(VIEW_OF_LEAF)

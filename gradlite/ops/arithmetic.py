@@ -39,8 +39,8 @@ def _square_grad(gy, x, p):  # d/dx x**2 = 2x, as PyTorch: gy * (2 * x), with 2x
     return gy * (x + x)  # on NumPy twice as fast as a python scalar times an array)
 
 
-def _pow_grad(gy, x, p):  # d/dx x**p = p x**(p-1)
-    return gy * p * x ** (p - 1)
+def _pow_grad(gy, x, p):  # d/dx x**p = p x**(p-1), as PyTorch: gy * (p * x**(p-1)) (in float16, gy * p first
+    return gy * (p * x ** (p - 1))  # overflows to inf where the product is finite, and inf * 0 is NaN)
 
 
 def _zero_grad(gy, x, p):  # x**0 is flat: a structural zero

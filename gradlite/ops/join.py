@@ -7,6 +7,8 @@ so their gradients are written back by the slicing op itself.
 from __future__ import annotations
 
 from gradlite import dtypes
+from gradlite.autograd.grad_mode import state
+from gradlite.autograd.views import mark_multi_output_views
 from gradlite.ops._base import apply, tensor_method
 from gradlite.tensor import Size, Tensor, _dtype_of, _wrap_dim
 
@@ -158,6 +160,10 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     for s in sizes:
         out.append(x.narrow(d, start, s))
         start += s
+    if x._requires_grad and state.grad_enabled:
+        return mark_multi_output_views(
+            tuple(out), "Split" if isinstance(split_size_or_sections, int) else "SplitWithSizes"
+        )
     return tuple(out)
 
 
@@ -186,7 +192,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     if x.dim() == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = _wrap_dim(dim, x.dim())
-    return tuple(x.select(d, i) for i in range(x._data.shape[d]))
+    out = tuple(x.select(d, i) for i in range(x._data.shape[d]))
+    return mark_multi_output_views(out, "Unbind") if x._requires_grad and state.grad_enabled else out
 
 
 def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:

@@ -103,8 +103,8 @@ def square(x: Tensor) -> Tensor:
     return apply("PowBackward0", x._data * x._data, (x,), (_twice,), saved=(x,), args=(x,), rargs=(x._data,))
 
 
-def _twice(gy, x):  # d/dx x**2 = 2x
-    return gy * 2 * x
+def _twice(gy, x):  # d/dx x**2 = 2x, as PyTorch: gy * (2 * x) (gy * 2 may overflow float16, then inf * 0)
+    return gy * (x + x)
 
 
 # -- trigonometric and hyperbolic ---------------------------------------------------------------------
