@@ -40,3 +40,75 @@ def test_n3_vecdot_cross_need_one_dtype(device, torch, op, dtypes):
         return getattr(lib.linalg, op)(_t(lib, a, dtypes[0], device), _t(lib, b, dtypes[1], device))
 
     _same(f, torch, device)
+
+
+_LOSSES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"]
+_X, _Y = [0.25, -1.5, 3.0], [1.0, 0.5, -0.75]
+
+
+@pytest.mark.parametrize("loss", _LOSSES)
+@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("bool", "float32"), ("float32", "int64"),
+                                    ("int64", "float64"), ("int32", "int64"), ("bool", "bool")])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_n7_losses_of_an_integer_input_promote(device, torch, loss, dtypes, reduction):
+    def f(lib):
+        x = _t(lib, [1, 0, 3], dtypes[0], device)
+        y = _t(lib, _Y if "float" in dtypes[1] else [1, 1, 0], dtypes[1], device)
+        return getattr(lib.nn.functional, loss)(x, y, reduction=reduction)
+
+    _same(f, torch, device)
+
+
+@pytest.mark.parametrize("loss", _LOSSES)
+@pytest.mark.parametrize("dtypes", [("float16", "float32"), ("float32", "float16"), ("float32", "float64"),
+                                    ("float64", "float32"), ("float32", "float32")])
+@pytest.mark.parametrize("shapes", [((3,), (3,)), ((), (3,)), ((3,), ()), ((), ())])
+def test_n11_n12_losses_of_mixed_floats(device, torch, loss, dtypes, shapes):
+    """The result's dtype is torch's (huber's is the input's; the others' the promoted dtype of the
+    broadcast pair, so a 0-d input is no scalar) and so is the gradient's."""
+    out = []
+    for lib in (gradlite, torch):
+        x = _t(lib, np.resize(_X, shapes[0]), dtypes[0], device).requires_grad_()
+        y = _t(lib, np.resize(_Y, shapes[1]), dtypes[1], device).requires_grad_()
+        with pytest.warns(UserWarning) if shapes[0] != shapes[1] else _nothing():
+            z = getattr(lib.nn.functional, loss)(x, y)
+        out.append([z])
+        if loss != "huber_loss" or dtypes[0] == dtypes[1]:  # (torch's huber backward: "Found dtype")
+            z.backward()
+            out[-1] += [x.grad, y.grad]
+    for g, t in zip(*out, strict=True):
+        assert_close(g, t, rtol=2e-3, atol=1e-3)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float32", "float64"), ("float16", "float32"),
+                                    ("float32", "float16"), ("float32", "int64"), ("float32", "bool"),
+                                    ("int64", "float32")])
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("extra", [None, "weight", "pos_weight"])
+def test_n12_bce_with_logits_has_the_targets_dtype(device, torch, dtypes, shape, extra):
+    def f(lib):
+        x = _t(lib, np.resize(_X, shape), dtypes[0], device)
+        y = _t(lib, np.resize([1.0, 0.0, 0.25], shape), dtypes[1], device)
+        kw = {} if extra is None else {extra: _t(lib, np.resize([2.0, 0.5, 1.5], shape), "float64", device)}
+        if not x.dtype.is_floating_point:
+            return lib.nn.functional.binary_cross_entropy_with_logits(x, y, **kw)
+        x.requires_grad_()
+        z = lib.nn.functional.binary_cross_entropy_with_logits(x, y, **kw)
+        z.backward()
+        return z, x.grad
+
+    g, t = _outcome(f, gradlite), _outcome(f, torch)
+    if isinstance(t, type):
+        assert g is t
+        return
+    assert not isinstance(g, type), f"gradlite raised {g.__name__}"
+    for a, b in zip(g, t, strict=True):
+        assert_close(a, b, rtol=2e-3, atol=1e-3)

@@ -10,6 +10,7 @@ import warnings
 from gradlite import dtypes
 from gradlite.ops._base import apply
 from gradlite.ops.pointwise import where
+from gradlite.ops.shape import broadcast_tensors
 from gradlite.tensor import Size, Tensor, _dtype_of
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -42,6 +43,21 @@ def _need_float(kernel: str, *ts) -> None:
             raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
 
 
+def _kernel_pair(kernel: str, x: Tensor, t: Tensor) -> tuple:
+    """NotImplementedError where the promoted dtype of input and target is not floating (PyTorch's kernel
+    runs in it: an integer input with a float target works); a bool operand of a float one is cast (its
+    kernel takes it, where subtraction refuses bools)."""
+    a, b = _dtype_of(x._data), _dtype_of(t._data)
+    if not (a.is_floating_point or b.is_floating_point):
+        name = dtypes.TORCH_NAMES[dtypes.promote(a, dtypes.DIM, b, dtypes.DIM).name]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
+    if a.name == "bool":
+        x = x.to(b)
+    elif b.name == "bool":
+        t = t.to(a)
+    return x, t
+
+
 def _not_differentiable(op: str, arg: str, t) -> None:
     """PyTorch has no derivative for some loss arguments (class weights, pos_weight) and refuses them."""
     from gradlite.autograd.grad_mode import state
@@ -53,8 +69,8 @@ def _not_differentiable(op: str, arg: str, t) -> None:
         )
 
 
-def _pair(x: Tensor, target: Tensor, op: str) -> None:
-    """Type checks and PyTorch's warning for a target that only broadcasts to the input."""
+def _pair(x: Tensor, target: Tensor, op: str) -> tuple:
+    """Type checks and PyTorch's warning for a target that only broadcasts to the input; both broadcast."""
     if not isinstance(x, Tensor) or not isinstance(target, Tensor):
         bad = x if not isinstance(x, Tensor) else target
         raise TypeError(f"{op}(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}")
@@ -66,6 +82,9 @@ def _pair(x: Tensor, target: Tensor, op: str) -> None:
             UserWarning,
             stacklevel=3,
         )
+        # PyTorch broadcasts before its kernel: a 0-d operand then promotes as a tensor, not as a scalar
+        x, target = broadcast_tensors(x, target)
+    return x, target
 
 
 def mse_loss(
@@ -78,8 +97,8 @@ def mse_loss(
 ) -> Tensor:
     """Mean squared error ``(input - target)**2``, reduced; input and target broadcast (with a warning)."""
     reduction = _reduction(reduction, size_average, reduce)
-    _pair(input, target, "mse_loss")
-    _need_float("mse_cpu", input, target)
+    input, target = _pair(input, target, "mse_loss")
+    input, target = _kernel_pair("mse_cpu", input, target)
     d = input - target
     loss = d * d
     if weight is not None:
@@ -97,7 +116,7 @@ def l1_loss(
 ) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced."""
     reduction = _reduction(reduction, size_average, reduce)
-    _pair(input, target, "l1_loss")
+    input, target = _pair(input, target, "l1_loss")
     loss = (input - target).abs()
     if weight is not None:
         loss = loss * weight
@@ -109,8 +128,8 @@ def smooth_l1_loss(
 ) -> Tensor:
     """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``), reduced."""
     reduction = _reduction(reduction, size_average, reduce)
-    _pair(input, target, "smooth_l1_loss")
-    _need_float("smooth_l1_cpu", input, target)
+    input, target = _pair(input, target, "smooth_l1_loss")
+    input, target = _kernel_pair("smooth_l1_cpu", input, target)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = (input - target).abs()
@@ -126,14 +145,23 @@ def huber_loss(
 ) -> Tensor:
     """``0.5 d**2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``d = input - target``."""
     reduction = _reduction(reduction)
-    _pair(input, target, "huber_loss")
-    _need_float("huber_cpu", input, target)
+    input, target = _pair(input, target, "huber_loss")
+    x_dt, t_dt = _dtype_of(input._data), _dtype_of(target._data)
+    if not x_dt.is_floating_point and t_dt.is_floating_point:
+        # PyTorch's result has the input's dtype (float16 input, float32 target: float16)
+        raise RuntimeError(
+            f"result type {dtypes.TORCH_NAMES[t_dt.name]} can't be cast to the desired output type "
+            f"{dtypes.TORCH_NAMES[x_dt.name]}"
+        )
+    input, target = _kernel_pair("huber_cpu", input, target)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (input - target).abs()
     small = ~(d >= delta)
     dq = where(small, d, 0.0)  # (as smooth_l1_loss)
     loss = where(small, 0.5 * dq * dq, delta * (d - 0.5 * delta))
+    if t_dt is not x_dt:
+        loss = loss.to(x_dt)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -211,7 +239,19 @@ def binary_cross_entropy_with_logits(
             f"Target size ({Size(target._data.shape)}) must be the same as input size "
             f"({Size(input._data.shape)})"
         )
-    _need_float("log_sigmoid_cpu", input, target)
+    _need_float("log_sigmoid_cpu", input)
+    t_dt = _dtype_of(target._data)
+    if t_dt.name == "bool":
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+            "`logical_xor()` operator instead."
+        )
+    if not t_dt.is_floating_point:
+        # PyTorch computes the loss in place into (1 - target): its result has the target's dtype
+        raise RuntimeError(
+            f"result type {dtypes.TORCH_NAMES[input.dtype.name]} can't be cast to the desired output type "
+            f"{dtypes.TORCH_NAMES[t_dt.name]}"
+        )
     _not_differentiable("binary_cross_entropy_with_logits", "weight", weight)
     xp = input._device.backend.xp
     x, t = input._data, target._data
@@ -230,6 +270,7 @@ def binary_cross_entropy_with_logits(
             ),
             weight,
             reduction,
+            t_dt,
         )
     _not_differentiable("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     pw = pos_weight._data
@@ -253,11 +294,16 @@ def binary_cross_entropy_with_logits(
         ),
         weight,
         reduction,
+        t_dt,
     )
 
 
-def _reduce_w(loss: Tensor, weight, reduction: str) -> Tensor:
-    return _reduce(loss if weight is None else loss * weight, reduction)
+def _reduce_w(loss: Tensor, weight, reduction: str, dtype) -> Tensor:
+    if weight is not None:
+        loss = loss * weight
+    if loss.dtype is not dtype:  # (the target's dtype, as PyTorch's in-place computation)
+        loss = loss.to(dtype)
+    return _reduce(loss, reduction)
 
 
 def kl_div(
