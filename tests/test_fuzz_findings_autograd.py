@@ -86,3 +86,42 @@ def test_n13_inplace_on_multi_output_view_allowed(device, torch):
         x.sum().backward()
         out.append(x)
     assert_close(out[0], out[1])
+
+
+_OVERLAP_CASES = {
+    "sub_row": lambda x: x.sub_(x[-1]),
+    "isub_row": lambda x: x.__isub__(x[-1]),
+    "add_first_rows": lambda x: x[:2].add_(x[1:]),
+    "add_element": lambda x: x.add_(x[0, 0]),
+    "div_row": lambda x: x.div_(x[-1]),
+    "copy_row": lambda x: x.copy_(x[-1]),
+    "lerp_row": lambda x: x.lerp_(x[-1], 0.5),
+    "mul_transposed": lambda x: x[:2, :2].mul_(x[:2, :2].t()),
+    "add_self": lambda x: x.add_(x),
+    "add_same_elements": lambda x: x.add_(x.view(6).view(3, 2)),
+    "add_other_row": lambda x: x[0].add_(x[1]),
+    "copy_other_row": lambda x: x[0].copy_(x[1]),
+    "add_strided": lambda x: x.view(6)[::2].add_(x.view(6)[1::2]),
+}
+
+
+@pytest.mark.parametrize("case", list(_OVERLAP_CASES))
+@pytest.mark.parametrize("grad", [False, True])
+def test_n14_partial_overlap_of_operand_raises(device, torch, case, grad):
+    """PyTorch raises when an operand partly overlaps the written-to tensor; an operand with exactly its
+    elements, a disjoint one or a non-dense one is computed."""
+    out = []
+    for lib in (gradlite, torch):
+        x = lib.arange(6.0, device=device).reshape(3, 2)
+        if grad:
+            x = x.requires_grad_() * 1
+        try:
+            _OVERLAP_CASES[case](x)
+            out.append(x)
+        except RuntimeError as err:
+            out.append(str(err))
+    if isinstance(out[1], str):
+        assert "refer to a single memory location" in out[1]
+        assert out[0] == out[1]
+    else:
+        assert_close(out[0], out[1])

@@ -496,9 +496,6 @@ KNOWN_ERRORS = [
     # torch does not check the dtype of an in-place scan on an empty tensor (cumsum_ of an empty bool)
     ("torch", None, lambda g, t, vs: t is None and "can't be cast" in _msg(g) and any(
         v.numel() == 0 for v in vs)),
-    # N14: an in-place op whose other operand partly overlaps the written tensor (x.sub_(x[-1])): torch
-    # raises, gradlite computes it (NumPy buffers the overlap)
-    ("N14", None, lambda g, t, vs: g is None and "refer to a single memory location" in _msg(t)),
 ]
 
 

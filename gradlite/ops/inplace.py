@@ -46,6 +46,46 @@ def check_inplace(x: Tensor, op: str | None = None) -> None:
         )
 
 
+PARTIAL_OVERLAP_ERROR = (
+    "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+
+
+def check_overlap(x: Tensor, y: Tensor) -> None:
+    """Raise, as PyTorch, when the operand ``y`` of an in-place op on ``x`` partly overlaps ``x``
+    (``x.sub_(x[-1])``: the result would depend on the order elements are written in). Only views of one
+    root are compared; as PyTorch, an operand that is exactly ``x``'s elements is fine and one that is not
+    dense is not checked."""
+    xm, ym = x._meta, y._meta
+    if y is x or not (xm or ym):
+        return
+    xr, yr = xm.get("base") if xm else None, ym.get("base") if ym else None
+    if (x if xr is None else xr) is not (y if yr is None else yr):
+        return
+    xd, yd = x._data, y._data
+    if not (_dense(xd) and _dense(yd)):
+        return
+    xb, yb = views._pointer(xd), views._pointer(yd)
+    xe, ye = xb + xd.nbytes, yb + yd.nbytes
+    if (xb == yb and xe == ye and xd.strides == yd.strides) or xb >= ye or yb >= xe:
+        return
+    raise RuntimeError(PARTIAL_OVERLAP_ERROR)
+
+
+def _dense(a) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense`` (False for an empty array: it overlaps nothing)."""
+    st = getattr(a, "strides", None)
+    if st is None or a.size == 0:
+        return False
+    expected = a.itemsize
+    for s, n in sorted((s, n) for s, n in zip(st, a.shape, strict=True) if n != 1):
+        if s != expected:
+            return False
+        expected *= n
+    return True
+
+
 def shares_elements(a) -> bool:
     """Whether several elements of array ``a`` are one memory location (a zero stride on a dim longer than
     1: an expanded view). Checked before every in-place write, on every backend: NumPy marks such views
@@ -131,6 +171,9 @@ def in_place(fn, x: Tensor, args: tuple, kwargs: dict | None = None, saves_self:
     ``original_self``), so ``y *= w`` stays differentiable.
     """
     check_inplace(x, op)
+    for a in args:
+        if isinstance(a, Tensor):
+            check_overlap(x, a)
     src = x
     if saves_self and state.grad_enabled and (
         x._requires_grad or any(getattr(a, "_requires_grad", False) for a in args)
@@ -167,6 +210,8 @@ def _inplace(fn, op, saves_self=False):
             elif isinstance(y, Tensor):
                 if state.grad_enabled and (x._requires_grad or y._requires_grad):
                     return general(x, y)
+                if y._meta or x._meta:
+                    check_overlap(x, y)
                 yd = y._data
                 if y._device is not x._device or (yd.dtype is not xd.dtype and yd.dtype != xd.dtype):
                     return general(x, y)
@@ -321,6 +366,7 @@ def copy_(x: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     check_inplace(x, "copy_")
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    check_overlap(x, src)
     src = src.to(x._device).to(x.dtype)
     moved = src.expand(x._data.shape) if src._data.shape != x._data.shape else src
     result = apply("CopyBackwards", moved._data, (x, moved), (zero, lambda gy: gy))
