@@ -112,3 +112,44 @@ def test_n12_bce_with_logits_has_the_targets_dtype(device, torch, dtypes, shape,
     assert not isinstance(g, type), f"gradlite raised {g.__name__}"
     for a, b in zip(g, t, strict=True):
         assert_close(a, b, rtol=2e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("bounds", [("bool", "bool"), ("bool", None), (None, "bool"), ("int64", "bool"),
+                                    ("int64", "int64")])
+@pytest.mark.parametrize("x_dtype", ["bool", "int64"])
+def test_n32_clamp_of_bools_with_tensor_bounds(device, torch, bounds, x_dtype):
+    def f(lib):
+        lo, hi = (None if d is None else _t(lib, v, d, device) for d, v in zip(bounds, ([0, 0, 1], [1, 0, 1]),
+                                                                              strict=True))
+        return lib.clamp(_t(lib, [1, 0, 0], x_dtype, device), lo, hi)
+
+    _same(f, torch, device)
+
+
+@pytest.mark.parametrize("w_dtype", ["int64", "bool", "float64", "float16", "float32"])
+@pytest.mark.parametrize("w_shape", [(), (3,)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_n28_lerp_with_a_weight_of_another_dtype(device, torch, w_dtype, w_shape, dtype):
+    """PyTorch takes a 0-d weight of any dtype; a weight with dimensions must have the input's dtype.
+    (With a bool weight torch's backward raises, computing 1 - weight: gradlite's gives the gradient.)"""
+    def f(lib):
+        x = _t(lib, [1.0, -2.0, 0.5], dtype, device).requires_grad_()
+        w = np.resize([1, 0, 1], w_shape) if w_dtype in ("int64", "bool") else np.resize(0.3, w_shape)
+        w = _t(lib, w, w_dtype, device)
+        if w.dtype.is_floating_point:
+            w.requires_grad_()
+        z = lib.lerp(x, _t(lib, [3.0, 5.0, -1.0], dtype, device), w)
+        if w_dtype != "bool":
+            z.sum().backward()
+        return z, x.grad, w.grad
+
+    g, t = _outcome(f, gradlite), _outcome(f, torch)
+    if isinstance(t, type):
+        assert g is t
+        return
+    assert not isinstance(g, type), f"gradlite raised {g.__name__}"
+    assert type(g[0].grad_fn).__name__ == type(t[0].grad_fn).__name__
+    for a, b in zip(g, t, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert_close(a, b, rtol=1e-3, atol=1e-3)

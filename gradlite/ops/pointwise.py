@@ -478,6 +478,8 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
         return _clamp_scalar(x, min, max)
     y = x
     lo, hi = min, max
+    if x.dtype is dtypes.bool_ and all(isinstance(t, Tensor) and t.dtype is dtypes.bool_ for t in (lo, hi)):
+        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")  # (PyTorch's kernel)
     if lo is not None:
         y = _clamp_side(y, lo, True)
     if hi is not None:
@@ -574,7 +576,9 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
             f"\"lerp_kernel_scalar\" not implemented for '{dtypes.TORCH_NAMES[x.dtype.name]}'"
         )
     if isinstance(weight, Tensor) and _dtype_of(weight._data) is not _dtype_of(x._data):
-        raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")
+        if weight.dim() != 0:
+            raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")
+        weight = weight.to(x.dtype)  # PyTorch takes a 0-d weight of any dtype (as a number)
     xd, ed = operands(x, end, "lerp")
     w = weight._data if isinstance(weight, Tensor) else weight
     # PyTorch's two-sided formula: exact at w = 1, and the same infinities (lerp(0.5, inf, 0.7) is NaN)
