@@ -80,3 +80,53 @@ def test_einsum_repeated_subscript_sizes(device, torch, eq, shapes):
     arrays = [np.arange(np.prod(s), dtype=np.float64).reshape(s) for s in shapes]
     _same(lambda: gl.einsum(eq, *[gl.tensor(a, device=device) for a in arrays]),
           lambda: torch.einsum(eq, *[torch.tensor(a) for a in arrays]))
+
+
+# N6: dropout of a bool or integer tensor: zeros of its dtype for p = 1, PyTorch's cast error otherwise
+@pytest.mark.parametrize("dtype", ["bool", "int64", "uint8"])
+@pytest.mark.parametrize("p, inplace", [(1.0, False), (1.0, True), (0.5, False), (0.0, False)])
+def test_dropout_of_non_float(device, torch, dtype, p, inplace):
+    x = np.array([1, 0, 1], dtype=dtype)
+    yg = _same(lambda: gl.nn.functional.dropout(gl.tensor(x, device=device), p=p, inplace=inplace),
+               lambda: torch.nn.functional.dropout(torch.tensor(x), p=p, inplace=inplace))
+    if yg is None:
+        y = gl.nn.functional.dropout(gl.tensor(x, device=device), p=p)
+        assert y.dtype == getattr(gl, dtype)
+
+
+# N8: the same invalid calls raise PyTorch's error class (its checks come in another order)
+def test_mv_of_0d(device, torch):
+    for v in [(3,), ()]:
+        assert _same(lambda v=v: gl.mv(gl.tensor(1.0, device=device), gl.ones(v, device=device)),
+                     lambda v=v: torch.mv(torch.tensor(1.0), torch.ones(v))) == "IndexError"
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("dims", [(0, 1), (0, 0), (0, -1)])
+def test_diagonal_of_low_rank(device, torch, shape, dims):
+    _same(lambda: gl.diagonal(gl.ones(shape, device=device), 0, *dims),
+          lambda: torch.diagonal(torch.ones(shape), 0, *dims))
+
+
+@pytest.mark.parametrize(
+    "n, target", [(0, [1, 0, 3, 2]), (3, [1, 0, 2, 2]), (3, [1]), (3, 1), (0, []), (3, [[1]])]
+)
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_nll_loss_of_1d_input(device, torch, n, target, reduction):
+    x = np.linspace(-1, 1, n)
+    t = np.array(target, dtype=np.int64)
+    _same(lambda: gl.nn.functional.nll_loss(gl.tensor(x, device=device), gl.tensor(t, device=device),
+                                            reduction=reduction),
+          lambda: torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor(t), reduction=reduction))
+    if t.shape == x.shape:
+        return  # (cross_entropy takes a target of the input's shape as class probabilities)
+    _same(lambda: gl.nn.functional.cross_entropy(gl.tensor(x, device=device), gl.tensor(t, device=device)),
+          lambda: torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t)))
+
+
+# N5: constant padding narrows by each negative pad first: a crop larger than the dim raises
+@pytest.mark.parametrize("pad", [(-4, 0), (-3, 0), (-2, -1), (2, -4), (-4, 2), (-1, -1), (1, -3), (-5, 3)])
+def test_pad_negative_beyond_dim(device, torch, pad):
+    x = np.arange(6.0).reshape(2, 3)
+    _same(lambda: gl.nn.functional.pad(gl.tensor(x, device=device), pad),
+          lambda: torch.nn.functional.pad(torch.tensor(x), pad))

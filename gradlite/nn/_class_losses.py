@@ -20,6 +20,12 @@ def _class_input(input: Tensor, target: Tensor, op: str):
             else "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor"
         )
     if input.dim() == 1:
+        if target.dim() == 1:  # PyTorch takes a target of one class as a 0-d one
+            if target.shape[0] != 1:
+                raise ValueError(
+                    f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
+                )
+            target = target.reshape(())
         if target.dim() != 0:
             raise RuntimeError(
                 f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, "

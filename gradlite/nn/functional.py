@@ -163,6 +163,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    if not input.dtype.is_floating_point:  # PyTorch: p = 1 multiplies by a zero of x's dtype, else its
+        if p < 1.0:  # float scale cannot be written back into an integer or bool tensor
+            name = dtypes.TORCH_NAMES[input.dtype.name]
+            raise RuntimeError(f"result type Float can't be cast to the desired output type {name}")
+        from gradlite.tensor import _make
+
+        b = input._device.backend
+        with b.context(input._device.index):
+            zero = _make(b.xp.zeros((), dtype=input._data.dtype), input._device)
+        return input.mul_(zero) if inplace else input * zero
     from gradlite.creation import rand_like
 
     # the mask is a constant: the gradient is gy * mask / (1 - p), zero where dropped

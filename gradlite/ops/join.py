@@ -214,11 +214,8 @@ def pad(x: Tensor, pad: tuple, mode: str = "constant", value: float | None = Non
         d = len(shape) - 1 - k
         lo, hi = pad[2 * k], pad[2 * k + 1]
         new[d] = shape[d] + lo + hi
-        if new[d] < 0:
-            raise RuntimeError(
-                f"The input size {shape[d]}, plus negative padding {lo} and {hi} resulted in a negative "
-                f"output size, which is invalid. Check dimension {d} of your input."
-            )
+        if shape[d] + min(lo, 0) + min(hi, 0) < 0:  # PyTorch narrows by each negative pad before padding
+            raise RuntimeError("narrow(): length must be non-negative.")
         # negative padding crops the input: read from max(-lo, 0), write to max(lo, 0)
         n = shape[d] - max(-lo, 0) - max(-hi, 0)
         src[d] = slice(max(-lo, 0), max(-lo, 0) + max(n, 0))

@@ -33,6 +33,8 @@ def bmm(x: Tensor, y: Tensor) -> Tensor:
 @tensor_method()
 def mv(x: Tensor, v: Tensor) -> Tensor:
     """Matrix-vector product: (n, m) @ (m,) -> (n,)."""
+    if x.dim() == 0:  # (PyTorch reads x.size(0) first)
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if x.dim() != 2 or v.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {x.dim()}, {v.dim()}")
     if x._data.shape[1] != v._data.shape[0]:
@@ -96,8 +98,6 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """Diagonal ``offset`` of the (dim1, dim2) planes, as the last dim: (n, m) -> (min(n, m),)."""
     nd = x.dim()
-    if nd < 2:
-        raise RuntimeError(f"diagonal dimensions requires ndim larger than 2 but got {nd}")
     d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
