@@ -153,3 +153,20 @@ def test_n28_lerp_with_a_weight_of_another_dtype(device, torch, w_dtype, w_shape
         assert (a is None) == (b is None)
         if a is not None:
             assert_close(a, b, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("op", ["addcmul", "addcdiv"])
+@pytest.mark.parametrize("dtypes", [("float64", "float32", "float32"), ("float64", "float16", "float32"),
+                                    ("float32", "float16", "float16"), ("float64", "int64", "float32"),
+                                    ("float32", "float32", "float32")])
+def test_n15_addcmul_addcdiv_compute_in_the_promoted_dtype(device, torch, op, dtypes):
+    """tensor1 * tensor2 is not rounded to their own (lower) dtype before the sum: exact as torch."""
+    vals = ([1.0, 2.0, -3.0], [0.1, 1 / 3, 2.7182817], [3.1415927, 0.3, 1 / 7])
+    if dtypes[1] == "int64":
+        vals = (vals[0], [1, 3, -2], vals[2])
+
+    def f(lib):
+        a, b, c = (_t(lib, v, d, device) for v, d in zip(vals, dtypes, strict=True))
+        return getattr(lib, op)(a, b, c, value=0.7)
+
+    _same(f, torch, device, rtol=1e-15 if dtypes[0] == "float64" else 1e-6, atol=0)

@@ -272,9 +272,6 @@ KNOWN_VALUES = [
     # x.sub_(x, alpha=2) near float32's max: torch's fused multiply-add does not overflow where x - 2x does
     ("fma", {"sub_(y, alpha=2)"}, lambda ins, g, t: any(
         v.dtype.is_floating_point and bool((v.abs() > 1e37).any()) for v in ins)),
-    # N15: addcmul / addcdiv of mixed float dtypes compute tensor1 * tensor2 in their own dtype before the
-    # promotion (float32 rounding in a float64 result)
-    ("N15", {"addcmul", "addcdiv"}, lambda ins, g, t: True),
     # NaN / inf into a LAPACK routine: the result is the library's (zeros or NaN in other places)
     (
         "LAPACK",

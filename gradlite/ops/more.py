@@ -27,6 +27,9 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
         value = int(value)  # (an integer result: PyTorch casts the value to it)
     with no_grad():
         out = input + value * tensor1 * tensor2
+        if out.dtype is not tensor1.dtype or out.dtype is not tensor2.dtype:
+            # PyTorch computes in the promoted dtype (float32 factors of a float64 input: no float32 rounding)
+            out = input + value * tensor1.to(out.dtype) * tensor2.to(out.dtype)
     return apply(
         "AddcmulBackward0",
         out._data,
@@ -49,6 +52,8 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
         )
     with no_grad():
         out = input + value * tensor1 / tensor2
+        if out.dtype is not tensor1.dtype or out.dtype is not tensor2.dtype:
+            out = input + value * tensor1.to(out.dtype) / tensor2.to(out.dtype)  # (as addcmul)
     return apply(
         "AddcdivBackward0",
         out._data,
