@@ -125,3 +125,48 @@ def test_n14_partial_overlap_of_operand_raises(device, torch, case, grad):
         assert out[0] == out[1]
     else:
         assert_close(out[0], out[1])
+
+
+def _mul_function(lib, grad_a, grad_b):
+    class Mul(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            return grad_a(g), grad_b(g)
+
+    return Mul
+
+
+@pytest.mark.parametrize(
+    "grad_a, grad_b",
+    [
+        (lambda g: g * 2, lambda g: g * 3),  # b does not require grad: its gradient is dropped
+        (lambda g: g * 2, lambda g: g.sum()),  # even of a wrong shape
+        (lambda g: g.double() * 2, lambda g: None),  # another floating dtype: cast
+        (lambda g: g.half(), lambda g: g),
+    ],
+    ids=["unused", "unused_wrong_shape", "float64", "float16"],
+)
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_n17_custom_function_gradient_dropped_or_cast(device, torch, grad_a, grad_b, create_graph):
+    out = []
+    for lib in (gradlite, torch):
+        a = lib.ones(3, device=device, requires_grad=True)
+        b = lib.ones(3, device=device)
+        y = _mul_function(lib, grad_a, grad_b).apply(a, b).sum()
+        (ga,) = lib.autograd.grad(y, a, create_graph=create_graph)
+        out.append(ga)
+    assert_close(out[0], out[1])
+    assert out[0].dtype == gradlite.float32
+
+
+def test_n17_custom_function_wrong_shape_still_raises(device):
+    """gradlite stays stricter than PyTorch for an input that requires grad: a wrong shape raises."""
+    a = gradlite.ones(3, device=device, requires_grad=True)
+    b = gradlite.ones(3, device=device, requires_grad=True)
+    y = _mul_function(gradlite, lambda g: g, lambda g: g.sum()).apply(a, b).sum()
+    with pytest.raises(RuntimeError, match="invalid gradient at index 1"):
+        y.backward()

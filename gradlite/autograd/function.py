@@ -3,8 +3,10 @@
 
 The ctx *is* the graph node (``y.grad_fn``, named ``<ClassName>Backward``), as in PyTorch. Its one
 backward callable returns a gradient per forward argument. gradlite is stricter than PyTorch here: a
-backward that returns the wrong number of gradients, or a gradient of the wrong shape, dtype or device,
-raises a RuntimeError naming the function and the index, instead of being silently broadcast or cast.
+backward that returns the wrong number of gradients, or a gradient of the wrong shape, kind of dtype or
+device, raises a RuntimeError naming the function and the index, instead of being silently broadcast or
+cast. As PyTorch, a gradient of another floating dtype is cast, and one for an input that does not require
+grad is dropped.
 Saved outputs are kept as arrays (never as tensors pointing back at the node), so no reference cycle
 exists between the node and its outputs.
 """
@@ -248,6 +250,9 @@ def _backward_fn(cls, ctx, in_meta, out_meta):
                 raise RuntimeError(
                     f"{name} returned a {type(gx).__name__} as gradient {i}; expected a Tensor or None"
                 )
+            if ctx._edges[i] is None:  # an input that does not require grad: dropped, as PyTorch
+                result = result[:i] + (None,) + result[i + 1 :]
+                continue
             shape, dt, dev = meta
             if gx._data.shape != shape:
                 raise RuntimeError(
@@ -256,10 +261,14 @@ def _backward_fn(cls, ctx, in_meta, out_meta):
                     f"shape {Size(shape)} (gradlite does not broadcast the gradients of custom functions)"
                 )
             if gx._data.dtype != dt:
-                raise RuntimeError(
-                    f"{name} returned an invalid gradient at index {i} - expected dtype "
-                    f"{_name(dt)} but got {gx.dtype}"
-                )
+                want = _name(dt)
+                if not (gx.dtype.is_floating_point and want.is_floating_point):
+                    raise RuntimeError(
+                        f"{name} returned an invalid gradient at index {i} - expected dtype {want} but got "
+                        f"{gx.dtype}"
+                    )
+                gx = gx.to(want)  # another floating dtype is cast, as PyTorch
+                result = result[:i] + (gx,) + result[i + 1 :]
             if gx._device is not dev:
                 raise RuntimeError(
                     f"{name} returned an invalid gradient at index {i} - expected device {dev} but got "
