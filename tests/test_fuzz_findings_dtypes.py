@@ -170,3 +170,19 @@ def test_n15_addcmul_addcdiv_compute_in_the_promoted_dtype(device, torch, op, dt
         return getattr(lib, op)(a, b, c, value=0.7)
 
     _same(f, torch, device, rtol=1e-15 if dtypes[0] == "float64" else 1e-6, atol=0)
+
+
+@pytest.mark.parametrize("eq", ["i,i->", "i,i->i", "i,j->ij", "i,j", "i,j->", ",i->i", "ij,j->ij", "ij,j->i",
+                                "i,i,i->i", "i,i,i->", "i,j,i->"])
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float16"), ("float32", "int64"),
+                                    ("float32", "float32")])
+def test_n24_einsum_of_two_dtypes(device, torch, eq, dtypes):
+    """A pair with nothing to sum is multiplied (promoting); a contraction needs one dtype, as torch."""
+    terms = eq.split("->")[0].split(",")
+
+    def f(lib):
+        ops = [_t(lib, np.resize([0.5, -1.0, 2.0, 3.0], (3,) * len(s)), dtypes[k % 2], device)
+               for k, s in enumerate(terms)]
+        return lib.einsum(eq, *ops)
+
+    _same(f, torch, device, rtol=1e-3)

@@ -462,8 +462,6 @@ KNOWN_ERRORS = [
     # N21: vector_norm(ord=-inf or 0-size max) of a tensor with no elements raises even when the reduced
     # dims are not empty (x of shape (4, 0) over dim 0); torch gives an empty result
     ("N21", None, lambda g, t, vs: t is None and "on an empty tensor" in _msg(g)),
-    # N24: einsum of float32 and float64 operands raises; torch promotes
-    ("N24", "einsum", lambda g, t, vs: t is None and "to have the same dtype" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
     # N27: the gradient of qr for a rank-deficient matrix raises LinAlgError (a singular R); torch returns

@@ -298,7 +298,11 @@ def _contract(x: Tensor, lx: str, y: Tensor, ly: str, later: str, sizes: dict) -
     xm = x.permute([lx.index(c) for c in batch + xo + summed]) if x.dim() else x
     ym = y.permute([ly.index(c) for c in batch + summed + yo]) if y.dim() else y
     nb, nx, ny, nk = (_prod(sz[c] for c in cs) for cs in (batch, xo, yo, summed))
-    z = xm.reshape(nb, nx, nk) @ ym.reshape(nb, nk, ny)
+    if not summed and x.dtype is not y.dtype:
+        # PyTorch multiplies a pair with nothing to sum (promoting); only its bmm needs one dtype
+        z = xm.reshape(nb, nx, 1) * ym.reshape(nb, 1, ny)
+    else:
+        z = xm.reshape(nb, nx, nk) @ ym.reshape(nb, nk, ny)
     lz = "".join(batch + xo + yo)
     return z.reshape([sz[c] for c in lz]), lz
 
