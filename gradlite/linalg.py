@@ -32,11 +32,19 @@ def _max(x: Tensor, dim, keepdim: bool, smallest: bool = False) -> Tensor:
     axes = reduce_dims(dim, x.dim())
     xp = x._device.backend.xp
     f = xp.min if smallest else xp.max
-    if x.numel() == 0:
-        raise RuntimeError(
-            f"linalg.vector_norm cannot compute the {'-inf' if smallest else 'inf'} norm on an empty tensor "
-            "because the operation does not have an identity"
-        )
+    if x.numel() == 0:  # (an empty result is fine: only an empty reduced dim has no identity)
+        name = "-inf" if smallest else "inf"
+        if dim is None:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {name} norm on an empty tensor because the operation "
+                "does not have an identity"
+            )
+        for d, a in zip((dim,) if isinstance(dim, int) else dim, axes, strict=True):
+            if x._data.shape[a] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {name} norm on the dimension {d}because this "
+                    "dimension is empty and the operation does not have an identity"
+                )
     m = f(x._data, axis=axes, keepdims=True)
     from gradlite.tensor import _make
 
@@ -79,6 +87,8 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return _two_norm(x, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):  # from the singular values: their sum, the largest, the smallest
+        if ord != "nuc" and 0 in (x.shape[d0], x.shape[d1]):
+            return _empty_max(x, (d0, d1), keepdim, ord < 0, -1)
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
         out = s.sum(-1) if ord == "nuc" else s.amax(-1) if ord == 2 else s.amin(-1)
         return out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1)) if keepdim else out
@@ -86,9 +96,24 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # 1-norms: the max/min absolute column sum; inf-norms: the max/min absolute row sum
     summed, other = (d0, d1) if abs(ord) == 1 else (d1, d0)
+    if x.shape[other] == 0:
+        return _empty_max(x, (d0, d1), keepdim, ord < 0, other - (not keepdim and summed < other))
     s = x.abs().sum(summed, keepdim=True)
     out = _max(s, other, True, smallest=ord < 0)
     return out if keepdim else out.squeeze((d0, d1))
+
+
+def _empty_max(x: Tensor, dims: tuple, keepdim: bool, smallest: bool, dim: int) -> Tensor:
+    """PyTorch's matrix norm whose max / min reduces an empty dim: zeros that need no gradient for the
+    max, amin's IndexError (naming ``dim``, as PyTorch's call of it) for the min."""
+    if smallest:
+        raise IndexError(f"amin(): Expected reduction dim {dim} to have non-zero size.")
+    from gradlite.tensor import _make
+
+    shape = tuple(1 if i in dims else n for i, n in enumerate(x.shape) if keepdim or i not in dims)
+    b = x._device.backend
+    with b.context(x._device.index):
+        return _make(b.xp.zeros(shape, dtype=x._data.dtype), x._device)
 
 
 def norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -130,3 +130,45 @@ def test_pad_negative_beyond_dim(device, torch, pad):
     x = np.arange(6.0).reshape(2, 3)
     _same(lambda: gl.nn.functional.pad(gl.tensor(x, device=device), pad),
           lambda: torch.nn.functional.pad(torch.tensor(x), pad))
+
+
+# N21: the inf / -inf vector norm of an empty tensor raises only when a reduced dim is empty
+@pytest.mark.parametrize(
+    "shape, dim, keepdim",
+    [((4, 0), 0, False), ((4, 0), 0, True), ((4, 0), -1, False), ((4, 0), 1, False), ((4, 0), None, False),
+     ((4, 0), (0, 1), False), ((2, 0, 3), (0, 2), False), ((0,), 0, False), ((4, 0), (-2,), False)],
+)
+@pytest.mark.parametrize("ord", [float("inf"), -float("inf")])
+def test_vector_norm_inf_of_empty(device, torch, shape, dim, keepdim, ord):
+    eg = _same(lambda: gl.linalg.vector_norm(gl.zeros(shape, device=device), ord, dim, keepdim),
+               lambda: torch.linalg.vector_norm(torch.zeros(shape), ord, dim, keepdim))
+    if eg is None:
+        y = gl.linalg.vector_norm(gl.zeros(shape, device=device), ord, dim, keepdim)
+        assert tuple(y.shape) == tuple(torch.linalg.vector_norm(torch.zeros(shape), ord, dim, keepdim).shape)
+
+
+# N30: a matrix norm whose max reduces an empty dim is 0 (no gradient), its min raises amin's IndexError
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (2, 3, 0), (2, 0, 3), (0, 0), (2, 0, 0)])
+@pytest.mark.parametrize("ord", [2, -2, 1, -1, float("inf"), -float("inf"), "nuc", "fro"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_matrix_norm_of_empty(device, torch, shape, ord, keepdim):
+    xg = gl.zeros(shape, device=device, requires_grad=True)
+    xt = torch.zeros(shape, requires_grad=True)
+    eg = _same(lambda: gl.linalg.matrix_norm(xg, ord, keepdim=keepdim),
+               lambda: torch.linalg.matrix_norm(xt, ord, keepdim=keepdim))
+    if eg is None:
+        yg = gl.linalg.matrix_norm(xg, ord, keepdim=keepdim)
+        yt = torch.linalg.matrix_norm(xt, ord, keepdim=keepdim)
+        assert tuple(yg.shape) == tuple(yt.shape)
+        assert yg.requires_grad == yt.requires_grad
+    else:
+        with pytest.raises(IndexError) as eg:
+            gl.linalg.matrix_norm(xg, ord, keepdim=keepdim)
+        with pytest.raises(IndexError) as et:
+            torch.linalg.matrix_norm(xt, ord, keepdim=keepdim)
+        assert str(eg.value) == str(et.value)
+
+
+def test_norm_2_of_empty_matrix(device, torch):
+    _same(lambda: gl.linalg.norm(gl.zeros(3, 0, device=device), 2),
+          lambda: torch.linalg.norm(torch.zeros(3, 0), 2))

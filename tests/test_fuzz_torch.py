@@ -459,9 +459,6 @@ KNOWN_ERRORS = [
     ("N10", None, lambda g, t, vs: _kind(t) is AssertionError and "Padding_idx" in _msg(t)),
     # N16: linalg.matrix_power of an integer matrix raises; torch computes it
     ("N16", "linalg.matrix_power", lambda g, t, vs: t is None and "Expected a floating point" in _msg(g)),
-    # N21: vector_norm(ord=-inf or 0-size max) of a tensor with no elements raises even when the reduced
-    # dims are not empty (x of shape (4, 0) over dim 0); torch gives an empty result
-    ("N21", None, lambda g, t, vs: t is None and "on an empty tensor" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
     # N27: the gradient of qr for a rank-deficient matrix raises LinAlgError (a singular R); torch returns
@@ -469,8 +466,6 @@ KNOWN_ERRORS = [
     ("N27", None, lambda g, t, vs: t is None and "input matrix is singular" in _msg(g)),
     # N29: tensordot of a 0-d tensor with dims=1 raises; torch computes it
     ("N29", "tensordot", lambda g, t, vs: t is None and "contracted dimensions" in _msg(g)),
-    # N30: matrix_norm(ord=2 / -2) of an empty matrix raises (amax of nothing); torch gives 0
-    ("N30", None, lambda g, t, vs: t is None and "Expected reduction dim" in _msg(g)),
     # N33: nll_loss of an empty 1-D input: ValueError "input batch_size (0) to match target batch_size (0)"
     ("N33", "nll_loss", lambda g, t, vs: g is not None and t is not None and "batch_size (0)" in _msg(g)),
     # torch does not check the dtype of an in-place scan on an empty tensor (cumsum_ of an empty bool)
