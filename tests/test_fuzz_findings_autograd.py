@@ -1,10 +1,11 @@
 """Regression tests for autograd differences from PyTorch found by the differential fuzzer
 (tests/test_fuzz_torch.py), each compared with PyTorch itself."""
 
+import numpy as np
 import pytest
 
 import gradlite
-from tests.conftest import assert_close
+from tests.conftest import assert_close, to_numpy
 
 
 @pytest.mark.parametrize("shape", [(3, 0), (0,)])
@@ -170,3 +171,26 @@ def test_n17_custom_function_wrong_shape_still_raises(device):
     y = _mul_function(gradlite, lambda g: g, lambda g: g.sum()).apply(a, b).sum()
     with pytest.raises(RuntimeError, match="invalid gradient at index 1"):
         y.backward()
+
+
+@pytest.mark.parametrize("matrix", ["zero_column", "zero", "batched"])
+@pytest.mark.parametrize("which", ["Q", "R", "both"])
+def test_n27_qr_gradient_of_rank_deficient_matrix(device, torch, matrix, which):
+    """A zero on R's diagonal: PyTorch's triangular solve gives inf / nan, it does not raise. (Which of inf
+    and nan depends on whether a rounding residue divided by the zero is 0: only finiteness is compared.)"""
+    rng = np.random.default_rng(0)
+    a = {
+        "zero_column": np.c_[rng.standard_normal((4, 2)), np.zeros(4), rng.standard_normal((4, 1))],
+        "zero": np.zeros((3, 3)),
+        "batched": np.stack([rng.standard_normal((3, 3)), np.c_[np.zeros(3), rng.standard_normal((3, 2))]]),
+    }[matrix]
+    grads = []
+    for lib in (gradlite, torch):
+        x = lib.tensor(a, device=device, requires_grad=True)
+        q, r = lib.linalg.qr(x)
+        loss = {"Q": q.sum(), "R": r.sum(), "both": (q * 2).sum() + r.sum()}[which]
+        loss.backward()
+        grads.append(to_numpy(x.grad))
+    finite = np.isfinite(grads[1])
+    np.testing.assert_array_equal(np.isfinite(grads[0]), finite)
+    np.testing.assert_allclose(grads[0][finite], grads[1][finite], rtol=1e-6, atol=1e-9)

@@ -226,7 +226,26 @@ def _qr_grad(q: Tensor, r: Tensor, gq, gr, m: int, n: int) -> Tensor:
     low = mm.tril()
     sym = low + _mT(low.tril(-1))  # copyltu: the lower triangle mirrored
     b = q @ sym if gq is None else gq + q @ sym
-    return _mT(solve(r, _mT(b)))  # b R^-T = (R^-1 b^T)^T
+    try:
+        return _mT(solve(r, _mT(b)))  # b R^-T = (R^-1 b^T)^T
+    except LinAlgError:  # a rank-deficient A: a zero on R's diagonal
+        return _mT(_solve_upper(r, _mT(b)))
+
+
+def _solve_upper(r: Tensor, c: Tensor) -> Tensor:
+    """``R^-1 C`` for an upper-triangular ``R`` (..., n, n) by back substitution in differentiable ops: as
+    PyTorch's triangular solve in the QR gradient, a zero on the diagonal gives inf / nan, never an error.
+    (One op per row: only the fallback for the singular R that ``solve`` refuses.)"""
+    from gradlite.ops.join import stack
+
+    n = r.shape[-1]
+    rows: list = [None] * n
+    for i in reversed(range(n)):
+        acc = c[..., i, :]
+        if i < n - 1:
+            acc = acc - (r[..., i : i + 1, i + 1 :] @ stack(rows[i + 1 :], -2))[..., 0, :]
+        rows[i] = acc / r[..., i, i : i + 1]
+    return stack(rows, -2)
 
 
 def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
