@@ -172,3 +172,30 @@ def test_matrix_norm_of_empty(device, torch, shape, ord, keepdim):
 def test_norm_2_of_empty_matrix(device, torch):
     _same(lambda: gl.linalg.norm(gl.zeros(3, 0, device=device), 2),
           lambda: torch.linalg.norm(torch.zeros(3, 0), 2))
+
+
+# N29: tensordot broadcasts a contracted dim of size 1 (PyTorch sums the other operand over it)
+@pytest.mark.parametrize(
+    "a, b, dims",
+    [((2, 1), (3, 4), 1), ((2, 3), (1, 4), 1), ((1,), (3,), 1), ((3,), (1,), 1), ((2, 1), (0, 3), 1),
+     ((1, 3), (2, 3), 1), ((2, 1, 3), (3, 4, 2), ([1, 2], [1, 0])), ((), (3, 4), 1), ((), (3,), ([0], [0])),
+     ((), (3,), 0), ((2, 3), (3, 4), ([-1], [-2]))],
+)
+def test_tensordot_size_one_dims(device, torch, a, b, dims):
+    xa = np.arange(1.0, 1 + np.prod(a)).reshape(a)
+    xb = np.arange(2.0, 2 + np.prod(b)).reshape(b)
+    ga = gl.tensor(xa, device=device, requires_grad=True)
+    gb = gl.tensor(xb, device=device, requires_grad=True)
+    ta, tb = torch.tensor(xa, requires_grad=True), torch.tensor(xb, requires_grad=True)
+    if _same(lambda: gl.tensordot(ga, gb, dims), lambda: torch.tensordot(ta, tb, dims)) is None:
+        gl.tensordot(ga, gb, dims).sum().backward()
+        torch.tensordot(ta, tb, dims).sum().backward()
+        assert_close(ga.grad, ta.grad)
+        assert_close(gb.grad, tb.grad)
+
+
+def test_tensordot_keeps_integer_dtype(device):
+    x = gl.ones(2, 1, dtype=gl.int32, device=device)
+    y = gl.tensordot(x, gl.ones(3, 4, dtype=gl.int32, device=device), 1)
+    assert y.dtype == gl.int32
+    assert y.tolist() == [[3] * 4] * 2

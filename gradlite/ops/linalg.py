@@ -64,6 +64,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
         if dims > min(na, nb):
             raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
         da, db = list(range(na - dims, na)), list(range(dims))
+        shown = list(range(-dims, 0)), db  # (PyTorch's error names a's dims from the end)
     else:
         da, db = dims
         da = [da] if isinstance(da, int) else list(da)
@@ -72,14 +73,24 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
             raise RuntimeError(
                 f"both dimension lists should have same length, but got {len(da)} and {len(db)}"
             )
+        shown = da, db
+        for n, ds in ((na, da), (nb, db)):
+            if n == 0 and ds:
+                raise IndexError(f"Dimension specified as {ds[0]} but tensor has no dimensions")
         da, db = [_wrap_dim(d, na) for d in da], [_wrap_dim(d, nb) for d in db]
     sa, sb = a._data.shape, b._data.shape
-    for i, j in zip(da, db, strict=True):
-        if sa[i] != sb[j]:
+    for k, (i, j) in enumerate(zip(da, db, strict=True)):
+        # a size-1 dim broadcasts, as PyTorch's: the other operand is summed over its dim first
+        if sb[j] == 1 and sa[i] != 1:
+            a = a.sum(i, keepdim=True).to(a.dtype)  # (an integer sum is int64: back to a's dtype)
+        elif sa[i] == 1 and sb[j] != 1:
+            b = b.sum(j, keepdim=True).to(b.dtype)
+        elif sa[i] != sb[j]:
             raise RuntimeError(
-                f"contracted dimensions need to match, but first has size {sa[i]} in dim {i} and second has "
-                f"size {sb[j]} in dim {j}"
+                f"contracted dimensions need to match, but first has size {sa[i]} in dim {shown[0][k]} and "
+                f"second has size {sb[j]} in dim {shown[1][k]}"
             )
+    sa, sb = a._data.shape, b._data.shape
     free_a = [i for i in range(na) if i not in da]
     free_b = [j for j in range(nb) if j not in db]
     k = m = n = 1  # (explicit sizes: -1 is ambiguous when a size is 0)
