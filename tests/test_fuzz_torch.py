@@ -461,8 +461,6 @@ KNOWN_ERRORS = [
     ("N16", "linalg.matrix_power", lambda g, t, vs: t is None and "Expected a floating point" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
-    # N33: nll_loss of an empty 1-D input: ValueError "input batch_size (0) to match target batch_size (0)"
-    ("N33", "nll_loss", lambda g, t, vs: g is not None and t is not None and "batch_size (0)" in _msg(g)),
     # torch does not check the dtype of an in-place scan on an empty tensor (cumsum_ of an empty bool)
     ("torch", None, lambda g, t, vs: t is None and "can't be cast" in _msg(g) and any(
         v.numel() == 0 for v in vs)),

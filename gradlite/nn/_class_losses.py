@@ -4,6 +4,7 @@ ops), with class weights, ``ignore_index`` and PyTorch's errors."""
 
 from __future__ import annotations
 
+from gradlite import dtypes
 from gradlite.nn._losses import _need_float, _reduction
 from gradlite.nn._softmax import log_softmax
 from gradlite.ops._base import apply
@@ -32,6 +33,11 @@ def _class_input(input: Tensor, target: Tensor, op: str):
                 f"target {list(target.shape)})"
             )
         return input.unsqueeze(0), target.unsqueeze(0), True
+    if target.dim() == 0 and input.shape[0] == 0:
+        # PyTorch reads the size of a 0-d target as 0: an empty batch passes its check and fails later
+        if input.dim() > 2:
+            raise RuntimeError("ArrayRef: invalid slice, N = 1; size = 0")
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if input.shape[0] != (target.shape[0] if target.dim() else -1):
         raise ValueError(
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
@@ -153,7 +159,12 @@ def cross_entropy(
     cdim = 1 if input.dim() >= 2 else 0
     n_classes = input.shape[cdim]
     logp = log_softmax(input, cdim)
-    if target.is_floating_point():
+    if input.shape == target.shape:  # PyTorch takes a target of the input's shape as probabilities
+        if not target.is_floating_point():
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{dtypes.TORCH_NAMES[target.dtype.name]}"
+            )
         return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing, cdim, n_classes)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
