@@ -148,8 +148,8 @@ _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 def matrix_power(A: Tensor, n: int) -> Tensor:
     """``A`` multiplied by itself ``n`` times (by squaring); ``n = 0`` the identity, ``n < 0`` powers of
-    ``inv(A)``."""
-    _square(A, "matrix_power")
+    ``inv(A)``; any dtype (PyTorch multiplies integer and float16 matrices: only inv needs float32/64)."""
+    _square(A, "matrix_power", any_dtype=True)
     if n < 0:
         A, n = inv(A), -n
     if n == 0:  # the identity, connected to A with a zero gradient (PyTorch's CopyBackwards)

@@ -211,3 +211,15 @@ def test_n33_class_losses_of_an_empty_batch(device, torch, op, shapes, t_dtype):
         return getattr(lib.nn.functional, op)(x, t)
 
     _same(f, torch, device)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "int32", "bool", "float16", "float32"])
+@pytest.mark.parametrize("n", [-1, 0, 1, 2, 3])
+@pytest.mark.parametrize("shape", [(2, 2), (3, 2, 2), (0, 0), (2, 3)])
+def test_n16_matrix_power_of_any_dtype(device, torch, dtype, n, shape):
+    """Integer, bool (n <= 1) and float16 matrices are multiplied; a negative power needs inv's dtypes."""
+    def f(lib):
+        a = np.resize([1, 2, 0, 1, 3, 1], shape) if dtype != "bool" else np.resize([1, 0, 1, 1], shape)
+        return lib.linalg.matrix_power(_t(lib, a, dtype, device), n)
+
+    _same(f, torch, device, rtol=1e-3)

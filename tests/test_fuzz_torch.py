@@ -260,13 +260,6 @@ KNOWN_VALUES = [
         | {"linalg.inv"},
         lambda ins, g, t: _nearly_singular(ins),
     ),
-    # N34: a zero remainder has the divisor's sign (Python's %); torch's CPU kernel gives the dividend's
-    # (remainder(-10000., 2) is -0.): seen as +-inf through a later division by it
-    (
-        "N34",
-        {"div", "reciprocal", "div_floor", "div_trunc", "pow", "rsqrt", "atan2"},
-        lambda ins, g, t: any(bool((v == 0).any()) for v in ins),
-    ),
     # torch: gelu(inf) is NaN (its vectorised kernel); gradlite's inf is the limit
     ("torch", {"gelu"}, lambda ins, g, t: _nonfinite(ins)),
     # x.sub_(x, alpha=2) near float32's max: torch's fused multiply-add does not overflow where x - 2x does
@@ -457,8 +450,6 @@ KNOWN_ERRORS = [
     ("torch", None, lambda g, t, vs: g is None and "derivative for" in _msg(t) and "implemented" in _msg(t)),
     # N10: embedding with an out-of-range padding_idx: IndexError, torch's AssertionError
     ("N10", None, lambda g, t, vs: _kind(t) is AssertionError and "Padding_idx" in _msg(t)),
-    # N16: linalg.matrix_power of an integer matrix raises; torch computes it
-    ("N16", "linalg.matrix_power", lambda g, t, vs: t is None and "Expected a floating point" in _msg(g)),
     # N25: cholesky of a matrix with NaN gives NaN; torch raises its LinAlgError (not positive-definite)
     ("N25", "linalg.cholesky", lambda g, t, vs: g is None and "positive-def" in _msg(t) and _nonfinite(vs)),
     # torch does not check the dtype of an in-place scan on an empty tensor (cumsum_ of an empty bool)

@@ -13,15 +13,16 @@ class LinAlgError(RuntimeError):
     """``torch.linalg.LinAlgError``: a singular or non-positive-definite matrix."""
 
 
-def _square(a: Tensor, op: str, square: bool = True) -> None:
-    """PyTorch's checks: a tensor of at least 2 dims (of square matrices), a float32/float64 dtype."""
+def _square(a: Tensor, op: str, square: bool = True, any_dtype: bool = False) -> None:
+    """PyTorch's checks: a tensor of at least 2 dims (of square matrices), a float32/float64 dtype (unless
+    ``any_dtype``)."""
     if not isinstance(a, Tensor):
         raise TypeError(f"linalg.{op}(): argument 'A' must be Tensor, not {type(a).__name__}")
     d = _dtype_of(a._data)
-    if not d.is_floating_point:
+    if not any_dtype and not d.is_floating_point:
         name = dtypes.TORCH_NAMES[d.name]
         raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. Got {name}")
-    if d is dtypes.float16:
+    if not any_dtype and d is dtypes.float16:
         raise RuntimeError(f"linalg.{op}: Low precision dtypes not supported. Got Half")
     s = a._data.shape
     if len(s) < 2:
