@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gradlite as gl
-from tests.conftest import assert_close
+from tests.conftest import STRICT, assert_close
 
 
 def _outcome(fn):
@@ -199,3 +199,32 @@ def test_tensordot_keeps_integer_dtype(device):
     y = gl.tensordot(x, gl.ones(3, 4, dtype=gl.int32, device=device), 1)
     assert y.dtype == gl.int32
     assert y.tolist() == [[3] * 4] * 2
+
+
+# N34: a zero remainder (and fmod) has the dividend's sign, as PyTorch's kernels (C's fmod)
+@pytest.mark.parametrize("op", ["remainder", "fmod"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64"])
+def test_zero_remainder_sign(device, torch, op, dtype):
+    if STRICT and dtype == "float16":
+        pytest.skip("the strict array-API backend has no float16")
+    x = np.array([-4, 4, -0.0, 0, -5, 5, -6, 6], dtype=dtype)
+    y = np.array([2, -2, 2, -2, 3, -3, -3, 3], dtype=dtype)
+    fg, ft = getattr(gl, op), getattr(torch, op)
+    cases = [
+        (lambda: fg(gl.tensor(x, device=device), gl.tensor(y, device=device)),
+         lambda: ft(torch.tensor(x), torch.tensor(y))),
+        (lambda: fg(gl.tensor(x, device=device), 2.0), lambda: ft(torch.tensor(x), 2.0)),
+        (lambda: fg(gl.tensor(x, device=device), -2), lambda: ft(torch.tensor(x), -2)),
+    ]
+    if op == "remainder":
+        cases += [
+            (lambda: -4.0 % gl.tensor(y, device=device), lambda: -4.0 % torch.tensor(y)),
+            (lambda: gl.remainder(-0.0, gl.tensor(y, device=device)),
+             lambda: torch.remainder(-0.0, torch.tensor(y))),
+        ]
+    for g, t in cases:
+        yg, yt = g(), t()
+        assert str(yg.dtype).split(".")[-1] == str(yt.dtype).split(".")[-1]
+        a, b = yg.cpu().numpy().astype(np.float64), yt.numpy().astype(np.float64)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))

@@ -160,13 +160,27 @@ def _rfloordiv(x, y):
     return floor_divide(y, x)
 
 
+def _signed_zero(xp, r, xd):
+    """A zero remainder signed as the dividend ``xd``: PyTorch's kernels start from C's fmod, where
+    Python's (and NumPy's) modulus signs it as the divisor (remainder(-4., 2) is -0.)."""
+    if not xp.isdtype(r.dtype, "real floating"):
+        return r
+    if isinstance(xd, (int, float)):  # (a python dividend: its sign is known on the host)
+        # x + 0. is x except that both zeros become +0.
+        return -((-r) + 0.0) if math.copysign(1.0, xd) < 0 else r + 0.0
+    if not xp.isdtype(xd.dtype, "real floating"):
+        xd = xp.astype(xd, r.dtype)
+    return xp.where(r == 0, xp.copysign(r, xd), r)
+
+
 @tensor_method("remainder", "__mod__")
 def remainder(x, y) -> Tensor:
-    """Python's modulus: the result has the sign of the divisor (``-3 % 2 == 1``)."""
+    """Python's modulus: the result has the sign of the divisor (``-3 % 2 == 1``); a zero result has the
+    dividend's sign, as PyTorch."""
     xd, yd = operands(x, y, "remainder")
     _no_bool(xd, yd, "remainder_cpu")
     _check_divisor(x, y, xd, yd)
-    data = xd % yd
+    data = _signed_zero(_xp(x, y), xd % yd, xd)
     # x - floor(x / y) * y:  d/dx = 1 ; d/dy = -floor(x / y)
     return apply(
         "RemainderBackward0" if not isinstance(y, Tensor) else "RemainderBackward1",
@@ -183,7 +197,8 @@ def _rmod(x, y):
     xd, yd = operands(y, x, "remainder")
     _no_bool(xd, yd, "remainder_cpu")
     _check_divisor(y, x, xd, yd)
-    return apply("RemainderBackward", xd % yd, (y, x), (None, _no_remainder_derivative))
+    data = _signed_zero(_xp(y, x), xd % yd, xd)
+    return apply("RemainderBackward", data, (y, x), (None, _no_remainder_derivative))
 
 
 def _no_remainder_derivative(gy):
@@ -202,7 +217,7 @@ def fmod(x, y) -> Tensor:
     r = xd % yd
     # the namespace has no fmod: shift Python's modulus by y where it took the divisor's sign instead
     wrong = (r != 0) & ((r < 0) != (xd < 0))
-    data = xp.where(wrong, r - yd, r)
+    data = _signed_zero(xp, xp.where(wrong, r - yd, r), xd)
     if xp.isdtype(data.dtype, "real floating"):
         # fmod(x, +-inf) is x (Python's -1.5 % inf is inf, and inf - inf would be NaN)
         if isinstance(yd, (int, float)):  # (a python divisor: checked on the host, no array to make)
