@@ -228,3 +228,17 @@ def test_zero_remainder_sign(device, torch, op, dtype):
         a, b = yg.cpu().numpy().astype(np.float64), yt.numpy().astype(np.float64)
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(np.signbit(a), np.signbit(b))
+
+
+# N10: embedding checks padding_idx against weight.size(0) before the weight's rank and the indices
+@pytest.mark.parametrize(
+    "idx, wshape, padding_idx",
+    [([5], (3, 2), 3), ([0], (3,), 3), ([0], (3, 2, 2), 3), ([0.0], (3, 2), 3), ([0], (0, 2), -1),
+     ([[0]], (3, 2), 10), ([0], (3, 2), -4), ([-1], (3, 2), 3), ([0], (3, 2), -3), ([2, 0], (3, 2), -1),
+     ([0], (), 2), ([0], (), 0)],
+)
+def test_embedding_padding_idx_checked_first(device, torch, idx, wshape, padding_idx):
+    w = np.arange(float(np.prod(wshape))).reshape(wshape)
+    _same(lambda: gl.nn.functional.embedding(gl.tensor(idx, device=device), gl.tensor(w, device=device),
+                                             padding_idx=padding_idx),
+          lambda: torch.nn.functional.embedding(torch.tensor(idx), torch.tensor(w), padding_idx=padding_idx))

@@ -15,14 +15,17 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """Rows of ``weight`` (num, dim) at ``input`` (*) -> (*, dim); repeated rows accumulate gradient."""
     if sparse:
         raise NotImplementedError("embedding: gradlite has no sparse gradients (sparse=True)")
+    if padding_idx is not None and padding_idx != 0:  # PyTorch checks it first, against weight.size(0)
+        if weight.dim() == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise AssertionError("Padding_idx must be within num_embeddings")
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
     n = weight.shape[0]
     _check_indices(input, n)
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise AssertionError("Padding_idx must be within num_embeddings")
-        padding_idx %= n
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
     return _lookup(input, weight, padding_idx, scale_grad_by_freq)
