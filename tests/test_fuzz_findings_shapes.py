@@ -242,3 +242,29 @@ def test_embedding_padding_idx_checked_first(device, torch, idx, wshape, padding
     _same(lambda: gl.nn.functional.embedding(gl.tensor(idx, device=device), gl.tensor(w, device=device),
                                              padding_idx=padding_idx),
           lambda: torch.nn.functional.embedding(torch.tensor(idx), torch.tensor(w), padding_idx=padding_idx))
+
+
+# N25: cholesky of a matrix with NaN in its lower triangle raises PyTorch's LinAlgError on the CPU (NumPy's
+# LAPACK returns NaN factors); inf and a NaN above the diagonal (not read) do not raise, as PyTorch
+_NAN, _INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    "a",
+    [[[_NAN, _NAN], [_NAN, _NAN]], [[1.0, 0.0], [0.0, _NAN]], [[_NAN, 0.0], [0.0, 1.0]],
+     [[1.0, _NAN], [_NAN, 1.0]], [[1.0, 0.0], [0.0, _INF]], [[1.0, _NAN], [0.0, 1.0]],
+     [[[4.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [_NAN, 1.0]]]],
+)
+def test_cholesky_of_nan(torch_cpu, a):
+    x = np.array(a)
+    eg, yg = _outcome(lambda: gl.linalg.cholesky(gl.tensor(x)))
+    et, yt = _outcome(lambda: torch_cpu.linalg.cholesky(torch_cpu.tensor(x)))
+    assert eg == et
+    if et is None:
+        np.testing.assert_array_equal(yg.numpy(), yt.numpy())
+    else:
+        with pytest.raises(gl.linalg.LinAlgError) as e:
+            gl.linalg.cholesky(gl.tensor(x))
+        with pytest.raises(torch_cpu.linalg.LinAlgError) as t:
+            torch_cpu.linalg.cholesky(torch_cpu.tensor(x))
+        assert str(e.value) == str(t.value)
