@@ -87,6 +87,8 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return _two_norm(x, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):  # from the singular values: their sum, the largest, the smallest
+        if x.dtype is dtypes.float16:
+            raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got Half")
         if ord != "nuc" and 0 in (x.shape[d0], x.shape[d1]):
             return _empty_max(x, (d0, d1), keepdim, ord < 0, -1)
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
@@ -230,6 +232,8 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> 
     """How many singular values exceed ``max(atol, rtol * S_max)`` (rtol defaults to ``max(m, n) * eps``
     when atol is not given), as int64."""
     _float(A, "matrix_rank")
+    if A.dtype is dtypes.float16:
+        raise RuntimeError("This function doesn't handle types other than float and double")
     xp = A._device.backend.xp
     s = svdvals(A.detach())._data
     m, n = A._data.shape[-2:]

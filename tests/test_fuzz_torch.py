@@ -428,9 +428,6 @@ KNOWN_ERRORS = [
     ("F18", "masked_fill", lambda g, t, vs: t is None),  # the mask broadcasts the result
     # torch's take_along_dim does not check its indices (it reads past the row): gradlite is right to raise
     ("torch", None, lambda g, t, vs: t is None and "out of bounds" in _msg(g)),
-    # N1: float16 linalg raises RuntimeError "Low precision dtypes not supported", torch NotImplementedError
-    # "geqrf_cpu" not implemented for 'Half' (qr, svd, eigh, cholesky, det, solve; torch's matrix_power works)
-    ("N1", None, lambda g, t, vs: "Low precision dtypes not supported" in _msg(g)),
     # N8: RuntimeError where torch's kernel raises NotImplementedError for a dtype (cumsum_ on bool)
     ("N8", None, lambda g, t, vs: _kind(g) is RuntimeError and _kind(t) is NotImplementedError),
     # torch bugs where gradlite is right: take_along_dim without dim views a non-contiguous input; the

@@ -13,16 +13,20 @@ class LinAlgError(RuntimeError):
     """``torch.linalg.LinAlgError``: a singular or non-positive-definite matrix."""
 
 
-def _square(a: Tensor, op: str, square: bool = True, any_dtype: bool = False) -> None:
+def _square(
+    a: Tensor, op: str, square: bool = True, any_dtype: bool = False, half: str | None = None, empty=True
+) -> bool:
     """PyTorch's checks: a tensor of at least 2 dims (of square matrices), a float32/float64 dtype (unless
-    ``any_dtype``)."""
+    ``any_dtype``). With ``half`` (the name of PyTorch's kernel) float16 passes the first checks and the
+    kernel's NotImplementedError follows, except for an empty ``a`` when ``empty`` (PyTorch skips its kernel):
+    then True, and the caller computes in float32 (``_via_float32``)."""
     if not isinstance(a, Tensor):
         raise TypeError(f"linalg.{op}(): argument 'A' must be Tensor, not {type(a).__name__}")
     d = _dtype_of(a._data)
     if not any_dtype and not d.is_floating_point:
         name = dtypes.TORCH_NAMES[d.name]
         raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. Got {name}")
-    if not any_dtype and d is dtypes.float16:
+    if not any_dtype and half is None and d is dtypes.float16:
         raise RuntimeError(f"linalg.{op}: Low precision dtypes not supported. Got Half")
     s = a._data.shape
     if len(s) < 2:
@@ -31,6 +35,20 @@ def _square(a: Tensor, op: str, square: bool = True, any_dtype: bool = False) ->
         raise RuntimeError(
             f"linalg.{op}: A must be batches of square matrices, but they are {s[-2]} by {s[-1]} matrices"
         )
+    if half is not None and d is dtypes.float16:
+        if empty and a._data.size == 0:
+            return True
+        raise NotImplementedError(f"\"{half}\" not implemented for 'Half'")
+    return False
+
+
+def _via_float32(fn, *args, **kwargs):
+    """``fn`` of float16 tensors computed in float32, its tensor results cast back to float16 (for empty
+    inputs, which PyTorch's linalg takes in float16)."""
+    out = fn(*(a.to(dtypes.float32) if isinstance(a, Tensor) else a for a in args), **kwargs)
+    if isinstance(out, Tensor):
+        return out.to(dtypes.float16)
+    return type(out)(*(o.to(dtypes.float16) for o in out))
 
 
 # -- PyTorch's errors for singular and non-positive-definite input (host code, on the error path only) ------

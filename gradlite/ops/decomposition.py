@@ -21,6 +21,7 @@ from gradlite.ops._linalg_common import (
     _host_matrices,
     _mT,
     _square,
+    _via_float32,
 )
 from gradlite.ops.solve import solve
 from gradlite.tensor import Tensor, _make
@@ -32,7 +33,8 @@ linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The lower-triangular ``L`` with ``L L^T = A`` for each symmetric positive-definite matrix (its lower
     triangle is read); ``upper=True`` gives ``L^T``."""
-    _square(A, "cholesky")
+    if _square(A, "cholesky", half="cholesky_cpu"):
+        return _via_float32(cholesky, A, upper=upper)
     xp = A._device.backend.xp
 
     def g(gl, low):  # PyTorch's: Phi(L^T gL) symmetrised, then L^-T (.) L^-1
@@ -60,7 +62,8 @@ def eigh(A: Tensor, UPLO: str = "L"):  # noqa: N803 -- PyTorch's argument name
     the upper one with ``UPLO='U'``)."""
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
-    _square(A, "eigh")
+    if _square(A, "eigh", half="linalg_eigh_cpu"):
+        return _via_float32(eigh, A, UPLO)
     xp = A._device.backend.xp
     w, v = xp.linalg.eigh(A._data if UPLO == "L" else xp.matrix_transpose(A._data))
     dev = A._device
@@ -113,7 +116,8 @@ def _svd_arrays(a, b, full_matrices: bool):
 
 def svdvals(A: Tensor) -> Tensor:
     """The singular values (descending) of each matrix of ``A``; gradient ``U diag(gS) V^T``."""
-    _square(A, "svd", square=False)  # (PyTorch's messages name linalg.svd)
+    if _square(A, "svd", square=False, half="linalg_svd_cpu"):  # (PyTorch's messages name linalg.svd)
+        return _via_float32(svdvals, A)
     u, s, vh = _svd_arrays(A._data, A._device.backend, False)
     dev = A._device
 
@@ -133,7 +137,8 @@ linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 def svd(A: Tensor, full_matrices: bool = True):
     """``U, S, Vh`` with ``A = U diag(S) Vh`` (S descending). Gradients are PyTorch's formulas, which
     assume distinct singular values; with ``full_matrices`` the extra columns get none, as PyTorch."""
-    _square(A, "svd", square=False)
+    if _square(A, "svd", square=False, half="linalg_svd_cpu"):
+        return _via_float32(svd, A, full_matrices)
     xp = A._device.backend.xp
     u, s, vh = _svd_arrays(A._data, A._device.backend, full_matrices)
     k = s.shape[-1]
@@ -189,7 +194,7 @@ def qr(A: Tensor, mode: str = "reduced"):
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or "
             "'complete'"
         )
-    _square(A, "qr", square=False)
+    _square(A, "qr", square=False, half="geqrf_cpu", empty=False)
     xp = A._device.backend.xp
     q, r = xp.linalg.qr(A._data, mode="complete" if mode == "complete" else "reduced")
     m, n = A._data.shape[-2:]

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 from gradlite import dtypes
 from gradlite.ops._base import apply, tensor_method
-from gradlite.ops._linalg_common import _SINGULAR, _call, _mT, _square, _zero_pivot
+from gradlite.ops._linalg_common import _SINGULAR, _call, _mT, _square, _via_float32, _zero_pivot
 from gradlite.tensor import Tensor, _dtype_of, _make
 
 # PyTorch's result type (torch.return_types.linalg_slogdet)
@@ -37,7 +37,8 @@ def inverse(x: Tensor) -> Tensor:
 def det(A: Tensor) -> Tensor:
     """The determinant of each square matrix; its gradient ``det(A) inv(A)^T`` is zero at a singular
     matrix, as PyTorch's."""
-    _square(A, "det")
+    if _square(A, "det", half="lu_cpu"):
+        return _via_float32(det, A)
     xp = A._device.backend.xp
 
     def g(gy, y):
@@ -76,7 +77,7 @@ def logdet(x: Tensor) -> Tensor:
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """``X`` with ``A @ X = B`` (``X @ A = B`` for ``left=False``); B a batch of vectors or matrices, the
     batch dims broadcast."""
-    _square(A, "solve")
+    half_empty = _square(A, "solve", half="lu_cpu")
     if not isinstance(B, Tensor):
         raise TypeError(f"linalg.solve(): argument 'B' must be Tensor, not {type(B).__name__}")
     if B._device is not A._device:
@@ -90,6 +91,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
             f"linalg.solve: Expected A and B to have the same dtype, but found A of type {a} and B of type "
             f"{b} instead"
         )
+    if half_empty:
+        return _via_float32(solve, A, B, left=left)
     xp = A._device.backend.xp
     vector = left and (B.dim() == 1 or tuple(B.shape) == tuple(A.shape[:-1]))
     bd = xp.expand_dims(B._data, axis=-1) if vector else B._data
