@@ -277,7 +277,7 @@ register(
             Sample((arr(rng, 4, 3).T, 1), name="transposed"),
         ],
         errors=lambda rng: [
-            ErrorSample(Sample((arr(rng, 3), 0)), RuntimeError, "diagonal dimensions requires ndim"),
+            ErrorSample(Sample((arr(rng, 3), 0)), IndexError, "Dimension out of range"),  # (dim2=1, as torch)
             ErrorSample(
                 Sample((arr(rng, 3, 3), 0, 1, 1)), RuntimeError, "diagonal dimensions cannot be identical"
             ),
