@@ -260,3 +260,24 @@ def test_n1_float16_linalg_as_torch(device, torch, op, shape):
         return _LINALG_HALF[op](lib, _t(lib, a, "float16", device))
 
     _same(f, torch, device, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("x_dtype", ["int64", "bool", "float64"])
+@pytest.mark.parametrize("w", [("float32", ()), ("int64", ()), ("bool", ()), ("float32", (2,)),
+                               ("same", (2,)), (None, None)])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_n28_lerp_of_integer_tensors(device, torch, x_dtype, w, inplace):
+    """torch's order of checks (end's dtype, a weight's with dims, then the kernel's) and a 0-d weight
+    promoting as a 0-d operand: an integer lerp with a 0-d float weight is a float one."""
+    if inplace and x_dtype == "bool" and w == ("int64", ()):
+        pytest.skip("torch checks the in-place cast (Long to Bool) before its kernel: gradlite's kernel error")
+
+    def f(lib):
+        x = _t(lib, [1, 0], x_dtype, device)
+        if w[0] is None:
+            weight = 0.5
+        else:
+            weight = _t(lib, np.resize([0.25, 1], w[1]), x_dtype if w[0] == "same" else w[0], device)
+        return x.clone().lerp_(x, weight) if inplace else lib.lerp(x, x, weight)
+
+    _same(f, torch, device)

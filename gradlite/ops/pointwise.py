@@ -571,14 +571,18 @@ def lerp(x: Tensor, end: Tensor, weight) -> Tensor:
         raise TypeError(f"lerp(): argument 'end' (position 2) must be Tensor, not {type(end).__name__}")
     if _dtype_of(x._data) is not _dtype_of(end._data):
         raise RuntimeError(f"expected dtype {x.dtype} for `end` but got dtype {end.dtype}")
-    if not _dtype_of(x._data).is_floating_point:
-        raise NotImplementedError(
-            f"\"lerp_kernel_scalar\" not implemented for '{dtypes.TORCH_NAMES[x.dtype.name]}'"
-        )
     if isinstance(weight, Tensor) and _dtype_of(weight._data) is not _dtype_of(x._data):
         if weight.dim() != 0:
             raise RuntimeError(f"expected dtype {x.dtype} for `weight` but got dtype {weight.dtype}")
-        weight = weight.to(x.dtype)  # PyTorch takes a 0-d weight of any dtype (as a number)
+        # PyTorch takes a 0-d weight of any dtype, promoting as a 0-d operand (a float one makes an
+        # integer lerp a float one)
+        dt = dtypes.promote(x.dtype, dtypes.DIM, weight.dtype, dtypes.ZERO_DIM)
+        if dt is not x.dtype:
+            x, end = x.to(dt), end.to(dt)
+        weight = weight.to(dt)
+    if not _dtype_of(x._data).is_floating_point:
+        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtypes.TORCH_NAMES[x.dtype.name]}'")
     xd, ed = operands(x, end, "lerp")
     w = weight._data if isinstance(weight, Tensor) else weight
     # PyTorch's two-sided formula: exact at w = 1, and the same infinities (lerp(0.5, inf, 0.7) is NaN)
