@@ -270,7 +270,7 @@ def test_n28_lerp_of_integer_tensors(device, torch, x_dtype, w, inplace):
     """torch's order of checks (end's dtype, a weight's with dims, then the kernel's) and a 0-d weight
     promoting as a 0-d operand: an integer lerp with a 0-d float weight is a float one."""
     if inplace and x_dtype == "bool" and w == ("int64", ()):
-        pytest.skip("torch checks the in-place cast (Long to Bool) before its kernel: gradlite's kernel error")
+        pytest.skip("torch checks the in-place cast (Long to Bool) before its kernel error")
 
     def f(lib):
         x = _t(lib, [1, 0], x_dtype, device)
