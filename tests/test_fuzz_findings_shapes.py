@@ -268,3 +268,14 @@ def test_cholesky_of_nan(torch_cpu, a):
         with pytest.raises(torch_cpu.linalg.LinAlgError) as t:
             torch_cpu.linalg.cholesky(torch_cpu.tensor(x))
         assert str(e.value) == str(t.value)
+
+
+# N8: a 0-d input of nll_loss / cross_entropy raises PyTorch's class (its rank checks come first)
+@pytest.mark.parametrize("tshape", [(), (1,), (3,)])
+@pytest.mark.parametrize("tdtype", ["int64", "float32"])
+def test_class_losses_of_0d_input(device, torch, tshape, tdtype):
+    t = np.zeros(tshape, dtype=tdtype)
+    for name in ("nll_loss", "cross_entropy"):
+        fg, ft = getattr(gl.nn.functional, name), getattr(torch.nn.functional, name)
+        assert _same(lambda fg=fg: fg(gl.tensor(1.0, device=device), gl.tensor(t, device=device)),
+                     lambda ft=ft: ft(torch.tensor(1.0), torch.tensor(t))) is not None

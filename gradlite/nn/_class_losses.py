@@ -77,6 +77,8 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probs ``input`` (N, C, d1...) at classes ``target`` (N, d1...)."""
     reduction = _reduction(reduction, size_average, reduce)
+    if isinstance(input, Tensor) and input.dim() == 0:  # (PyTorch checks the rank before the dtypes)
+        raise ValueError("Expected 1 or more dimensions (got 0)")
     if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
         got = target.dtype if isinstance(target, Tensor) else type(target).__name__
         raise RuntimeError(f"expected scalar type Long but found {got}")
@@ -152,9 +154,16 @@ def cross_entropy(
         raise TypeError(
             f"cross_entropy(): argument 'input' and 'target' must be Tensor, not {type(bad).__name__}"
         )
-    if input.dim() == 0:
-        raise RuntimeError(
-            "cross_entropy: input must have at least 1 dimension (the classes), got a 0-d tensor"
+    if input.dim() == 0:  # PyTorch's log_softmax over class dim 1 (after a probability target's dtype check)
+        if target.dim() == 0 and not target.is_floating_point():
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{dtypes.TORCH_NAMES[target.dtype.name]}"
+            )
+        raise IndexError(
+            "Dimension specified as 1 but tensor has no dimensions"
+            if target.dim() == 0
+            else "Dimension out of range (expected to be in range of [-1, 0], but got 1)"
         )
     cdim = 1 if input.dim() >= 2 else 0
     n_classes = input.shape[cdim]
