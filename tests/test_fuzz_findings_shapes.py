@@ -279,3 +279,15 @@ def test_class_losses_of_0d_input(device, torch, tshape, tdtype):
         fg, ft = getattr(gl.nn.functional, name), getattr(torch.nn.functional, name)
         assert _same(lambda fg=fg: fg(gl.tensor(1.0, device=device), gl.tensor(t, device=device)),
                      lambda ft=ft: ft(torch.tensor(1.0), torch.tensor(t))) is not None
+
+
+# embedding into an empty table: PyTorch's index_select RuntimeError (its renorm's IndexError with max_norm)
+@pytest.mark.parametrize("idx", [[0], [[1]], 2, []])
+@pytest.mark.parametrize("max_norm", [None, 1.0])
+def test_embedding_of_empty_table(device, torch, idx, max_norm):
+    if device == "cuda" and max_norm and idx != []:
+        pytest.skip("on CUDA an out-of-range index raises at the next synchronisation (a device-side check)")
+    i = np.array(idx, dtype=np.int64)
+    _same(lambda: gl.nn.functional.embedding(gl.tensor(i, device=device), gl.ones(0, 2, device=device),
+                                             max_norm=max_norm),
+          lambda: torch.nn.functional.embedding(torch.tensor(i), torch.ones(0, 2), max_norm=max_norm))

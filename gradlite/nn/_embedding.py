@@ -23,7 +23,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
     n = weight.shape[0]
-    _check_indices(input, n)
+    _check_indices(input, n, max_norm is not None)
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
@@ -31,13 +31,16 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     return _lookup(input, weight, padding_idx, scale_grad_by_freq)
 
 
-def _check_indices(x: Tensor, n: int) -> None:
+def _check_indices(x: Tensor, n: int, renorm: bool = False) -> None:
     if not isinstance(x, Tensor) or _dtype_of(x._data).name not in ("int64", "int32"):
         got = x.dtype if isinstance(x, Tensor) else type(x).__name__
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
             f"but got {got} instead (while checking arguments for embedding)"
         )
+    if n == 0 and x._data.size and not renorm:  # (PyTorch's index_select refuses an empty table first; its
+        # embedding_renorm_ raises an IndexError as the range check does)
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
     b = x._device.backend
     b.check_range(x._data, 0, n, IndexError, "index out of range in self")
 
