@@ -291,3 +291,16 @@ def test_embedding_of_empty_table(device, torch, idx, max_norm):
     _same(lambda: gl.nn.functional.embedding(gl.tensor(i, device=device), gl.ones(0, 2, device=device),
                                              max_norm=max_norm),
           lambda: torch.nn.functional.embedding(torch.tensor(i), torch.ones(0, 2), max_norm=max_norm))
+
+
+# nll_loss checks the shapes before the dtypes, as PyTorch (a Long input with a wrong batch: ValueError)
+@pytest.mark.parametrize(
+    "xshape, xdtype, tshape, tdtype",
+    [((2, 3), "int64", (4,), "int64"), ((2, 3), "float32", (4,), "float32"),
+     ((2, 3), "int64", (2,), "float32"), ((3,), "int64", (4,), "int64"), ((2, 3), "int64", (2, 2), "int64"),
+     ((2, 3), "float32", (2,), "int64")],
+)
+def test_nll_loss_shapes_before_dtypes(device, torch, xshape, xdtype, tshape, tdtype):
+    x, t = np.zeros(xshape, dtype=xdtype), np.zeros(tshape, dtype=tdtype)
+    _same(lambda: gl.nn.functional.nll_loss(gl.tensor(x, device=device), gl.tensor(t, device=device)),
+          lambda: torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor(t)))

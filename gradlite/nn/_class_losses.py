@@ -77,13 +77,15 @@ def nll_loss(
 ) -> Tensor:
     """Negative log-likelihood of log-probs ``input`` (N, C, d1...) at classes ``target`` (N, d1...)."""
     reduction = _reduction(reduction, size_average, reduce)
-    if isinstance(input, Tensor) and input.dim() == 0:  # (PyTorch checks the rank before the dtypes)
-        raise ValueError("Expected 1 or more dimensions (got 0)")
+    if not isinstance(input, Tensor):
+        name = type(input).__name__
+        raise TypeError(f"nll_loss_nd(): argument 'input' (position 1) must be Tensor, not {name}")
+    if isinstance(target, Tensor):  # PyTorch checks the shapes before the dtypes
+        x, t, squeeze = _class_input(input, target, "nll_loss")
     if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
         got = target.dtype if isinstance(target, Tensor) else type(target).__name__
         raise RuntimeError(f"expected scalar type Long but found {got}")
     _need_float("nll_loss_out_frame", input)
-    x, t, squeeze = _class_input(input, target, "nll_loss")
     n_classes = x.shape[1]
     w = _weights(weight, n_classes, input)
     b = x._device.backend
