@@ -22,11 +22,16 @@ def _class_input(input: Tensor, target: Tensor, op: str):
         )
     if input.dim() == 1:
         if target.dim() == 1:  # PyTorch takes a target of one class as a 0-d one
+            name = target.dtype.name
+            if name not in ("int64", "uint8"):  # (its 1-D kernel checks the dtype first, and takes bytes)
+                raise RuntimeError(
+                    f"expected target dtype to be Long or Byte, but got {dtypes.TORCH_NAMES[name]}"
+                )
             if target.shape[0] != 1:
                 raise ValueError(
                     f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
                 )
-            target = target.reshape(())
+            target = target.reshape(()).to(dtypes.int64)
         if target.dim() != 0:
             raise RuntimeError(
                 f"0D or 1D target tensor expected, multi-target not supported (input {list(input.shape)}, "
@@ -82,7 +87,7 @@ def nll_loss(
         raise TypeError(f"nll_loss_nd(): argument 'input' (position 1) must be Tensor, not {name}")
     if isinstance(target, Tensor):  # PyTorch checks the shapes before the dtypes
         x, t, squeeze = _class_input(input, target, "nll_loss")
-    if not isinstance(target, Tensor) or _dtype_of(target._data).name != "int64":
+    if not isinstance(target, Tensor) or _dtype_of(t._data).name != "int64":
         got = target.dtype if isinstance(target, Tensor) else type(target).__name__
         raise RuntimeError(f"expected scalar type Long but found {got}")
     _need_float("nll_loss_out_frame", input)
