@@ -10,6 +10,7 @@ one flag per op and the engine one flag per backward call: no traceback capture,
 from __future__ import annotations
 
 import functools
+import os
 import traceback
 import warnings
 
@@ -80,10 +81,18 @@ class detect_anomaly:
         return wrapper
 
 
+# gradlite's own files, by their real location (a user's folder may be called "gradlite" too): the package,
+# and the backends folder beside it (an editable install maps gradlite.backends to ../backends)
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_OWN = tuple(
+    os.path.normcase(os.path.join(d, "")) for d in (_PKG, os.path.join(os.path.dirname(_PKG), "backends"))
+)
+
+
 def record_trace(node) -> None:
     """Remember where in the user's program ``node`` was created (only while anomaly mode is on)."""
     stack = traceback.extract_stack()[:-2]
-    user = [f for f in stack if "/gradlite/" not in f.filename.replace("\\", "/")]
+    user = [f for f in stack if not os.path.normcase(os.path.abspath(f.filename)).startswith(_OWN)]
     node.metadata["traceback_"] = traceback.format_list(user[-5:] or stack[-5:])
 
 
