@@ -25,19 +25,22 @@ OVERLAP_ERROR = (
 )
 
 
+def _overlap_error(op: str | None) -> RuntimeError:
+    return RuntimeError(OVERLAP_ERROR[:-1] + (f" (in {op})." if op else "."))
+
+
 def check_inplace(x: Tensor, op: str | None = None) -> None:
     """Raise when an in-place op would silently break autograd (a leaf that requires grad, in grad mode) or
     write one memory location for several elements (an expanded view)."""
     m = x._meta
+    root = m.get("base") if m else None
     if state.grad_enabled:
         if x._requires_grad and x._grad_fn is None:
             raise RuntimeError(LEAF_ERROR)
-        if m:
-            root = m.get("base")
-            if root is not None:
-                views.check_view_inplace(x, root)
-    if m and m.get("base") is not None and shares_elements(x._data):
-        raise RuntimeError(OVERLAP_ERROR[:-1] + (f" (in {op})." if op else "."))
+        if root is not None:
+            views.check_view_inplace(x, root)
+    if root is not None and shares_elements(x._data):
+        raise _overlap_error(op)
     if m and m.get("inference") and not state.inference:
         raise RuntimeError(
             "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
@@ -116,12 +119,12 @@ def assign(x: Tensor, result: Tensor, op: str) -> Tensor:
     b = x._device.backend
     data = result._data if rt is xt else b.xp.astype(result._data, x._data.dtype)
     if shares_elements(x._data):
-        raise RuntimeError(f"{OVERLAP_ERROR[:-1]} (in {op}).")
+        raise _overlap_error(op)
     try:
         x._data[...] = data
     except ValueError as err:  # a read-only array without strides (array_api_strict's broadcast views)
         if x._data.size:  # an empty broadcast view (NumPy marks it read-only too) has nothing to write
-            raise RuntimeError(f"{OVERLAP_ERROR[:-1]} (in {op}).") from err
+            raise _overlap_error(op) from err
     x._version[0] += 1
     node = result._grad_fn
     if node is not None:
