@@ -187,7 +187,7 @@ def test_float16_adam_matches_torch_opmath(name, kw, device, torch_cpu):
 def test_float16_adam_fused_kernel_matches_formula(device):
     """The CuPy backend's fused float16 steps against the same formula run unfused (NumPy on cpu)."""
     b = gradlite.device(device).backend
-    from backends._kernels import formulas
+    from gradlite.backends._kernels import formulas
 
     plain = formulas(b.xp)
     rng = np.random.default_rng(1)
